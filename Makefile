@@ -1,0 +1,49 @@
+# Quick start: `make demo` and `make test`. Everything below installs itself into .venv/.
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+UV := $(shell command -v uv 2>/dev/null || echo $(VENV)/bootstrap/bin/uv)
+AIRFLOW3 ?= 3.3.2
+AIRFLOW2 ?= 2.11.*
+AF3 := $(VENV)/af3
+AF2 := $(VENV)/af2
+PYTEST_ARGS ?=
+
+.PHONY: test test3 test2 lint demo bench clean
+
+$(VENV)/bootstrap/bin/uv:
+	$(PYTHON) -m venv $(VENV)/bootstrap
+	$(VENV)/bootstrap/bin/pip install --quiet --disable-pip-version-check uv
+
+# One venv per supported Airflow line; reinstalled when pyproject.toml changes.
+$(AF3)/.installed: pyproject.toml | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(AF3)
+	$(UV) pip install --quiet --python $(AF3) -e ".[test]" "apache-airflow==$(AIRFLOW3)"
+	touch $@
+
+$(AF2)/.installed: pyproject.toml | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(AF2)
+	$(UV) pip install --quiet --python $(AF2) -e ".[test]" "apache-airflow==$(AIRFLOW2)"
+	touch $@
+
+lint: $(AF3)/.installed
+	$(AF3)/bin/ruff check airflow_provider_akinon dags tests benchmarks scripts
+	$(AF3)/bin/ruff format --check airflow_provider_akinon dags tests benchmarks scripts
+
+test: lint test3 test2
+
+test3: $(AF3)/.installed
+	@echo "== pytest on Airflow $(AIRFLOW3) =="
+	$(AF3)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+test2: $(AF2)/.installed
+	@echo "== pytest on Airflow $(AIRFLOW2) =="
+	$(AF2)/bin/python -m pytest -q -m "not scheduler" $(PYTEST_ARGS)
+
+demo: $(AF3)/.installed
+	$(AF3)/bin/python scripts/demo.py
+
+bench: $(AF3)/.installed
+	$(AF3)/bin/python benchmarks/bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

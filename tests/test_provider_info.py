@@ -1,0 +1,41 @@
+"""The provider registers with Airflow: providers list, the akinon connection type and its form."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from airflow_provider_akinon import CONN_FIELDS, __version__, get_provider_info
+
+
+def test_airflow_providers_list_shows_the_provider():
+    out = subprocess.run(
+        [sys.executable, "-m", "airflow", "providers", "list", "--output", "json"],
+        capture_output=True, text=True, check=True, env=os.environ.copy(), timeout=180,
+    ).stdout
+    providers = {p["package_name"]: p for p in json.loads(out[out.index("["):])}
+    assert providers["airflow-provider-akinon"]["version"] == __version__
+
+
+def test_akinon_connection_type_and_form_are_registered():
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    hook_info = manager.hooks["akinon"]
+    assert hook_info.hook_class_name == "airflow_provider_akinon.hooks.akinon.AkinonHook"
+    assert hook_info.connection_id_attribute_name == "akinon_conn_id"
+    widgets = manager.connection_form_widgets
+    for name in CONN_FIELDS:
+        assert f"extra__akinon__{name}" in widgets
+    behaviour = manager.field_behaviours["akinon"]
+    assert behaviour["relabeling"]["host"] == "Tenant base URL"
+
+
+def test_declarative_form_matches_the_widgets():
+    info = get_provider_info()
+    conn = info["connection-types"][0]
+    assert conn["connection-type"] == "akinon"
+    assert set(conn["conn-fields"]) == {"api_prefix", "page_size", "timeout", "max_retries", "verify"}
+    assert conn["ui-field-behaviour"]["hidden-fields"] == ["schema", "port"]
