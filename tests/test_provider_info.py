@@ -13,9 +13,13 @@ from airflow_provider_akinon import CONN_FIELDS, __version__, get_provider_info
 def test_airflow_providers_list_shows_the_provider():
     out = subprocess.run(
         [sys.executable, "-m", "airflow", "providers", "list", "--output", "json"],
-        capture_output=True, text=True, check=True, env=os.environ.copy(), timeout=180,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ.copy(),
+        timeout=180,
     ).stdout
-    providers = {p["package_name"]: p for p in json.loads(out[out.index("["):])}
+    providers = {p["package_name"]: p for p in json.loads(out[out.index("[") :])}
     assert providers["airflow-provider-akinon"]["version"] == __version__
 
 

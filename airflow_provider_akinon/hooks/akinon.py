@@ -237,7 +237,9 @@ class AkinonHook(HttpHook):
         netloc = parts.netloc if (parts.port or not conn.port) else f"{parts.netloc}:{conn.port}"
         extra = conn.extra_dejson
         api_prefix = str(extra.get("api_prefix") or "api/v1/").strip("/") + "/"
-        page_size = self._page_size_override if self._page_size_override is not None else extra.get("page_size", 100)
+        page_size = (
+            self._page_size_override if self._page_size_override is not None else extra.get("page_size", 100)
+        )
         retry = RetryPolicy(
             max_retries=_positive(
                 "max_retries",
@@ -341,7 +343,9 @@ class AkinonHook(HttpHook):
             return cfg.password
         url = self.url_for(cfg.login_endpoint)
         try:
-            body = self._send("POST", url, json_body={"username": cfg.login, "password": cfg.password}, auth=False)
+            body = self._send(
+                "POST", url, json_body={"username": cfg.login, "password": cfg.password}, auth=False
+            )
         except AkinonApiError as err:
             if err.status in (400, 401, 403):
                 raise AkinonApiError(
@@ -363,7 +367,9 @@ class AkinonHook(HttpHook):
         return token
 
     # ------------------------------------------------------------------ the request core
-    def request(self, method: str, endpoint: str, *, params: Mapping[str, Any] | None = None, json: Any = None):
+    def request(
+        self, method: str, endpoint: str, *, params: Mapping[str, Any] | None = None, json: Any = None
+    ):
         """Send one request to ``endpoint`` with login, retries and re-login; return the parsed JSON."""
         return self._send(method.upper(), self.url_for(endpoint), params=params, json_body=json)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -31,13 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with server:
         login, password = next(iter(server.users.items()))
-        print(f"fake Akinon at {server.url} (login {login!r}, password {password!r}, "
-              f"token {server.api_token!r})", flush=True)
+        print(
+            f"fake Akinon at {server.url} (login {login!r}, password {password!r}, "
+            f"token {server.api_token!r})",
+            flush=True,
+        )
         print(f"AIRFLOW_CONN_AKINON_DEFAULT='{server.connection_json()}'", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

@@ -114,11 +114,15 @@ class AkinonData:
         """Insert an order (a new highest id); ``created`` defaults to a random moment of the data range."""
         with self.lock:
             rng = random.Random(self.seed * 7919 + len(self.ids))
-            order_id = self._append(created if created is not None else rng.uniform(self.start, self.end), rng)
+            order_id = self._append(
+                created if created is not None else rng.uniform(self.start, self.end), rng
+            )
             self._reindex()
             return order_id
 
-    def modify_order(self, order_id: int, *, modified: float | None = None, status: str | None = None) -> None:
+    def modify_order(
+        self, order_id: int, *, modified: float | None = None, status: str | None = None
+    ) -> None:
         """Change an order's ``modified_date`` (moving it between modified_date windows) and status."""
         with self.lock:
             i = order_id - 1
@@ -130,12 +134,14 @@ class AkinonData:
             self.version += 1
 
     # ------------------------------------------------------------------ ground truth
-    def order_ids(self, date_field: str = "created_date", start: float | None = None, end: float | None = None):
+    def order_ids(
+        self, date_field: str = "created_date", start: float | None = None, end: float | None = None
+    ):
         """Ids of the orders whose ``date_field`` lies in ``[start, end)``, ascending."""
         column = self.column(date_field)
         lo = -float("inf") if start is None else start
         hi = float("inf") if end is None else end
-        return [oid for oid, ts in zip(self.ids, column) if lo <= ts < hi]
+        return [oid for oid, ts in zip(self.ids, column, strict=True) if lo <= ts < hi]
 
     def item_pks(self, order_id: int) -> list[int]:
         return list(range(self.item_offsets[order_id - 1] + 1, self.item_offsets[order_id] + 1))
@@ -256,7 +262,7 @@ class AkinonData:
         created = iso(self.created[i] + 0.01)
         modified = iso(self.modified[i])
         rows = []
-        for pk, cents in zip(self.item_pks(order_id), self._item_cents(order_id)):
+        for pk, cents in zip(self.item_pks(order_id), self._item_cents(order_id), strict=True):
             name, base_code, material = PRODUCTS[pk % len(PRODUCTS)]
             sku = f"26728810{pk % 100000:05d}"
             rows.append(

@@ -136,7 +136,9 @@ class FakeAkinonServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FakeAkinonServer:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), name="fake-akinon", daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, args=(0.05,), name="fake-akinon", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -189,7 +191,9 @@ class FakeAkinonServer:
         auth = handler.headers.get("Authorization", "")
         if not auth:
             return handler.send_json(
-                401, {"detail": "Authentication credentials were not provided."}, {"WWW-Authenticate": "Token"}
+                401,
+                {"detail": "Authentication credentials were not provided."},
+                {"WWW-Authenticate": "Token"},
             )
         f = self.faults
         if self.faults.revoke_every and f.every(f.revoke_every, n):
@@ -258,7 +262,9 @@ class FakeAkinonServer:
         if not username or not password:
             return handler.send_json(400, {"username": ["This field is required."]})
         if self.users.get(username) != password:
-            return handler.send_json(400, {"non_field_errors": ["Unable to log in with provided credentials."]})
+            return handler.send_json(
+                400, {"non_field_errors": ["Unable to log in with provided credentials."]}
+            )
         token = secrets.token_hex(20)
         with self._lock:
             self.tokens.add(token)
@@ -332,7 +338,9 @@ class FakeAkinonServer:
 
     def _filter(self, query: dict[str, str], ids: list[int], columns: dict[str, list]) -> list[int]:
         """Apply django-filter style lookups and ``sort``; unknown parameters are ignored, as DRF does."""
-        base_key = tuple(sorted((k, v) for k, v in query.items() if not k.startswith(("id", "page", "limit"))))
+        base_key = tuple(
+            sorted((k, v) for k, v in query.items() if not k.startswith(("id", "page", "limit")))
+        )
         cache_key = (id(ids), len(ids), self.data.version, base_key)
         selected = self._query_cache.get(cache_key)
         if selected is None:
