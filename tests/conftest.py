@@ -41,3 +41,54 @@ def make_hook(server, monkeypatch):
         return hook
 
     return make
+
+
+@pytest.fixture
+def akinon_default(server, monkeypatch):
+    """``akinon_default`` points at ``server`` (login + password; quick retries)."""
+    monkeypatch.setenv("AIRFLOW_CONN_AKINON_DEFAULT", server.connection_json())
+    return server
+
+
+@pytest.fixture(scope="session")
+def moto_s3():
+    """A real S3 API (moto's server) on loopback, with bucket ``lake`` and connection ``aws_moto``."""
+    import json
+    import socket
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    previous = os.environ.get("AIRFLOW_CONN_AWS_MOTO")
+    os.environ["AIRFLOW_CONN_AWS_MOTO"] = json.dumps(
+        {
+            "conn_type": "aws",
+            "login": "testing",
+            "password": "testing",
+            "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
+        }
+    )
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket="lake")
+    yield client
+    moto.stop()
+    if previous is None:
+        os.environ.pop("AIRFLOW_CONN_AWS_MOTO", None)
+
+
+@pytest.fixture
+def s3_dest(moto_s3, request):
+    """A fresh ``s3://aws_moto@lake/...`` prefix per test."""
+    return f"s3://aws_moto@lake/{request.node.name.replace('[', '-').replace(']', '')}"

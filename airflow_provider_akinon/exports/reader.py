@@ -25,7 +25,8 @@ def iter_export_records(uri: Any, *, column: str | None = None) -> Iterator[Any]
                 yield from _parquet_rows(raw, column)
                 continue
             stream = gzip.GzipFile(fileobj=raw) if entry["name"].endswith(".gz") else raw
-            for line in stream:
+            # readline, not iteration: Airflow 2's file wrapper does not implement __iter__
+            for line in iter(stream.readline, b""):
                 if line.strip():
                     record = orjson.loads(line)
                     yield record if column is None else record[column]

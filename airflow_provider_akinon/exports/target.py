@@ -15,6 +15,7 @@ replaces the folder.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from datetime import UTC, datetime
@@ -44,6 +45,7 @@ def destination_path(destination: Any) -> ObjectStoragePath:
         text = "file://" + os.path.abspath(text)
     try:
         path = ObjectStoragePath(text)
+        path.fs  # noqa: B018 - resolve the filesystem now: Airflow 2 defers unknown schemes to first use
     except Exception as err:
         raise AirflowException(
             f"destination {text!r} cannot be opened as object storage ({type(err).__name__}: {err}); "
@@ -75,14 +77,13 @@ class ExportTarget:
 
     def abandon(self) -> None:
         """Remove this run's staging folder (after a failure); the published export is untouched."""
-        try:
-            if self.staging.exists():
-                self._rm_tree(self.staging)
-        except Exception:  # cleanup must not hide the original error
-            pass
+        with contextlib.suppress(Exception):  # cleanup must not hide the original error
+            self._rm_tree(self.destination / STAGING)
 
     def _rm_tree(self, path: ObjectStoragePath) -> None:
-        path.fs.rm(path.path, recursive=True)
+        # object stores have no folders: once its last file moved out, the folder is gone already
+        with contextlib.suppress(FileNotFoundError):
+            path.fs.rm(path.path, recursive=True)
 
     def publish(self, parts: list[PartFile], manifest: dict[str, Any]) -> dict[str, Any]:
         """Move staged ``parts`` (in order) to ``part-NNNNN.*`` names, then write the manifest last."""

@@ -23,6 +23,9 @@ from airflow_provider_akinon.resources import DISCOUNT_ITEMS, OMS_ORDER_ITEMS, O
 
 #: Statuses worth another try: throttling and the gateway/proxy family (their bodies are often HTML).
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Logins one request may do after 401s. Each 401 costs at most one login (threads share it); more
+#: than one per request only happens when tokens are revoked while concurrent requests are in flight.
+MAX_RELOGINS = 3
 #: The connection extras this provider reads; none of them is ever sent as an HTTP header.
 OWN_EXTRAS = frozenset(CONN_FIELDS) | {"backoff", "max_wait", "retry_deadline", "login_endpoint"}
 
@@ -392,7 +395,7 @@ class AkinonHook(HttpHook):
         data = orjson.dumps(json_body) if json_body is not None else None
         started = time.monotonic()
         attempt = 0
-        relogged = False
+        relogins = 0
         while True:
             token = self.get_token() if auth else None
             headers = {"Authorization": f"Token {token}"} if token else None
@@ -411,14 +414,19 @@ class AkinonHook(HttpHook):
                         return orjson.loads(resp.content)
                     except orjson.JSONDecodeError:
                         problem = f"200 with a body that is not JSON: {excerpt(resp.content, 80)}"
-                elif status == 401 and token and not relogged and self._refresh_token(token):
-                    relogged = True
-                    self.log.info("%s %s -> 401; logged in again, retrying once", method, path)
+                elif status == 401 and token and relogins < MAX_RELOGINS and self._refresh_token(token):
+                    relogins += 1
+                    self.log.info("%s %s -> 401; logged in again, retrying", method, path)
                     continue
                 elif status == 401 and token:
+                    fix = (
+                        f"tokens of user {cfg.login!r} keep being rejected after {relogins} new logins"
+                        if cfg.login
+                        else f"the API token of connection {self.akinon_conn_id!r} was rejected; "
+                        "set a valid token or a login and password"
+                    )
                     raise AkinonApiError(
-                        f"{method} {path} -> 401: {excerpt(resp.content)}. The API token of connection "
-                        f"{self.akinon_conn_id!r} was rejected; set a valid token or a login and password.",
+                        f"{method} {path} -> 401: {excerpt(resp.content)}. {fix}.",
                         status=401,
                         body=excerpt(resp.content),
                     )

@@ -143,6 +143,33 @@ class AkinonData:
         hi = float("inf") if end is None else end
         return [oid for oid, ts in zip(self.ids, column, strict=True) if lo <= ts < hi]
 
+    def expected(self, resource: str, date_field: str = "created_date", start=None, end=None) -> list[int]:
+        """Ground truth: primary keys an export of ``resource`` over ``[start, end)`` must hold, in order.
+
+        ``start``/``end`` are epoch seconds or ISO strings. Order items and discount items follow the
+        window's orders; OMS order items are cut on their own dates.
+        """
+        lo = parse_ts(start) if isinstance(start, str) else start
+        hi = parse_ts(end) if isinstance(end, str) else end
+        if resource == "oms_order_items":
+            shift = 0.01 if date_field == "created_date" else 0.0
+            column = self.column(date_field)
+            return [
+                pk
+                for oid in self.ids
+                if (lo is None or lo <= column[oid - 1] + shift)
+                and (hi is None or column[oid - 1] + shift < hi)
+                for pk in self.item_pks(oid)
+            ]
+        with self.lock:
+            orders = self.order_ids(date_field, lo, hi)
+        children = {
+            "orders": lambda oid: [oid],
+            "order_items": self.item_pks,
+            "discount_items": self.discount_pks,
+        }
+        return [pk for oid in orders for pk in children[resource](oid)]
+
     def item_pks(self, order_id: int) -> list[int]:
         return list(range(self.item_offsets[order_id - 1] + 1, self.item_offsets[order_id] + 1))
 

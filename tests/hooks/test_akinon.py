@@ -177,7 +177,7 @@ def test_rejected_ready_token_fails_clearly(make_hook, server):
     hook = make_hook(token=True)
     assert hook.get("orders/", {"limit": 1})["count"] == 500
     server.api_token = "rotated"
-    with pytest.raises(AkinonApiError, match="API token of connection 'akinon_test' was rejected"):
+    with pytest.raises(AkinonApiError, match="the API token of connection 'akinon_test' was rejected"):
         hook.get("orders/")
     assert server.log.logins == 0
 
