@@ -9,6 +9,7 @@ from airflow.providers.common.compat.sdk import (
     BaseOperator,
     BaseSensorOperator,
     ObjectStoragePath,
+    PokeReturnValue,
     conf,
     mask_secret,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "BaseTrigger",
     "CronDataIntervalTimetable",
     "ObjectStoragePath",
+    "PokeReturnValue",
     "TriggerEvent",
     "Variable",
     "conf",

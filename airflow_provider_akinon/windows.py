@@ -22,6 +22,11 @@ class WindowError(AirflowException):
     """The export window is missing, empty or unreadable; the message says how to fix the DAG."""
 
 
+def api_time(moment: datetime) -> str:
+    """Render a moment the way Akinon writes timestamps: ``2026-01-01T00:00:00.000000Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 @dataclass(frozen=True)
 class Window:
     """A half-open UTC interval ``[start, end)``."""
@@ -29,9 +34,9 @@ class Window:
     start: datetime
     end: datetime
 
-    def api(self, bound: datetime) -> str:
-        """Render a bound the way Akinon writes timestamps: ``2026-01-01T00:00:00.000000Z``."""
-        return bound.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    @staticmethod
+    def api(bound: datetime) -> str:
+        return api_time(bound)
 
     def filters(self, date_field: str) -> dict[str, str]:
         """The API query of this window on ``date_field``: ``field__gte=start`` and ``field__lt=end``."""

@@ -92,3 +92,18 @@ def moto_s3():
 def s3_dest(moto_s3, request):
     """A fresh ``s3://aws_moto@lake/...`` prefix per test."""
     return f"s3://aws_moto@lake/{request.node.name.replace('[', '-').replace(']', '')}"
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Airflow's metadata database (SQLite in the test AIRFLOW_HOME), migrated once per session."""
+    import subprocess
+    import sys
+
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        check=True,
+        capture_output=True,
+        env=os.environ.copy(),
+        timeout=600,
+    )

@@ -390,65 +390,86 @@ class AkinonHook(HttpHook):
         auth: bool = True,
     ) -> Any:
         cfg = self.config
-        policy = cfg.retry
-        path = self.path_of(url)
         data = orjson.dumps(json_body) if json_body is not None else None
-        started = time.monotonic()
-        attempt = 0
-        relogins = 0
+        attempts = _Attempts(self, method, self.path_of(url))
         while True:
             token = self.get_token() if auth else None
             headers = {"Authorization": f"Token {token}"} if token else None
-            retry_after: float | None = None
             self.stats.add(requests=1)
             try:
                 resp = self.session.request(
                     method, url, params=params, data=data, headers=headers, timeout=cfg.timeout, auth=_no_auth
                 )
             except (requests.ConnectionError, requests.Timeout) as err:
-                problem = f"{type(err).__name__} ({excerpt(str(err), 120)})"
+                outcome = attempts.failed(err)
             else:
-                status = resp.status_code
-                if status < 300:
-                    try:
-                        return orjson.loads(resp.content)
-                    except orjson.JSONDecodeError:
-                        problem = f"200 with a body that is not JSON: {excerpt(resp.content, 80)}"
-                elif status == 401 and token and relogins < MAX_RELOGINS and self._refresh_token(token):
-                    relogins += 1
-                    self.log.info("%s %s -> 401; logged in again, retrying", method, path)
-                    continue
-                elif status == 401 and token:
-                    fix = (
-                        f"tokens of user {cfg.login!r} keep being rejected after {relogins} new logins"
-                        if cfg.login
-                        else f"the API token of connection {self.akinon_conn_id!r} was rejected; "
-                        "set a valid token or a login and password"
-                    )
-                    raise AkinonApiError(
-                        f"{method} {path} -> 401: {excerpt(resp.content)}. {fix}.",
-                        status=401,
-                        body=excerpt(resp.content),
-                    )
-                elif status in RETRYABLE_STATUSES:
-                    problem = f"{status}: {excerpt(resp.content, 80)}"
-                    retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-                else:
-                    body = excerpt(resp.content)
-                    raise AkinonApiError(f"{method} {path} -> {status}: {body}", status=status, body=body)
-            attempt += 1
-            wait = policy.wait(attempt, retry_after)
-            spent = time.monotonic() - started
-            if attempt > policy.max_retries or spent + wait > policy.deadline:
-                raise AkinonApiError(
-                    f"{method} {path} failed after {attempt} attempts in {spent:.1f}s: {problem}. "
-                    "Raise max_retries or retry_deadline on the connection if the API is known to be slow."
+                outcome = attempts.answered(
+                    resp.status_code, resp.content, resp.headers.get("Retry-After"), token
                 )
-            self.log.warning(
-                "%s %s -> %s; retry %d/%d in %.2fs", method, path, problem, attempt, policy.max_retries, wait
-            )
-            self.stats.add(retries=1, waited=wait)
-            self.sleep(wait)
+            if outcome is _RELOGIN:
+                if self._refresh_token(token):
+                    continue
+                outcome = attempts.answered(401, resp.content, None, token, relogin=False)
+            if outcome is not _RETRY:
+                return outcome
+            self.sleep(attempts.wait)
+
+    async def aget(self, endpoint: str, params: Mapping[str, Any] | None = None) -> Any:
+        """
+        Async GET for triggers: the rules of :meth:`get` (login, re-login on 401, retries, Retry-After).
+
+        Reads the connection in a thread: Airflow 3 triggerers must not block their event loop.
+        """
+        import asyncio
+
+        import aiohttp
+        from asgiref.sync import sync_to_async
+
+        cfg = await sync_to_async(lambda: self.config)()
+        url = self.url_for(endpoint)
+        query = {k: str(v) for k, v in (params or {}).items()}
+        attempts = _Attempts(self, "GET", self.path_of(url))
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=cfg.timeout)) as session:
+            while True:
+                if self._token is None:
+                    self._token = await self._alogin(session, cfg)
+                token = self._token
+                self.stats.add(requests=1)
+                try:
+                    async with session.get(
+                        url, params=query, headers={"Authorization": f"Token {token}"}, ssl=cfg.verify
+                    ) as resp:
+                        status, body, header = resp.status, await resp.read(), resp.headers.get("Retry-After")
+                except (TimeoutError, aiohttp.ClientError) as err:
+                    outcome = attempts.failed(err)
+                else:
+                    outcome = attempts.answered(status, body, header, token, relogin=bool(cfg.login))
+                if outcome is _RELOGIN:
+                    self._token = None
+                    continue
+                if outcome is not _RETRY:
+                    return outcome
+                await asyncio.sleep(attempts.wait)
+
+    async def _alogin(self, session: Any, cfg: AkinonConfig) -> str:
+        if not cfg.login:
+            if not cfg.password:
+                raise AkinonConfigError(f"Connection {self.akinon_conn_id!r} has no password or API token.")
+            return cfg.password
+        url = self.url_for(cfg.login_endpoint)
+        async with session.post(
+            url, json={"username": cfg.login, "password": cfg.password}, ssl=cfg.verify
+        ) as resp:
+            body = await resp.read()
+            if resp.status >= 300:
+                raise AkinonApiError(
+                    f"login failed for user {cfg.login!r} at host {cfg.base_url}: {excerpt(body)}. "
+                    "Check the connection's login and password.",
+                    status=resp.status,
+                )
+        token = orjson.loads(body).get("key")
+        mask_secret(token)
+        return token
 
     def check_response(self, response: requests.Response) -> None:
         """Raise a clear error (method, path, status, short body) for ``HttpHook.run`` callers."""
@@ -544,6 +565,82 @@ class AkinonHook(HttpHook):
         except Exception as err:
             return False, str(err)
         return True, f"Connected to {self.config.base_url}: {page.get('count', '?')} orders visible."
+
+
+_RETRY = object()
+_RELOGIN = object()
+
+
+class _Attempts:
+    """
+    The rules of one request, shared by the sync and async faces of the hook: what an answer means
+    (parsed JSON, retry, log in again, or a clear error) and how long to wait before the next try.
+    """
+
+    def __init__(self, hook: AkinonHook, method: str, path: str) -> None:
+        self.hook = hook
+        self.method = method
+        self.path = path
+        self.policy = hook.config.retry
+        self.started = time.monotonic()
+        self.attempt = 0
+        self.relogins = 0
+        self.wait = 0.0
+
+    def failed(self, err: Exception) -> object:
+        return self._retry(f"{type(err).__name__} ({excerpt(str(err), 120)})", None)
+
+    def answered(
+        self, status: int, content: bytes, retry_after: str | None, token: str | None, *, relogin: bool = True
+    ) -> Any:
+        if status < 300:
+            try:
+                return orjson.loads(content)
+            except orjson.JSONDecodeError:
+                return self._retry(f"200 with a body that is not JSON: {excerpt(content, 80)}", None)
+        if status == 401 and token:
+            if relogin and self.relogins < MAX_RELOGINS:
+                self.relogins += 1
+                self.hook.log.info("%s %s -> 401; logging in again", self.method, self.path)
+                return _RELOGIN
+            cfg = self.hook.config
+            fix = (
+                f"tokens of user {cfg.login!r} keep being rejected after {self.relogins} new logins"
+                if cfg.login
+                else f"the API token of connection {self.hook.akinon_conn_id!r} was rejected; "
+                "set a valid token or a login and password"
+            )
+            raise AkinonApiError(
+                f"{self.method} {self.path} -> 401: {excerpt(content)}. {fix}.",
+                status=401,
+                body=excerpt(content),
+            )
+        if status in RETRYABLE_STATUSES:
+            return self._retry(f"{status}: {excerpt(content, 80)}", parse_retry_after(retry_after))
+        body = excerpt(content)
+        raise AkinonApiError(f"{self.method} {self.path} -> {status}: {body}", status=status, body=body)
+
+    def _retry(self, problem: str, retry_after: float | None) -> object:
+        """Count a failed try; set ``wait`` or raise when attempts or the deadline are used up."""
+        self.attempt += 1
+        self.wait = self.policy.wait(self.attempt, retry_after)
+        spent = time.monotonic() - self.started
+        if self.attempt > self.policy.max_retries or spent + self.wait > self.policy.deadline:
+            raise AkinonApiError(
+                f"{self.method} {self.path} failed after {self.attempt} attempts in {spent:.1f}s: {problem}. "
+                "Raise max_retries or retry_deadline on the connection if the API is known to be slow."
+            )
+        self.hook.log.warning(
+            "%s %s -> %s; retry %d/%d in %.2fs",
+            self.method,
+            self.path,
+            problem,
+            self.attempt,
+            self.policy.max_retries,
+            self.wait,
+        )
+        self.hook.stats.add(retries=1, waited=self.wait)
+        return _RETRY
 
 
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
