@@ -170,6 +170,15 @@ class AkinonExportOperator(BaseOperator):
             target.abandon()
             raise
         progress.log_line("done")
+        summary = {
+            "uri": target.uri,
+            "manifest": f"{target.uri}_manifest.json",
+            "resource": self.resource.name,
+            "records": records,
+            "files": len(manifest["files"]),
+            "window": manifest["window"],
+        }
+        self._annotate_outlets(context, summary)
         self.log.info(
             "Exported %d %s (API count %d) in %d file(s) to %s",
             records,
@@ -178,14 +187,18 @@ class AkinonExportOperator(BaseOperator):
             len(manifest["files"]),
             target.uri,
         )
-        return {
-            "uri": target.uri,
-            "manifest": f"{target.uri}_manifest.json",
-            "resource": self.resource.name,
-            "records": records,
-            "files": len(manifest["files"]),
-            "window": manifest["window"],
-        }
+        return summary
+
+    def _annotate_outlets(self, context: Context, summary: dict[str, Any]) -> None:
+        """Attach the summary to the asset events of this task's outlets (consumers see the URI)."""
+        events = context.get("outlet_events") if hasattr(context, "get") else None
+        if events is None:
+            return
+        for outlet in self.outlets or ():
+            try:
+                events[outlet].extra = summary
+            except (KeyError, TypeError, AttributeError):  # not an asset, or an older Airflow
+                continue
 
     def _fetch(
         self, window: Window | None, page_size: int, progress: Progress, make_writer
