@@ -31,7 +31,7 @@ except ImportError:  # Airflow 2
     from airflow.models.param import Param
 
 DEFAULT_BASE = "/tmp/akinon-exports"
-BASE = "{{ params.base or var.value.get('akinon_export_base', '%s') }}" % DEFAULT_BASE
+BASE = "{{ params.base or var.value.get('akinon_export_base', '" + DEFAULT_BASE + "') }}"
 ASSETS = {name: Asset(f"akinon://exports/{name}") for name in ("orders", "order_items", "discount_items")}
 POLL_SECONDS = int(os.environ.get("AKINON_POLL_SECONDS", "300"))
 
