@@ -1,0 +1,360 @@
+"""`make bench`: this provider vs a bare requests loop vs Airflow's HttpOperator, on the fake Akinon server.
+
+Every client runs in its own process (so peak RSS is its own), against a fake server in another
+process, and times only the work itself: ``execute()`` or the loop, not interpreter start-up or imports.
+
+Scenarios (targets from the benchmark issue):
+  (a) 200,000 orders, no latency, default settings     -> provider >= 3x the bare loop, RSS <= 200 MB,
+      and provider RSS within 10% between 20,000 and 200,000 orders
+  (b) 20,000 orders, 20 ms per request, max_concurrency 1/4/8 -> at 8, >= 4x the bare loop
+  (c) order items of 2,000 orders, 20 ms per request   -> >= 5x a sequential per-order loop
+
+Usage: python benchmarks/bench.py [--quick]   (--quick: 10x smaller, for a smoke run)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WINDOW = ("2026-01-01T00:00:00Z", "2026-01-04T00:00:00Z")
+HERE = Path(__file__).resolve()
+
+
+# ---------------------------------------------------------------------------- clients (child processes)
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def client_bare(url: str, out: Path, **_: object) -> dict:
+    import requests
+
+    session = requests.Session()
+    started = time.perf_counter()
+    token = session.post(
+        f"{url}/api/v1/auth/login/", json={"username": "akinon", "password": "s3cret-Pa55"}
+    ).json()["key"]
+    headers = {"Authorization": f"Token {token}"}
+    params = {
+        "created_date__gte": WINDOW[0],
+        "created_date__lt": WINDOW[1],
+        "sort": "id",
+        "limit": 100,
+        "page": 1,
+    }
+    records = pages = 0
+    with open(out / "orders.jsonl", "w") as handle:
+        while True:
+            body = session.get(f"{url}/api/v1/orders/", params=params, headers=headers).json()
+            pages += 1
+            for record in body["results"]:
+                handle.write(json.dumps(record) + "\n")
+                records += 1
+            if not body["next"]:
+                break
+            params["page"] += 1
+    return {"seconds": time.perf_counter() - started, "records": records, "pages": pages}
+
+
+def client_sequential_items(url: str, out: Path, orders: int, **_: object) -> dict:
+    import requests
+
+    session = requests.Session()
+    started = time.perf_counter()
+    token = session.post(
+        f"{url}/api/v1/auth/login/", json={"username": "akinon", "password": "s3cret-Pa55"}
+    ).json()["key"]
+    headers = {"Authorization": f"Token {token}"}
+    records = pages = 0
+    with open(out / "items.jsonl", "w") as handle:
+        for order_id in range(1, orders + 1):
+            body = session.get(
+                f"{url}/api/v1/order_item/detailed_integration/", params={"order": order_id}, headers=headers
+            ).json()
+            pages += 1
+            for record in body["results"]:
+                handle.write(json.dumps(record) + "\n")
+                records += 1
+    return {"seconds": time.perf_counter() - started, "records": records, "pages": pages}
+
+
+def client_httpoperator(url: str, out: Path, **_: object) -> dict:
+    import requests
+
+    token = requests.post(
+        f"{url}/api/v1/auth/login/", json={"username": "akinon", "password": "s3cret-Pa55"}
+    ).json()["key"]
+    os.environ["AIRFLOW_CONN_HTTP_AKINON"] = json.dumps(
+        {"conn_type": "http", "host": url, "extra": {"Authorization": f"Token {token}"}}
+    )
+    from airflow.providers.http.operators.http import HttpOperator
+
+    params = {
+        "created_date__gte": WINDOW[0],
+        "created_date__lt": WINDOW[1],
+        "sort": "id",
+        "limit": 100,
+        "page": 1,
+    }
+
+    def next_page(response):
+        body = response.json()
+        if not body["next"]:
+            return None
+        params["page"] += 1
+        return {"data": dict(params)}
+
+    op = HttpOperator(
+        task_id="http",
+        http_conn_id="http_akinon",
+        method="GET",
+        endpoint="/api/v1/orders/",
+        data=dict(params),
+        pagination_function=next_page,
+        response_filter=lambda responses: [r.json()["results"] for r in responses],
+    )
+    started = time.perf_counter()
+    pages_of_records = op.execute({})
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "records": sum(len(p) for p in pages_of_records),
+        "pages": len(pages_of_records),
+    }
+
+
+def client_provider(
+    url: str, out: Path, concurrency: int, resource_name: str = "orders", orders: int = 0, **_: object
+) -> dict:
+    os.environ["AIRFLOW_CONN_AKINON_DEFAULT"] = json.dumps(
+        {"conn_type": "akinon", "host": url, "login": "akinon", "password": "s3cret-Pa55"}
+    )
+    from airflow_provider_akinon.operators.akinon import FetchOrderItemsOperator, FetchOrdersOperator
+
+    if resource_name == "orders":
+        op = FetchOrdersOperator(
+            task_id="orders",
+            destination=str(out / "orders"),
+            start=WINDOW[0],
+            end=WINDOW[1],
+            max_concurrency=concurrency,
+        )
+    else:
+        op = FetchOrderItemsOperator(
+            task_id="items",
+            destination=str(out / "items"),
+            order_ids=list(range(1, orders + 1)),
+            max_concurrency=concurrency,
+        )
+    started = time.perf_counter()
+    summary = op.execute({})
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "records": summary["records"], "pages": op.hook.stats.requests}
+
+
+CLIENTS = {
+    "bare": client_bare,
+    "sequential_items": client_sequential_items,
+    "httpoperator": client_httpoperator,
+    "provider": client_provider,
+}
+
+
+def run_client(args: argparse.Namespace) -> None:
+    import logging
+
+    logging.disable(logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = CLIENTS[args.mode](
+            url=args.url,
+            out=Path(tmp),
+            concurrency=args.concurrency,
+            resource_name=args.resource,
+            orders=args.orders,
+        )
+    result["rss_mb"] = _peak_rss_mb()
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+# ---------------------------------------------------------------------------- driver
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    def __init__(self, orders: int, latency: float) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "airflow_provider_akinon.testing",
+                "--port",
+                str(self.port),
+                "--orders",
+                str(orders),
+                "--days",
+                "3",
+                "--latency",
+                str(latency),
+                "--warm",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        line = self.proc.stdout.readline()  # printed once the server listens
+        if "fake Akinon" not in line:
+            raise RuntimeError(f"fake server did not start: {line}")
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def measure(
+    server: Server, mode: str, concurrency: int = 4, resource_name: str = "orders", orders: int = 0
+) -> dict:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(HERE),
+            "client",
+            "--mode",
+            mode,
+            "--url",
+            server.url,
+            "--concurrency",
+            str(concurrency),
+            "--resource",
+            resource_name,
+            "--orders",
+            str(orders),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode or not lines:
+        raise RuntimeError(f"{mode} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    result = json.loads(lines[-1][7:])
+    result["records_per_s"] = result["records"] / result["seconds"]
+    result["pages_per_s"] = result["pages"] / result["seconds"]
+    return result
+
+
+def row(label: str, result: dict, baseline: dict | None) -> str:
+    ratio = f"{baseline['seconds'] / result['seconds']:.1f}x" if baseline else "1.0x"
+    return (
+        f"| {label} | {result['records']:,} | {result['seconds']:.2f} | {result['records_per_s']:,.0f} | "
+        f"{result['pages_per_s']:,.0f} | {result['rss_mb']:.0f} | {ratio} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command")
+    client = sub.add_parser("client")
+    client.add_argument("--mode", required=True, choices=CLIENTS)
+    client.add_argument("--url", required=True)
+    client.add_argument("--concurrency", type=int, default=4)
+    client.add_argument("--resource", default="orders")
+    client.add_argument("--orders", type=int, default=0)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if args.command == "client":
+        run_client(args)
+        return
+
+    scale = 10 if args.quick else 1
+    big, small, fanout = 200_000 // scale, 20_000 // scale, 2_000 // scale
+    header = "| client | records | seconds | records/s | pages/s | peak RSS MB | vs bare loop |\n|---|---|---|---|---|---|---|"
+    out = [
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}"
+    ]
+
+    print(f"(a) {big:,} orders, no latency ...", flush=True)
+    server = Server(big, 0.0)
+    try:
+        bare = measure(server, "bare")
+        a = {
+            "bare": bare,
+            "http": measure(server, "httpoperator"),
+            "provider": measure(server, "provider", 4),
+        }
+    finally:
+        server.stop()
+    server = Server(small, 0.0)
+    try:
+        a_small = measure(server, "provider", 4)
+    finally:
+        server.stop()
+    out += [
+        f"\n(a) {big:,} orders, no server latency, default settings (page_size 100, max_concurrency 4)",
+        header,
+    ]
+    out += [
+        row("bare requests loop", a["bare"], None),
+        row("HttpOperator + pagination_function", a["http"], bare),
+    ]
+    out += [row("this provider", a["provider"], bare), row(f"this provider, {small:,} orders", a_small, None)]
+    rss_growth = a["provider"]["rss_mb"] / a_small["rss_mb"] - 1
+
+    print(f"(b) {small:,} orders, 20 ms latency ...", flush=True)
+    server = Server(small, 0.02)
+    try:
+        b_bare = measure(server, "bare")
+        b = {c: measure(server, "provider", c) for c in (1, 4, 8)}
+        b_http = measure(server, "httpoperator")
+    finally:
+        server.stop()
+    out += [
+        f"\n(b) {small:,} orders, 20 ms latency per request",
+        header,
+        row("bare requests loop", b_bare, None),
+    ]
+    out += [row("HttpOperator + pagination_function", b_http, b_bare)]
+    out += [row(f"this provider, max_concurrency {c}", r, b_bare) for c, r in b.items()]
+
+    print(f"(c) items of {fanout:,} orders, 20 ms latency ...", flush=True)
+    server = Server(fanout, 0.02)
+    try:
+        c_seq = measure(server, "sequential_items", orders=fanout)
+        c_prov = measure(server, "provider", 8, resource_name="order_items", orders=fanout)
+    finally:
+        server.stop()
+    out += [f"\n(c) order items of {fanout:,} orders (one request per order), 20 ms latency", header]
+    out += [
+        row("sequential per-order loop", c_seq, None),
+        row("this provider, max_concurrency 8", c_prov, c_seq),
+    ]
+
+    checks = [
+        ("(a) provider >= 3x bare loop", bare["seconds"] / a["provider"]["seconds"] >= 3),
+        ("(a) provider peak RSS <= 200 MB", a["provider"]["rss_mb"] <= 200),
+        (
+            f"(a) RSS within 10% between {small:,} and {big:,} orders ({rss_growth:+.1%})",
+            abs(rss_growth) <= 0.10,
+        ),
+        ("(b) concurrency 8 >= 4x bare loop", b_bare["seconds"] / b[8]["seconds"] >= 4),
+        ("(c) fan-out >= 5x sequential loop", c_seq["seconds"] / c_prov["seconds"] >= 5),
+    ]
+    out.append("\nTargets:")
+    out += [f"- {'met' if ok else 'MISSED'}: {label}" for label, ok in checks]
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
