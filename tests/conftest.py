@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -107,3 +108,6 @@ def airflow_db():
         env=os.environ.copy(),
         timeout=600,
     )
+    # Airflow 2: DagRunNote references FAB's ab_user; its model must be mapped for dag.test()
+    with contextlib.suppress(ImportError):
+        import airflow.providers.fab.auth_manager.models  # noqa: F401

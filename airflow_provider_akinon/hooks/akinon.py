@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import os
 import random
 import threading
 import time
@@ -14,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 import requests
+import urllib3
 from airflow.providers.http.hooks.http import HttpHook
 from requests.adapters import HTTPAdapter
 
@@ -301,9 +303,14 @@ class AkinonHook(HttpHook):
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=64, max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        session.verify = self.config.verify
         session.headers.update({"Accept": "application/json", "Content-Type": "application/json"})
-        session.trust_env = True
+        # The environment (proxies, CA bundle) is read once here, not on every request: requests
+        # re-reads os.environ per call otherwise, a measurable share of a page's CPU time.
+        base_url = self.config.base_url
+        session.proxies = requests.utils.get_environ_proxies(base_url)
+        ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        session.verify = ca_bundle if (self.config.verify and ca_bundle) else self.config.verify
+        session.trust_env = False
         return session
 
     def get_conn(self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None):
@@ -398,18 +405,25 @@ class AkinonHook(HttpHook):
             self.stats.add(requests=1)
             try:
                 resp = self.session.request(
-                    method, url, params=params, data=data, headers=headers, timeout=cfg.timeout, auth=_no_auth
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    timeout=cfg.timeout,
+                    auth=_no_auth,
+                    stream=True,
                 )
-            except (requests.ConnectionError, requests.Timeout) as err:
+                # one read of the whole body instead of requests' 10 KB chunks joined together
+                content = resp.raw.read(decode_content=True)
+            except (requests.ConnectionError, requests.Timeout, urllib3.exceptions.HTTPError) as err:
                 outcome = attempts.failed(err)
             else:
-                outcome = attempts.answered(
-                    resp.status_code, resp.content, resp.headers.get("Retry-After"), token
-                )
+                outcome = attempts.answered(resp.status_code, content, resp.headers.get("Retry-After"), token)
             if outcome is _RELOGIN:
                 if self._refresh_token(token):
                     continue
-                outcome = attempts.answered(401, resp.content, None, token, relogin=False)
+                outcome = attempts.answered(401, content, None, token, relogin=False)
             if outcome is not _RETRY:
                 return outcome
             self.sleep(attempts.wait)
