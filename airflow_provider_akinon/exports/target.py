@@ -82,6 +82,7 @@ class ExportTarget:
 
     def _rm_tree(self, path: ObjectStoragePath) -> None:
         # object stores have no folders: once its last file moved out, the folder is gone already
+        path.fs.invalidate_cache(path.path)  # listings cached while files were written are stale
         with contextlib.suppress(FileNotFoundError):
             path.fs.rm(path.path, recursive=True)
 

@@ -141,6 +141,7 @@ class WindowWalk:
         self.first_shard = first_shard
         self.max_passes = max_passes
         self.api_count = 0
+        self._failed = threading.Event()
         self._bounds = (window.api(window.start)[:19], window.api(window.end)[:19])
 
     # ------------------------------------------------------------------ probes
@@ -172,11 +173,18 @@ class WindowWalk:
 
     # ------------------------------------------------------------------ walking
     def _walk(self, shard: Shard) -> Shard:
+        try:
+            return self._walk_shard(shard)
+        except BaseException:
+            self._failed.set()  # the other shards stop at their next page
+            raise
+
+    def _walk_shard(self, shard: Shard) -> Shard:
         key = self.resource.primary_key
         shard.sink = shard.sink or self.make_sink(shard.index)
         cursor: int | None = None
         shard.records = 0
-        while True:
+        while not self._failed.is_set():
             params = {**self.query, **shard.id_filters(), "sort": "id", "limit": self.page_size}
             if cursor is not None:
                 params.pop("id__gte", None)
@@ -191,6 +199,7 @@ class WindowWalk:
             self.progress.add(1, len(records))
             if len(records) < self.page_size or not body.get("next"):
                 return shard
+        return shard
 
     def _check(self, records: list[dict], cursor: int | None, shard: Shard) -> None:
         """Refuse pages that show the API ignored a filter (DRF silently ignores unknown parameters)."""

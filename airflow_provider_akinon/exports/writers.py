@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 from dataclasses import dataclass
@@ -186,6 +187,18 @@ class PartWriter:
         if self._current is not None:
             self._finish()
         return self.files
+
+    def abort(self) -> None:
+        """Give up the open file without publishing it (object stores upload buffered files on close)."""
+        if self._current is None:
+            return
+        raw = self._sink.raw
+        self._current = self._sink = None
+        try:
+            raw.discard()  # buffered object-store files: drop the buffer, upload nothing
+        except Exception:  # local files cannot discard: close them, staging is removed next
+            with contextlib.suppress(Exception):
+                raw.close()
 
     def discard(self) -> None:
         """Drop everything written so far (a shard that is walked again)."""

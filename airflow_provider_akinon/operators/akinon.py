@@ -131,8 +131,8 @@ class AkinonExportOperator(BaseOperator):
         progress = Progress(self.hook, f"{self.resource.name} {window or ''}".strip())
         self.log.info("Exporting %s %s into %s", self.resource.name, window or "", target.uri)
         target.prepare()
+        writers: list[PartWriter] = []
         try:
-            writers: list[PartWriter] = []
 
             def make_writer(index: int) -> PartWriter:
                 writer = PartWriter(
@@ -167,6 +167,8 @@ class AkinonExportOperator(BaseOperator):
                 },
             )
         except BaseException:
+            for writer in writers:
+                writer.abort()
             target.abandon()
             raise
         progress.log_line("done")

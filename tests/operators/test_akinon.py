@@ -65,7 +65,7 @@ def test_each_operator_and_format_exports_the_exact_record_set_to_file(
     )
 
 
-@pytest.mark.parametrize("file_format", ["jsonl.gz", "parquet"])
+@pytest.mark.parametrize("file_format", ["jsonl", "jsonl.gz", "parquet"])
 @pytest.mark.parametrize("resource", list(OPERATORS))
 def test_each_operator_exports_to_s3(akinon_default, s3_dest, resource, file_format):
     server = akinon_default
@@ -124,6 +124,28 @@ def test_failure_mid_export_leaves_the_previous_export_untouched(akinon_default,
     with pytest.raises(Exception, match="failed after 1 attempts"):
         export("orders", str(tmp_path), page_size=10, max_file_bytes=50_000)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_failure_mid_export_to_s3_leaves_the_previous_export_untouched(
+    akinon_default, moto_s3, s3_dest, monkeypatch
+):
+    server = akinon_default
+    dest = f"{s3_dest}/orders/"
+    export("orders", dest, page_size=10, max_file_bytes=50_000)
+    prefix = dest.split("@lake/", 1)[1]
+
+    def objects():
+        listed = moto_s3.list_objects_v2(Bucket="lake", Prefix=prefix).get("Contents", [])
+        return {o["Key"]: moto_s3.get_object(Bucket="lake", Key=o["Key"])["Body"].read() for o in listed}
+
+    before = objects()
+    assert any(key.endswith("_manifest.json") for key in before)
+    assert sum(key.split("/")[-1].startswith("part-") for key in before) > 1
+    monkeypatch.setenv("AIRFLOW_CONN_AKINON_DEFAULT", server.connection_json(max_retries=0))
+    server.faults.error_every = 9
+    with pytest.raises(Exception, match="failed after 1 attempts"):
+        export("orders", dest, page_size=10, max_file_bytes=50_000)
+    assert objects() == before
 
 
 def test_failed_first_export_leaves_no_manifest(akinon_default, tmp_path, monkeypatch):
