@@ -12,6 +12,17 @@ from dataclasses import dataclass, field
 DATE_FIELDS = ("created_date", "modified_date", "date_placed")
 
 
+def check_date_field(date_field: str) -> str:
+    """Refuse a ``date_field`` the API cannot filter orders on, naming the ones it can."""
+    if date_field not in DATE_FIELDS:
+        from airflow_provider_akinon._compat import AirflowException
+
+        raise AirflowException(
+            f"date_field={date_field!r} is not supported; use one of {', '.join(DATE_FIELDS)}."
+        )
+    return date_field
+
+
 @dataclass(frozen=True)
 class Resource:
     """

@@ -35,14 +35,18 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def login(session, url: str) -> str:
+    """The fake server's login, as a user of Akinon's API would call it."""
+    body = session.post(f"{url}/api/v1/auth/login/", json={"username": "akinon", "password": "s3cret-Pa55"})
+    return body.json()["key"]
+
+
 def client_bare(url: str, out: Path, **_: object) -> dict:
     import requests
 
     session = requests.Session()
     started = time.perf_counter()
-    token = session.post(
-        f"{url}/api/v1/auth/login/", json={"username": "akinon", "password": "s3cret-Pa55"}
-    ).json()["key"]
+    token = login(session, url)
     headers = {"Authorization": f"Token {token}"}
     params = {
         "created_date__gte": WINDOW[0],
@@ -70,9 +74,7 @@ def client_sequential_items(url: str, out: Path, orders: int, **_: object) -> di
 
     session = requests.Session()
     started = time.perf_counter()
-    token = session.post(
-        f"{url}/api/v1/auth/login/", json={"username": "akinon", "password": "s3cret-Pa55"}
-    ).json()["key"]
+    token = login(session, url)
     headers = {"Authorization": f"Token {token}"}
     records = pages = 0
     with open(out / "items.jsonl", "w") as handle:
@@ -90,9 +92,7 @@ def client_sequential_items(url: str, out: Path, orders: int, **_: object) -> di
 def client_httpoperator(url: str, out: Path, **_: object) -> dict:
     import requests
 
-    token = requests.post(
-        f"{url}/api/v1/auth/login/", json={"username": "akinon", "password": "s3cret-Pa55"}
-    ).json()["key"]
+    token = login(requests.Session(), url)
     os.environ["AIRFLOW_CONN_HTTP_AKINON"] = json.dumps(
         {"conn_type": "http", "host": url, "extra": {"Authorization": f"Token {token}"}}
     )

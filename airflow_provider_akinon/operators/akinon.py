@@ -14,12 +14,12 @@ from airflow_provider_akinon.exports.walk import PageWalk, Progress, WindowWalk,
 from airflow_provider_akinon.exports.writers import DEFAULT_MAX_FILE_BYTES, PartFile, PartWriter, check_format
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.resources import (
-    DATE_FIELDS,
     DISCOUNT_ITEMS,
     OMS_ORDER_ITEMS,
     ORDER_ITEMS,
     ORDERS,
     Resource,
+    check_date_field,
 )
 from airflow_provider_akinon.windows import Window, WindowError, parse_step, resolve_window
 
@@ -106,10 +106,7 @@ class AkinonExportOperator(BaseOperator):
     def _validate(self) -> None:
         """Refuse bad arguments before any request or write."""
         check_format(self.file_format)
-        if self.date_field not in DATE_FIELDS:
-            raise AirflowException(
-                f"date_field={self.date_field!r} is not supported; use one of {', '.join(DATE_FIELDS)}."
-            )
+        check_date_field(self.date_field)
         if self.paging not in PAGINGS:
             raise AirflowException(f"paging={self.paging!r} is not supported; use 'keyset' or 'page'.")
         if not isinstance(self.max_concurrency, int) or self.max_concurrency < 1:

@@ -7,9 +7,9 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_akinon._compat import AirflowException, BaseSensorOperator, PokeReturnValue, conf
+from airflow_provider_akinon._compat import BaseSensorOperator, PokeReturnValue, conf
 from airflow_provider_akinon.hooks.akinon import AkinonApiError, AkinonHook
-from airflow_provider_akinon.resources import DATE_FIELDS, ORDERS
+from airflow_provider_akinon.resources import ORDERS, check_date_field
 from airflow_provider_akinon.triggers.akinon import AkinonNewOrdersTrigger
 from airflow_provider_akinon.windows import WindowError, api_time, to_datetime
 
@@ -59,10 +59,7 @@ class AkinonNewOrdersSensor(BaseSensorOperator):
         return AkinonHook(akinon_conn_id=self.akinon_conn_id)
 
     def _since(self, context: Context) -> str:
-        if self.date_field not in DATE_FIELDS:
-            raise AirflowException(
-                f"date_field={self.date_field!r} is not supported; use one of {', '.join(DATE_FIELDS)}."
-            )
+        check_date_field(self.date_field)
         since = self.since if self.since not in (None, "") else context.get("data_interval_start")
         if since is None:
             raise WindowError(
