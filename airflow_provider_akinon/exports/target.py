@@ -94,7 +94,8 @@ class ExportTarget:
             suffix = part.name.split(".", 1)[1]
             final.append(PartFile(f"part-{number:05d}.{suffix}", part.records, part.bytes, part.sha256))
         manifest = {**manifest, "files": [f.as_dict() for f in final], "provider_version": __version__}
-        with (self.staging / MANIFEST).open("wb") as out:
+        staged_manifest = self.staging / MANIFEST
+        with staged_manifest.fs.open(staged_manifest.path, "wb") as out:  # see PartWriter._open
             out.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
 
         old_manifest = self.destination / MANIFEST

@@ -48,6 +48,8 @@ class Faults:
     :param bad_json_every: answer 200 with a truncated JSON body.
     :param revoke_every: revoke every issued login token before answering (401 until a new login).
     :param foreign_next: a ``host:port`` that ``next`` links name instead of the server's own.
+    :param ignore_params: query parameters the server drops silently, as DRF does with filters it
+        does not know (``{"id__gt"}``: an API without keyset lookups).
     :param mutate_every: every N-th page request of a walk in progress (``page > 1`` or an ``id__gt``
         cursor) first inserts an order and modifies another (until ``mutations`` run out).
     """
@@ -66,6 +68,7 @@ class Faults:
     foreign_next: str | None = None
     mutate_every: int = 0
     mutations: int = 1_000_000
+    ignore_params: frozenset[str] = frozenset()
     seed: int = 7
     _rng: random.Random = field(default_factory=lambda: random.Random(7), repr=False)
 
@@ -174,6 +177,8 @@ class FakeAkinonServer:
         parts = urlsplit(handler.path)
         path = parts.path
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        for ignored in self.faults.ignore_params:
+            query.pop(ignored, None)
         n = next(self._counter)
         if self.keep_log:
             with self._lock:
