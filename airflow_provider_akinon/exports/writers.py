@@ -198,6 +198,7 @@ class PartWriter:
         self._current = self._sink = None
         try:
             raw.discard()  # buffered object-store files: drop the buffer, upload nothing
+            raw.closed = True  # else fsspec's __del__ still tries to flush the dropped buffer
         except Exception:  # local files cannot discard: close them, staging is removed next
             with contextlib.suppress(Exception):
                 raw.close()
