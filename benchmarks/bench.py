@@ -35,6 +35,17 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def first_page_query() -> dict:
+    """The window query a page-number client starts from (the bare loop and HttpOperator)."""
+    return {
+        "created_date__gte": WINDOW[0],
+        "created_date__lt": WINDOW[1],
+        "sort": "id",
+        "limit": 100,
+        "page": 1,
+    }
+
+
 def login(session, url: str) -> str:
     """The fake server's login, as a user of Akinon's API would call it."""
     body = session.post(f"{url}/api/v1/auth/login/", json={"username": "akinon", "password": "s3cret-Pa55"})
@@ -48,13 +59,7 @@ def client_bare(url: str, out: Path, **_: object) -> dict:
     started = time.perf_counter()
     token = login(session, url)
     headers = {"Authorization": f"Token {token}"}
-    params = {
-        "created_date__gte": WINDOW[0],
-        "created_date__lt": WINDOW[1],
-        "sort": "id",
-        "limit": 100,
-        "page": 1,
-    }
+    params = first_page_query()
     records = pages = 0
     with open(out / "orders.jsonl", "w") as handle:
         while True:
@@ -98,13 +103,7 @@ def client_httpoperator(url: str, out: Path, **_: object) -> dict:
     )
     from airflow.providers.http.operators.http import HttpOperator
 
-    params = {
-        "created_date__gte": WINDOW[0],
-        "created_date__lt": WINDOW[1],
-        "sort": "id",
-        "limit": 100,
-        "page": 1,
-    }
+    params = first_page_query()
 
     def next_page(response):
         body = response.json()
