@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,14 @@ class Standalone:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
 
 
+def api_ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
 def wait_for(what: str, check, standalone: Standalone, started: float, pause: float = 1.0):
     """Poll ``check`` until it returns a truthy value; fail with the scheduler log past the deadline."""
     print(f"[{time.monotonic() - started:5.0f}s] waiting for {what}", flush=True)
@@ -137,19 +146,31 @@ def test_backfill_of_three_days_with_a_real_scheduler(tmp_path):
             "AIRFLOW_VAR_AKINON_EXPORT_BASE": str(base),
             "AKINON_POLL_SECONDS": "1",
         }
+        # SQLite admits one writer at a time; its default 5 s busy timeout made CLI writes racing the
+        # scheduler fail with "database is locked". Every process here waits up to 120 s instead.
+        (tmp_path / "akinon_sqlite.py").write_text('CONNECT_ARGS = {"timeout": 120}\n')
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"] = "akinon_sqlite.CONNECT_ARGS"
         standalone = Standalone(home, env)
         started = time.monotonic()
-        # Everything that writes to the metadata DB goes in before the scheduler starts: SQLite lets
-        # one writer in at a time, and a CLI racing the scheduler gets "database is locked".
         standalone.cli("db", "migrate")
         standalone.cli("pools", "set", "akinon_api", "4", "Akinon API")
         standalone.cli("dags", "reserialize")
-        standalone.cli("dags", "unpause", DAG_ID)
-        standalone.cli(
-            "backfill", "create", "--dag-id", DAG_ID, "--from-date", "2026-01-01", "--to-date", "2026-01-03"
-        )
         standalone.start()
         try:
+            # tasks reach Airflow through the API server: no run may start before it answers
+            wait_for("the API server", lambda: api_ready(port), standalone, started)
+            standalone.cli("dags", "unpause", DAG_ID)
+            standalone.cli(
+                "backfill",
+                "create",
+                "--dag-id",
+                DAG_ID,
+                "--from-date",
+                "2026-01-01",
+                "--to-date",
+                "2026-01-03",
+            )
 
             def day3_sensor_deferred():
                 return standalone.query(
