@@ -62,7 +62,7 @@ class Standalone:
             start_new_session=True,
         )
 
-    def cli(self, *args: str) -> str:
+    def cli(self, *args: str, check: bool = True) -> str | None:
         done = subprocess.run(
             [sys.executable, "-m", "airflow", *args],
             env=self.env,
@@ -70,6 +70,8 @@ class Standalone:
             text=True,
             timeout=180,
         )
+        if not check:  # the caller retries: None until it succeeds
+            return done.stdout if done.returncode == 0 else None
         assert done.returncode == 0, f"airflow {' '.join(args)}: {done.stdout}\n{done.stderr}"
         return done.stdout
 
@@ -146,30 +148,28 @@ def test_backfill_of_three_days_with_a_real_scheduler(tmp_path):
             "AIRFLOW_VAR_AKINON_EXPORT_BASE": str(base),
             "AKINON_POLL_SECONDS": "1",
         }
-        # SQLite admits one writer at a time; its default 5 s busy timeout made CLI writes racing the
-        # scheduler fail with "database is locked". Every process here waits up to 120 s instead.
-        (tmp_path / "akinon_sqlite.py").write_text('CONNECT_ARGS = {"timeout": 120}\n')
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
-        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"] = "akinon_sqlite.CONNECT_ARGS"
+        # SQLite admits one writer at a time, and a CLI write racing the scheduler can fail at once with
+        # "database is locked". So every write but one happens before the scheduler starts, with the
+        # pool closed (0 slots): no task may start before the API server answers, as tasks reach Airflow
+        # through it. Opening the pool is the one write made while the scheduler runs; it is idempotent
+        # and retried.
         standalone = Standalone(home, env)
         started = time.monotonic()
         standalone.cli("db", "migrate")
-        standalone.cli("pools", "set", "akinon_api", "4", "Akinon API")
+        standalone.cli("pools", "set", "akinon_api", "0", "Akinon API")
         standalone.cli("dags", "reserialize")
+        standalone.cli("dags", "unpause", DAG_ID)
+        standalone.cli(
+            "backfill", "create", "--dag-id", DAG_ID, "--from-date", "2026-01-01", "--to-date", "2026-01-03"
+        )
         standalone.start()
         try:
-            # tasks reach Airflow through the API server: no run may start before it answers
             wait_for("the API server", lambda: api_ready(port), standalone, started)
-            standalone.cli("dags", "unpause", DAG_ID)
-            standalone.cli(
-                "backfill",
-                "create",
-                "--dag-id",
-                DAG_ID,
-                "--from-date",
-                "2026-01-01",
-                "--to-date",
-                "2026-01-03",
+            wait_for(
+                "the pool to open",
+                lambda: standalone.cli("pools", "set", "akinon_api", "4", "Akinon API", check=False),
+                standalone,
+                started,
             )
 
             def day3_sensor_deferred():
