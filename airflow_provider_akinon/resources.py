@@ -6,7 +6,7 @@ and the Parquet writer all read these records instead of repeating paths and fie
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 #: Fields an order window may be cut on; the API takes ``<field>__gte`` / ``<field>__lt``.
 DATE_FIELDS = ("created_date", "modified_date", "date_placed")
@@ -44,7 +44,7 @@ class Resource:
     decimal_fields: tuple[str, ...] = ()
     timestamp_fields: tuple[str, ...] = ()
     string_fields: tuple[str, ...] = ()
-    integer_fields: tuple[str, ...] = field(default=())
+    integer_fields: tuple[str, ...] = ()
 
     @property
     def per_order(self) -> bool:
