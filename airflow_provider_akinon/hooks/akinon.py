@@ -26,6 +26,8 @@ from airflow_provider_akinon.resources import DISCOUNT_ITEMS, OMS_ORDER_ITEMS, O
 #: Statuses worth another try: throttling and the gateway/proxy family (their bodies are often HTML).
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 _USER_AGENT = f"airflow-provider-akinon/{__version__}"
+#: Login answers that mean the credentials were refused (DRF answers 400 to bad credentials).
+LOGIN_REFUSED = frozenset({400, 401, 403})
 #: Logins one request may do after 401s. Each 401 costs at most one login (threads share it); more
 #: than one per request only happens when tokens are revoked while concurrent requests are in flight.
 MAX_RELOGINS = 3
@@ -370,29 +372,46 @@ class AkinonHook(HttpHook):
         return True
 
     def _login(self) -> str:
+        token = self._ready_token()
+        if token:
+            return token
         cfg = self.config
-        if not cfg.password:
-            raise AkinonConfigError(
-                f"Connection {self.akinon_conn_id!r} has no password; set the password (with a login) "
-                "or an API token as the password (with no login)."
-            )
-        if not cfg.login:
-            mask_secret(cfg.password)
-            return cfg.password
         url = self.url_for(cfg.login_endpoint)
         try:
             body = self._send(
                 "POST", url, json_body={"username": cfg.login, "password": cfg.password}, auth=False
             )
         except AkinonApiError as err:
-            if err.status in (400, 401, 403):
-                raise AkinonApiError(
-                    f"login failed for user {cfg.login!r} at host {cfg.base_url}: {err.body}. "
-                    "Check the connection's login and password.",
-                    status=err.status,
-                    body=err.body,
-                ) from None
+            if err.status in LOGIN_REFUSED:
+                raise self._login_refused(err.status, err.body) from None
             raise
+        return self._accept_login(body, url)
+
+    def _ready_token(self) -> str | None:
+        """The password as a ready API token when the connection has no login; ``None`` when one is due."""
+        cfg = self.config
+        if not cfg.password:
+            raise AkinonConfigError(
+                f"Connection {self.akinon_conn_id!r} has no password; set the password (with a login) "
+                "or an API token as the password (with no login)."
+            )
+        if cfg.login:
+            return None
+        mask_secret(cfg.password)
+        return cfg.password
+
+    def _login_refused(self, status: int, body: str) -> AkinonApiError:
+        cfg = self.config
+        return AkinonApiError(
+            f"login failed for user {cfg.login!r} at host {cfg.base_url}: {body}. "
+            "Check the connection's login and password.",
+            status=status,
+            body=body,
+        )
+
+    def _accept_login(self, body: Any, url: str) -> str:
+        """Take the token out of a login answer: masked, counted, logged; a clear error without one."""
+        cfg = self.config
         token = body.get("key") or body.get("token") if isinstance(body, dict) else None
         if not token:
             raise AkinonApiError(
@@ -472,7 +491,7 @@ class AkinonHook(HttpHook):
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=cfg.timeout)) as session:
             while True:
                 if self._token is None:
-                    self._token = await self._alogin(session, cfg)
+                    self._token = await self._alogin(session)
                 token = self._token
                 self.stats.add(requests=1)
                 try:
@@ -491,25 +510,26 @@ class AkinonHook(HttpHook):
                     return outcome
                 await asyncio.sleep(attempts.wait)
 
-    async def _alogin(self, session: Any, cfg: AkinonConfig) -> str:
-        if not cfg.login:
-            if not cfg.password:
-                raise AkinonConfigError(f"Connection {self.akinon_conn_id!r} has no password or API token.")
-            return cfg.password
+    async def _alogin(self, session: Any) -> str:
+        """The async face of :meth:`_login` (no retries: the trigger polls again anyway)."""
+        token = self._ready_token()
+        if token:
+            return token
+        cfg = self.config
         url = self.url_for(cfg.login_endpoint)
         async with session.post(
             url, json={"username": cfg.login, "password": cfg.password}, ssl=cfg.verify
         ) as resp:
-            body = await resp.read()
-            if resp.status >= 300:
-                raise AkinonApiError(
-                    f"login failed for user {cfg.login!r} at host {cfg.base_url}: {excerpt(body)}. "
-                    "Check the connection's login and password.",
-                    status=resp.status,
-                )
-        token = orjson.loads(body).get("key")
-        mask_secret(token)
-        return token
+            status, content = resp.status, await resp.read()
+        if status in LOGIN_REFUSED:
+            raise self._login_refused(status, excerpt(content))
+        if status >= 300:
+            raise AkinonApiError(f"POST {self.path_of(url)} -> {status}: {excerpt(content)}", status=status)
+        try:
+            body = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            body = None
+        return self._accept_login(body, url)
 
     def check_response(self, response: requests.Response) -> None:
         """Raise a clear error (method, path, status, short body) for ``HttpHook.run`` callers."""
