@@ -14,13 +14,13 @@ $(VENV)/bootstrap/bin/uv:
 	$(PYTHON) -m venv $(VENV)/bootstrap
 	$(VENV)/bootstrap/bin/pip install --quiet --disable-pip-version-check uv
 
-# One venv per supported Airflow line; reinstalled when pyproject.toml changes.
-$(AF3)/.installed: pyproject.toml | $(UV)
+# One venv per supported Airflow line; reinstalled when the dependencies or the version change.
+$(AF3)/.installed: pyproject.toml airflow_provider_akinon/__init__.py | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(AF3)
 	$(UV) pip install --quiet --python $(AF3) -e ".[test]" "apache-airflow==$(AIRFLOW3)"
 	touch $@
 
-$(AF2)/.installed: pyproject.toml | $(UV)
+$(AF2)/.installed: pyproject.toml airflow_provider_akinon/__init__.py | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(AF2)
 	$(UV) pip install --quiet --python $(AF2) -e ".[test]" "apache-airflow==$(AIRFLOW2)"
 	touch $@

@@ -1,7 +1,7 @@
 """Akinon resources as data: where they live, their keys, their dates, how they hang off orders.
 
-One :class:`Resource` per exportable list. Operators, the hook's convenience methods, the fake server
-and the Parquet writer all read these records instead of repeating paths and field names.
+One :class:`Resource` per exportable list. Operators, exports, the hook's convenience methods and the
+Parquet writer read these records instead of repeating paths and field names.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ DATE_FIELDS = ("created_date", "modified_date", "date_placed")
 def check_date_field(date_field: str) -> str:
     """Refuse a ``date_field`` the API cannot filter orders on, naming the ones it can."""
     if date_field not in DATE_FIELDS:
-        from airflow_provider_akinon._compat import AirflowException
+        from airflow_provider_akinon.compat import AirflowException
 
         raise AirflowException(
             f"date_field={date_field!r} is not supported; use one of {', '.join(DATE_FIELDS)}."
@@ -35,6 +35,7 @@ class Resource:
     :param decimal_fields: top-level money fields (decimal strings in the API), typed in Parquet.
     :param timestamp_fields: top-level timestamps (``...Z`` strings in the API), typed in Parquet.
     :param string_fields: other top-level scalars worth a typed Parquet column.
+    :param integer_fields: other top-level integers worth a typed Parquet column.
     """
 
     name: str
@@ -45,11 +46,6 @@ class Resource:
     timestamp_fields: tuple[str, ...] = ()
     string_fields: tuple[str, ...] = ()
     integer_fields: tuple[str, ...] = ()
-
-    @property
-    def per_order(self) -> bool:
-        """True for children fetched one order at a time (``?order=<id>``)."""
-        return self.parent_param is not None
 
 
 ORDERS = Resource(
@@ -99,5 +95,3 @@ OMS_ORDER_ITEMS = Resource(
     string_fields=("price_currency",),
     integer_fields=("order", "omnitron_id"),
 )
-
-RESOURCES = {r.name: r for r in (ORDERS, ORDER_ITEMS, DISCOUNT_ITEMS, OMS_ORDER_ITEMS)}

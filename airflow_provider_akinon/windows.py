@@ -9,7 +9,7 @@ from typing import Any
 
 import pendulum
 
-from airflow_provider_akinon._compat import AirflowException
+from airflow_provider_akinon.compat import AirflowException
 
 FIX = (
     "Schedule the DAG with CronDataIntervalTimetable('0 2 * * *', timezone='UTC') (from airflow.sdk; "

@@ -145,7 +145,7 @@ def client_provider(
     from airflow_provider_akinon.hooks.akinon import AkinonHook
 
     AkinonHook().config  # noqa: B018 - the connection lookup's SDK imports, paid by any task already
-    from airflow_provider_akinon._compat import mask_secret
+    from airflow_provider_akinon.compat import mask_secret
 
     mask_secret("warm-up")
     if resource_name == "orders":

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
-from airflow_provider_akinon._compat import Asset, CronDataIntervalTimetable
+from airflow_provider_akinon.compat import Asset, CronDataIntervalTimetable
 from airflow_provider_akinon.operators.akinon import (
     FetchDiscountItemsOperator,
     FetchOrderItemsOperator,

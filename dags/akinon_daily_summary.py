@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import orjson
 
-from airflow_provider_akinon._compat import Asset, ObjectStoragePath, Variable
+from airflow_provider_akinon.compat import Asset, ObjectStoragePath, Variable
 from airflow_provider_akinon.exports.reader import iter_export_records
 from airflow_provider_akinon.exports.target import MANIFEST, destination_path
 

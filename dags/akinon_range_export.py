@@ -37,7 +37,7 @@ with DAG(
 
     @task
     def days(params: dict) -> list[dict]:
-        from airflow_provider_akinon._compat import Variable
+        from airflow_provider_akinon.compat import Variable
 
         base = params["base"] or Variable.get("akinon_export_base", default_var=None) or DEFAULT_BASE
         first, last = date.fromisoformat(params["start"]), date.fromisoformat(params["end"])

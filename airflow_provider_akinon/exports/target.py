@@ -1,4 +1,4 @@
-"""Where an export lands: a staging folder while it is written, the destination once it is complete.
+"""Where an export lands: its own staging folder while written, the destination once complete.
 
 Layout of a published export::
 
@@ -6,29 +6,44 @@ Layout of a published export::
     {destination}/part-00001.jsonl
     {destination}/_manifest.json      <- written last: an export without it is not complete
 
-While running, files go to ``{destination}/_staging/{token}/``. Publishing removes the old manifest,
-removes old parts the new export does not have, moves the new parts in (a rename on local disks, a
-server-side copy on object stores) and moves the manifest in last. A failed run never touches the
-published files; a run killed during the short publish step leaves no manifest, and the next run
-replaces the folder.
+While running, files go to ``{destination}/_staging/{token}/``, a folder of this run alone: runs of the
+same partition at once (a retry beside a zombie attempt, a cleared backfill run) never touch each other's
+staging, and staging left by dead runs is removed once older than ``stale_after`` (24 h).
+
+Publishing holds ``{destination}/_publish.lock``, created exclusively (``O_EXCL`` on local disks, a
+conditional ``If-None-Match: *`` PUT on S3), so two publishes of one partition run one after the other:
+the last one wins whole, and the manifest always lists exactly the part files present. Under the lock,
+the old manifest goes first, old parts the new export does not have are removed, the new parts move in
+(a rename on local disks, a server-side copy on object stores) and the manifest comes last.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import time
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
 from airflow_provider_akinon import __version__
-from airflow_provider_akinon._compat import AirflowException, ObjectStoragePath
+from airflow_provider_akinon.compat import AirflowException, ObjectStoragePath
 from airflow_provider_akinon.exports.writers import PartFile
+
+log = logging.getLogger(__name__)
 
 MANIFEST = "_manifest.json"
 STAGING = "_staging"
+LOCK = "_publish.lock"
+TOKEN_TIME = "%Y%m%dT%H%M%S"
+
+
+class DestinationError(AirflowException):
+    """The destination cannot be written; the message names the path, the cause and the fix."""
 
 
 def destination_path(destination: Any) -> ObjectStoragePath:
@@ -57,60 +72,150 @@ def destination_path(destination: Any) -> ObjectStoragePath:
 
 
 class ExportTarget:
-    """Staging, publishing and the manifest of one export into ``destination``."""
+    """
+    Staging, publishing and the manifest of one export into ``destination``.
 
-    def __init__(self, destination: ObjectStoragePath) -> None:
+    :param stale_after: staging folders of other runs older than this are removed.
+    :param lock_timeout: a publish lock older than this was left by a dead run and is broken.
+    """
+
+    def __init__(
+        self,
+        destination: ObjectStoragePath,
+        *,
+        stale_after: timedelta = timedelta(hours=24),
+        lock_timeout: timedelta = timedelta(minutes=15),
+    ) -> None:
         self.destination = destination
-        self.token = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        self.stale_after = stale_after
+        self.lock_timeout = lock_timeout
+        self.token = f"{datetime.now(UTC).strftime(TOKEN_TIME)}-{uuid.uuid4().hex[:8]}"
         self.staging = destination / STAGING / self.token
 
     @property
     def uri(self) -> str:
         return str(self.destination).rstrip("/") + "/"
 
+    @property
+    def fs(self) -> Any:
+        return self.destination.fs
+
+    @contextlib.contextmanager
+    def writable(self, what: str) -> Iterator[None]:
+        """Turn storage errors into a :class:`DestinationError` that names the path and the fix."""
+        try:
+            yield
+        except (PermissionError, NotADirectoryError, FileExistsError, IsADirectoryError, OSError) as err:
+            if isinstance(err, FileNotFoundError) and what != "prepare":
+                raise
+            cause = f"{type(err).__name__}: {getattr(err, 'strerror', None) or err}"
+            raise DestinationError(
+                f"Cannot {what} the export at {self.uri} ({cause}). Give this worker write access to it "
+                "(file permissions, or the bucket policy of the connection's credentials), or choose "
+                "another destination."
+            ) from None
+
     def prepare(self) -> None:
-        """Create the staging folder, clearing what runs that died before publishing left behind."""
-        stale = self.destination / STAGING
-        if stale.exists():
-            self._rm_tree(stale)
-        self.staging.mkdir(parents=True, exist_ok=True)
+        """Create this run's staging folder (checked writable), removing stale staging of dead runs."""
+        with self.writable("prepare"):
+            self._sweep_stale()
+            self.staging.mkdir(parents=True, exist_ok=True)
+            marker = self.staging / "_run.json"
+            with self.fs.open(marker.path, "wb") as out:
+                out.write(orjson.dumps({"token": self.token, "provider_version": __version__}))
+
+    def _sweep_stale(self) -> None:
+        root = self.destination / STAGING
+        if not root.exists():
+            return
+        now = datetime.now(UTC)
+        for entry in root.iterdir():
+            try:
+                started = datetime.strptime(entry.name.split("-")[0], TOKEN_TIME).replace(tzinfo=UTC)
+            except ValueError:
+                continue  # not ours
+            if now - started > self.stale_after:
+                log.info("Removing staging of a run that died at %s: %s", started, entry)
+                self._rm_tree(entry)
 
     def abandon(self) -> None:
         """Remove this run's staging folder (after a failure); the published export is untouched."""
         with contextlib.suppress(Exception):  # cleanup must not hide the original error
-            self._rm_tree(self.destination / STAGING)
+            self._rm_tree(self.staging)
 
     def _rm_tree(self, path: ObjectStoragePath) -> None:
-        # object stores have no folders: once its last file moved out, the folder is gone already
         path.fs.invalidate_cache(path.path)  # listings cached while files were written are stale
         with contextlib.suppress(FileNotFoundError):
             path.fs.rm(path.path, recursive=True)
+        if path.parent.name == STAGING and path.protocol in ("file", "local"):
+            with contextlib.suppress(OSError):  # the last run out removes the (empty) staging folder;
+                path.fs.rmdir(path.parent.path)  # object stores have no folders to remove
 
     def publish(self, parts: list[PartFile], manifest: dict[str, Any]) -> dict[str, Any]:
         """Move staged ``parts`` (in order) to ``part-NNNNN.*`` names, then write the manifest last."""
-        fs = self.destination.fs
-        final: list[PartFile] = []
-        for number, part in enumerate(p for p in parts if p.records):
-            suffix = part.name.split(".", 1)[1]
-            final.append(PartFile(f"part-{number:05d}.{suffix}", part.records, part.bytes, part.sha256))
+        staged = [p for p in parts if p.records]
+        final = [
+            PartFile(f"part-{number:05d}.{part.name.split('.', 1)[1]}", part.records, part.bytes, part.sha256)
+            for number, part in enumerate(staged)
+        ]
         manifest = {**manifest, "files": [f.as_dict() for f in final], "provider_version": __version__}
-        staged_manifest = self.staging / MANIFEST
-        with staged_manifest.fs.open(staged_manifest.path, "wb") as out:  # see PartWriter._open
-            out.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+        with self.writable("publish"):
+            with self.fs.open((self.staging / MANIFEST).path, "wb") as out:
+                out.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+            with self._publish_lock():
+                self._swap(staged, final)
+        self._rm_tree(self.staging)
+        return manifest
 
-        old_manifest = self.destination / MANIFEST
+    def _swap(self, staged: list[PartFile], final: list[PartFile]) -> None:
+        fs, old_manifest = self.fs, self.destination / MANIFEST
+        fs.invalidate_cache(self.destination.path)  # another run may have published since we listed
         if old_manifest.exists():
             old_manifest.unlink()
         keep = {f.name for f in final}
         for entry in self.destination.iterdir():
             if entry.name.startswith("part-") and entry.name not in keep:
                 entry.unlink()
-        staged = [p for p in parts if p.records]
         for part, target in zip(staged, final, strict=True):
             fs.mv((self.staging / part.name).path, (self.destination / target.name).path)
         fs.mv((self.staging / MANIFEST).path, old_manifest.path)
-        self._rm_tree(self.destination / STAGING)
-        return manifest
+
+    @contextlib.contextmanager
+    def _publish_lock(self) -> Iterator[None]:
+        """Hold ``_publish.lock`` (exclusive create); wait for another publisher; break a dead one's lock."""
+        lock = (self.destination / LOCK).path
+        waited = 0.0
+        while True:
+            try:
+                with self.fs.open(lock, "xb") as out:
+                    out.write(orjson.dumps({"token": self.token, "at": time.time()}))
+                break
+            except FileExistsError:
+                pass
+            except (ValueError, NotImplementedError, TypeError):  # a filesystem without exclusive create
+                log.warning("%s cannot create files exclusively: publishing without a lock", self.fs.protocol)
+                yield
+                return
+            if self._lock_age(lock) > self.lock_timeout.total_seconds():
+                log.warning("Breaking the publish lock of a dead run at %s", lock)
+                with contextlib.suppress(FileNotFoundError):
+                    self.fs.rm(lock)
+                continue
+            if waited == 0:
+                log.info("Another run is publishing %s; waiting for it", self.uri)
+            time.sleep(0.2)
+            waited += 0.2
+        try:
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm(lock)
+
+    def _lock_age(self, lock: str) -> float:
+        try:
+            return (datetime.now(UTC) - self.fs.modified(lock).astimezone(UTC)).total_seconds()
+        except FileNotFoundError:
+            return 0.0
 
 
 def read_manifest(folder: Any) -> dict[str, Any]:

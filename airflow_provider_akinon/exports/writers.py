@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from airflow_provider_akinon._compat import AirflowException
+from airflow_provider_akinon.compat import AirflowException
 from airflow_provider_akinon.resources import Resource
 
 FORMATS = ("jsonl", "jsonl.gz", "parquet")
@@ -30,7 +30,7 @@ class PartFile:
         return {"name": self.name, "records": self.records, "bytes": self.bytes, "sha256": self.sha256}
 
 
-class _HashingSink:
+class _HashingFile:
     """A write-only file wrapper that counts and hashes the bytes that reach storage."""
 
     def __init__(self, raw: BinaryIO) -> None:
@@ -70,8 +70,8 @@ class _HashingSink:
 class _JsonLines:
     suffix = "jsonl"
 
-    def __init__(self, sink: _HashingSink, resource: Resource) -> None:
-        self.out: Any = sink
+    def __init__(self, out: _HashingFile, resource: Resource) -> None:
+        self.out: Any = out
         self.written = 0
 
     def write(self, records: list[dict]) -> None:
@@ -87,10 +87,10 @@ class _JsonLines:
 class _GzipJsonLines(_JsonLines):
     suffix = "jsonl.gz"
 
-    def __init__(self, sink: _HashingSink, resource: Resource) -> None:
-        super().__init__(sink, resource)
+    def __init__(self, out: _HashingFile, resource: Resource) -> None:
+        super().__init__(out, resource)
         # mtime=0: the same records give the same bytes, so reruns are byte-for-byte comparable
-        self.out = gzip.GzipFile(fileobj=sink, mode="wb", compresslevel=6, mtime=0)
+        self.out = gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0)
 
     def close(self) -> None:
         self.out.close()
@@ -101,10 +101,10 @@ class _Parquet:
 
     suffix = "parquet"
 
-    def __init__(self, sink: _HashingSink, resource: Resource) -> None:
+    def __init__(self, out: _HashingFile, resource: Resource) -> None:
         from airflow_provider_akinon.exports.parquet import ParquetEncoder
 
-        self.encoder = ParquetEncoder(resource, sink)
+        self.encoder = ParquetEncoder(resource, out)
         self.written = 0
 
     def write(self, records: list[dict]) -> None:
@@ -151,7 +151,7 @@ class PartWriter:
         self.max_file_bytes = max_file_bytes
         self.files: list[PartFile] = []
         self._current: Any = None
-        self._sink: _HashingSink | None = None
+        self._file: _HashingFile | None = None
         self._records = 0
         self._name = ""
 
@@ -173,15 +173,15 @@ class PartWriter:
         self._name = f"{self.prefix}-{len(self.files):03d}.{self.cls.suffix}"
         # the filesystem's own open: ObjectStoragePath.open adds ~12 ms and per-write lineage hooks,
         # and the export reports its lineage itself (get_openlineage_facets_on_complete)
-        self._sink = _HashingSink(self.folder.fs.open(f"{self.folder.path}/{self._name}", "wb"))
-        self._current = self.cls(self._sink, self.resource)
+        self._file = _HashingFile(self.folder.fs.open(f"{self.folder.path}/{self._name}", "wb"))
+        self._current = self.cls(self._file, self.resource)
         self._records = 0
 
     def _finish(self) -> None:
         self._current.close()
-        self._sink.close()
-        self.files.append(PartFile(self._name, self._records, self._sink.bytes, self._sink.sha.hexdigest()))
-        self._current = self._sink = None
+        self._file.close()
+        self.files.append(PartFile(self._name, self._records, self._file.bytes, self._file.sha.hexdigest()))
+        self._current = self._file = None
         self._records = 0
 
     def close(self) -> list[PartFile]:
@@ -194,8 +194,8 @@ class PartWriter:
         """Give up the open file without publishing it (object stores upload buffered files on close)."""
         if self._current is None:
             return
-        raw = self._sink.raw
-        self._current = self._sink = None
+        raw = self._file.raw
+        self._current = self._file = None
         try:
             raw.discard()  # buffered object-store files: drop the buffer, upload nothing
             raw.closed = True  # else fsspec's __del__ still tries to flush the dropped buffer
@@ -207,9 +207,9 @@ class PartWriter:
         """Drop everything written so far (a shard that is walked again)."""
         if self._current is not None:
             self._current.close()
-            self._sink.close()
+            self._file.close()
             self.files.append(PartFile(self._name, 0, 0, ""))
-            self._current = self._sink = None
+            self._current = self._file = None
         for part in self.files:
             (self.folder / part.name).unlink(missing_ok=True)
         self.files = []

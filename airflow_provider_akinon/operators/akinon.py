@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_akinon._compat import AirflowException, BaseOperator
+from airflow_provider_akinon.compat import AirflowException, BaseOperator
+from airflow_provider_akinon.exports.children import fetch_children
+from airflow_provider_akinon.exports.export import Export
+from airflow_provider_akinon.exports.job import Tally
+from airflow_provider_akinon.exports.plan import PAGINGS, choose_paging, walk_window
 from airflow_provider_akinon.exports.reader import iter_export_records
-from airflow_provider_akinon.exports.target import ExportTarget, destination_path
-from airflow_provider_akinon.exports.walk import PageWalk, Progress, WindowWalk, fetch_children
-from airflow_provider_akinon.exports.writers import DEFAULT_MAX_FILE_BYTES, PartFile, PartWriter, check_format
+from airflow_provider_akinon.exports.target import destination_path
+from airflow_provider_akinon.exports.writers import DEFAULT_MAX_FILE_BYTES, check_format
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.resources import (
     DISCOUNT_ITEMS,
@@ -25,8 +27,6 @@ from airflow_provider_akinon.windows import Window, WindowError, parse_step, res
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
-
-PAGINGS = ("keyset", "page")
 
 
 class AkinonExportOperator(BaseOperator):
@@ -49,8 +49,8 @@ class AkinonExportOperator(BaseOperator):
     :param page_size: records per request; default: the connection's ``page_size``.
     :param max_concurrency: requests in flight at once (bounded memory: page_size x concurrency).
     :param window_step: walk a long window in sub-windows of this size (timedelta, seconds or ``P1D``).
-    :param paging: ``keyset`` (``sort=id`` + ``id__gt`` cursors, concurrent shards; default) or ``page``
-        (page numbers, for endpoints without id lookups).
+    :param paging: ``auto`` (default: probe the endpoint, then keyset walks where it honours ``sort=id``
+        and the id lookups, page numbers where not), ``keyset`` or ``page`` to force one.
     :param max_file_bytes: start a new part file past this many (uncompressed) bytes.
     """
 
@@ -80,7 +80,7 @@ class AkinonExportOperator(BaseOperator):
         page_size: int | None = None,
         max_concurrency: int = 4,
         window_step: Any = None,
-        paging: str = "keyset",
+        paging: str = "auto",
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         **kwargs: Any,
     ) -> None:
@@ -108,7 +108,9 @@ class AkinonExportOperator(BaseOperator):
         check_format(self.file_format)
         check_date_field(self.date_field)
         if self.paging not in PAGINGS:
-            raise AirflowException(f"paging={self.paging!r} is not supported; use 'keyset' or 'page'.")
+            raise AirflowException(
+                f"paging={self.paging!r} is not supported; use one of {', '.join(map(repr, PAGINGS))}."
+            )
         if not isinstance(self.max_concurrency, int) or self.max_concurrency < 1:
             raise AirflowException(f"max_concurrency must be an integer >= 1, got {self.max_concurrency!r}.")
         if self.filters is not None and not isinstance(self.filters, dict):
@@ -123,70 +125,61 @@ class AkinonExportOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         self._validate()
         window = self._window(context)
-        target = ExportTarget(destination_path(self.destination))
-        page_size = self.hook.config.page_size
-        progress = Progress(self.hook, f"{self.resource.name} {window or ''}".strip())
-        self.log.info("Exporting %s %s into %s", self.resource.name, window or "", target.uri)
-        target.prepare()
-        writers: list[PartWriter] = []
-        try:
-
-            def make_writer(index: int) -> PartWriter:
-                writer = PartWriter(
-                    target.staging, f"s{index:05d}", self.file_format, self.resource, self.max_file_bytes
-                )
-                writers.append(writer)
-                return writer
-
-            api_count, source = self._fetch(window, page_size, progress, make_writer)
-            writers.sort(key=lambda w: w.prefix)
-            parts: list[PartFile] = [part for writer in writers for part in writer.close()]
-            records = sum(p.records for p in parts)
-            if records != api_count:
-                raise AirflowException(
-                    f"{self.resource.name}: wrote {records} records but the API counts {api_count}; "
-                    "nothing was published."
-                )
-            manifest = target.publish(
-                parts,
-                {
-                    "resource": self.resource.name,
-                    "endpoint": self.resource.endpoint,
-                    "host": self.hook.host,
-                    "window": window.as_dict() if window else None,
-                    "date_field": self.date_field if window else None,
-                    "filters": self.filters or {},
-                    "source": source,
-                    "format": self.file_format,
-                    "records": records,
-                    "count": api_count,
-                    "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                },
-            )
-        except BaseException:
-            for writer in writers:
-                writer.abort()
-            target.abandon()
-            raise
-        progress.log_line("done")
-        summary = {
-            "uri": target.uri,
-            "manifest": f"{target.uri}_manifest.json",
+        export = Export(
+            self.hook,
+            self.resource,
+            self.destination,
+            file_format=self.file_format,
+            max_file_bytes=self.max_file_bytes,
+            max_concurrency=self.max_concurrency,
+            label=f"{self.resource.name} {window or ''}".strip(),
+        )
+        self.log.info("Exporting %s %s into %s", self.resource.name, window or "", export.target.uri)
+        meta = {
             "resource": self.resource.name,
-            "records": records,
+            "endpoint": self.resource.endpoint,
+            "host": self.hook.host,
+            "window": window.as_dict() if window else None,
+            "date_field": self.date_field if window else None,
+            "filters": self.filters or {},
+            "format": self.file_format,
+        }
+        manifest = export.run(lambda run: self._walk(run, window), meta)
+        summary = {
+            "uri": export.target.uri,
+            "manifest": f"{export.target.uri}_manifest.json",
+            "resource": self.resource.name,
+            "records": manifest["records"],
             "files": len(manifest["files"]),
             "window": manifest["window"],
         }
         self._annotate_outlets(context, summary)
         self.log.info(
             "Exported %d %s (API count %d) in %d file(s) to %s",
-            records,
+            manifest["records"],
             self.resource.name,
-            api_count,
+            manifest["count"],
             len(manifest["files"]),
-            target.uri,
+            export.target.uri,
         )
         return summary
+
+    def _walk(self, export: Export, window: Window | None) -> tuple[Tally, dict[str, Any]]:
+        """Walk the window into the export's writers; return the tally and what the manifest records."""
+        tally, paging, caps = self._walk_window(export, self.resource, window)
+        return tally, {"source": "window", "paging": paging, "probe": caps.as_dict()}
+
+    def _walk_window(self, export: Export, resource: Resource, window: Window, open_writer=None):
+        filters = dict(self.filters or {})
+        paging, caps = choose_paging(self.hook, resource, self.date_field, filters, self.paging)
+        job = export.job(
+            resource=resource,
+            page_size=caps.page_size,
+            filters=filters,
+            date_field=self.date_field,
+            open_writer=open_writer,
+        )
+        return walk_window(job, window, parse_step(self.window_step), paging), paging, caps
 
     def _annotate_outlets(self, context: Context, summary: dict[str, Any]) -> None:
         """Attach the summary to the asset events of this task's outlets (consumers see the URI)."""
@@ -198,36 +191,6 @@ class AkinonExportOperator(BaseOperator):
                 events[outlet].extra = summary
             except (KeyError, TypeError, AttributeError):  # not an asset, or an older Airflow
                 continue
-
-    def _fetch(
-        self, window: Window | None, page_size: int, progress: Progress, make_writer
-    ) -> tuple[int, str]:
-        """Walk the window into writers; return the API's count and a description of the source."""
-        return self._walk_window(self.resource, window, page_size, progress, make_writer), "window"
-
-    def _walk_window(
-        self, resource: Resource, window: Window, page_size: int, progress: Progress, make_sink
-    ) -> int:
-        walk_cls = WindowWalk if self.paging == "keyset" else PageWalk
-        total = 0
-        shard_offset = 0
-        for sub in window.split(parse_step(self.window_step)):
-            walk = walk_cls(
-                self.hook,
-                resource,
-                sub,
-                date_field=self.date_field,
-                filters=dict(self.filters or {}),
-                page_size=page_size,
-                max_concurrency=self.max_concurrency,
-                make_sink=make_sink,
-                progress=progress,
-                first_shard=shard_offset,
-            )
-            shards = walk.run()
-            shard_offset += max(len(shards), 1)
-            total += walk.api_count
-        return total
 
     # ------------------------------------------------------------------ lineage
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
@@ -260,7 +223,8 @@ class FetchOmsOrderItemsOperator(AkinonExportOperator):
 
 class _OrderChildrenExportOperator(AkinonExportOperator):
     """
-    Export per-order children: each order's list is fetched concurrently (bounded), in order.
+    Export per-order children: fetched concurrently (bounded), in order of the orders; many orders per
+    request where the endpoint honours ``order__in`` (probed), else one request per order.
 
     The orders are, in this order of precedence: ``order_ids``; the orders of ``orders_from`` (the
     summary XCom of an upstream :class:`FetchOrdersOperator`, or the URI of its export), so children
@@ -285,27 +249,12 @@ class _OrderChildrenExportOperator(AkinonExportOperator):
                 return None  # the orders define the export; a window is only recorded when known
         return resolve_window(self.start, self.end, context)
 
-    def _fetch(
-        self, window: Window | None, page_size: int, progress: Progress, make_writer
-    ) -> tuple[int, str]:
-        ids, source = self._order_ids(window, page_size, progress)
-        writer = make_writer(0)
-        count = 0
-        for records in fetch_children(
-            self.hook,
-            self.resource,
-            ids,
-            page_size=page_size,
-            max_concurrency=self.max_concurrency,
-            progress=progress,
-        ):
-            writer.write(records)
-            count += len(records)
-        return count, source
+    def _walk(self, export: Export, window: Window | None) -> tuple[Tally, dict[str, Any]]:
+        ids, source = self._order_ids(export, window)
+        tally, requests = fetch_children(export.job(), ids)
+        return tally, {"source": source, "paging": requests}
 
-    def _order_ids(
-        self, window: Window | None, page_size: int, progress: Progress
-    ) -> tuple[Iterator[int], str]:
+    def _order_ids(self, export: Export, window: Window | None) -> tuple[Iterator[int], str]:
         if self.order_ids is not None:
             ids = self.order_ids
             if isinstance(ids, str):
@@ -323,20 +272,22 @@ class _OrderChildrenExportOperator(AkinonExportOperator):
                     f"orders_from={self.orders_from!r} names no export; pass orders_task.output or an export URI."
                 )
             return iter_export_records(uri, column=ORDERS.primary_key), f"orders_from {uri}"
-        collected: dict[int, list[int]] = {}
+        streams: dict[int, _OrderIds] = {}
+        self._walk_window(export, ORDERS, window, lambda n: streams.setdefault(n, _OrderIds()))
+        return (i for n in sorted(streams) for i in streams[n].ids), "window"
 
-        class _Ids:
-            def __init__(self, index: int) -> None:
-                self.ids = collected.setdefault(index, [])
 
-            def write(self, records: list[dict]) -> None:
-                self.ids.extend(int(r[ORDERS.primary_key]) for r in records)
+class _OrderIds:
+    """A record writer that keeps only the ids of the orders a window walk finds."""
 
-            def discard(self) -> None:
-                self.ids.clear()
+    def __init__(self) -> None:
+        self.ids: list[int] = []
 
-        self._walk_window(ORDERS, window, page_size, progress, _Ids)
-        return (i for index in sorted(collected) for i in collected[index]), "window"
+    def write(self, records: list[dict[str, Any]]) -> None:
+        self.ids.extend(int(r[ORDERS.primary_key]) for r in records)
+
+    def discard(self) -> None:
+        self.ids.clear()
 
 
 class FetchOrderItemsOperator(_OrderChildrenExportOperator):

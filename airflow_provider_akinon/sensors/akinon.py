@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_akinon._compat import BaseSensorOperator, PokeReturnValue, conf
+from airflow_provider_akinon.compat import BaseSensorOperator, PokeReturnValue, conf
 from airflow_provider_akinon.hooks.akinon import AkinonApiError, AkinonHook
 from airflow_provider_akinon.resources import ORDERS, check_date_field
 from airflow_provider_akinon.triggers.akinon import AkinonNewOrdersTrigger

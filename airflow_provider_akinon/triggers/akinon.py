@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from airflow_provider_akinon._compat import BaseTrigger, TriggerEvent
+from airflow_provider_akinon.compat import BaseTrigger, TriggerEvent
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 
 

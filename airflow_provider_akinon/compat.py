@@ -1,4 +1,8 @@
-"""The one place that knows where Airflow 2.11 and Airflow 3.x keep things."""
+"""What this provider and DAG authors import from Airflow, one name for Airflow 2.11 and 3.x alike.
+
+Example DAGs import ``DAG``, ``task``, ``Param``, ``Asset``, ``CronDataIntervalTimetable`` and ``Variable``
+from here, so one DAG file runs on both Airflow lines.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +20,13 @@ from airflow.providers.common.compat.sdk import (
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 try:  # Airflow 3
-    from airflow.sdk import CronDataIntervalTimetable
+    from airflow.sdk import DAG, CronDataIntervalTimetable, Param, Variable, task
 except ImportError:  # Airflow 2.11
-    from airflow.timetables.interval import CronDataIntervalTimetable
-
-try:
-    from airflow.sdk import Variable
-except ImportError:
+    from airflow import DAG
+    from airflow.decorators import task
     from airflow.models import Variable
+    from airflow.models.param import Param
+    from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow import __version__ as AIRFLOW_VERSION
 
@@ -31,6 +34,7 @@ AIRFLOW_V3 = int(AIRFLOW_VERSION.split(".")[0]) >= 3
 
 __all__ = [
     "AIRFLOW_V3",
+    "DAG",
     "AirflowException",
     "Asset",
     "BaseHook",
@@ -39,9 +43,11 @@ __all__ = [
     "BaseTrigger",
     "CronDataIntervalTimetable",
     "ObjectStoragePath",
+    "Param",
     "PokeReturnValue",
     "TriggerEvent",
     "Variable",
     "conf",
     "mask_secret",
+    "task",
 ]

@@ -1,0 +1,79 @@
+"""Checks every page must pass: ids in order and in range, dates inside the window, parents as asked.
+
+DRF ignores filters it does not know without an error, so every page is checked against what was asked
+for. A failed check stops the export before anything is published, with a message that names the filter
+the API ignored and what to do about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from datetime import tzinfo
+from typing import Any
+
+from airflow_provider_akinon.compat import AirflowException
+from airflow_provider_akinon.timestamps import offset_label, parse_instant
+from airflow_provider_akinon.windows import Window
+
+
+class ExportConsistencyError(AirflowException):
+    """The API's data or counts disagree with what was fetched, and retrying did not settle it."""
+
+
+def check_keyset_page(endpoint: str, ids: list[int], after: int | None, below: int | None) -> None:
+    """The ids of a keyset page are strictly increasing, above the cursor ``after``, below ``below``."""
+    in_order = ids == sorted(set(ids))
+    if not in_order or (after is not None and ids[0] <= after) or (below is not None and ids[-1] >= below):
+        raise ExportConsistencyError(
+            f"{endpoint} returned ids {ids[0]}..{ids[-1]} outside the requested id range or order: the API "
+            "ignores sort=id or the id__gt/id__lt lookups. Export with paging='auto' (it probes the "
+            "endpoint and walks by page numbers where keysets do not work) or paging='page'."
+        )
+
+
+class WindowCheck:
+    """Every record of a page has ``date_field`` inside the window, compared as instants, not strings."""
+
+    def __init__(self, endpoint: str, key: str, window: Window, date_field: str, naive_zone: tzinfo) -> None:
+        self.endpoint = endpoint
+        self.key = key
+        self.window = window
+        self.date_field = date_field
+        self.naive_zone = naive_zone
+
+    def __call__(self, records: list[dict[str, Any]]) -> None:
+        start, end, field, zone = self.window.start, self.window.end, self.date_field, self.naive_zone
+        for record in records:
+            value = record.get(field)
+            try:
+                inside = start <= parse_instant(value, zone) < end
+            except (TypeError, ValueError):
+                inside = False
+            if not inside:
+                raise ExportConsistencyError(self._message(record, value))
+
+    def _message(self, record: dict[str, Any], value: Any) -> str:
+        where = (
+            f"{self.endpoint} returned {self.key}={record.get(self.key)} with {self.date_field}={value!r}, "
+            f"outside the window {self.window}"
+        )
+        if isinstance(value, str) and offset_label(value) == "naive":
+            return (
+                f"{where}. Its timestamps carry no time zone and are read as {self.naive_zone}: if the API "
+                "answers in local time, set the connection's timezone extra (e.g. Europe/Istanbul)."
+            )
+        return (
+            f"{where}: the API ignored the {self.date_field}__gte/__lt filters. Choose a date_field this "
+            "endpoint filters on."
+        )
+
+
+def check_parents(endpoint: str, records: list[dict[str, Any]], parent: str, wanted: Container[str]) -> None:
+    """Children fetched for some orders belong to those orders (``wanted`` holds their ids as text)."""
+    for record in records:
+        owner = record.get(parent)
+        if owner is not None and str(owner) not in wanted:
+            raise ExportConsistencyError(
+                f"{endpoint} returned a record of order {owner} that was not asked for: the API ignored "
+                f"the {parent} filter."
+            )

@@ -1,0 +1,116 @@
+"""One export, start to end: staging, a walk into part files, the count checks, publish with a manifest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow_provider_akinon.exports.checks import ExportConsistencyError
+from airflow_provider_akinon.exports.job import Tally, WalkJob
+from airflow_provider_akinon.exports.progress import Progress
+from airflow_provider_akinon.exports.target import ExportTarget, destination_path
+from airflow_provider_akinon.exports.writers import PartFile, PartWriter
+from airflow_provider_akinon.hooks.akinon import AkinonHook
+from airflow_provider_akinon.resources import Resource
+
+#: ``walk(export)`` walks the API into ``export``'s writers; returns what it found and manifest fields.
+Walk = Callable[["Export"], tuple[Tally, dict[str, Any]]]
+
+
+class Export:
+    """
+    Export one resource into ``destination``: nothing is published unless everything succeeded and the
+    records written equal the API's counts; a failed run leaves the previous export as it was.
+    """
+
+    def __init__(
+        self,
+        hook: AkinonHook,
+        resource: Resource,
+        destination: Any,
+        *,
+        file_format: str,
+        max_file_bytes: int,
+        max_concurrency: int,
+        label: str,
+    ) -> None:
+        self.hook = hook
+        self.resource = resource
+        self.target = ExportTarget(destination_path(destination))
+        self.file_format = file_format
+        self.max_file_bytes = max_file_bytes
+        self.max_concurrency = max_concurrency
+        self.progress = Progress(hook.stats, label)
+        self.writers: list[PartWriter] = []
+
+    def open_writer(self, stream: int) -> PartWriter:
+        """The writer of one stream of part files in this run's staging folder."""
+        writer = PartWriter(
+            self.target.staging, f"s{stream:05d}", self.file_format, self.resource, self.max_file_bytes
+        )
+        self.writers.append(writer)
+        return writer
+
+    def job(
+        self,
+        *,
+        page_size: int | None = None,
+        filters: dict[str, Any] | None = None,
+        date_field: str | None = None,
+        resource: Resource | None = None,
+        open_writer: Callable[[int], Any] | None = None,
+    ) -> WalkJob:
+        """A walk of this export (``page_size``: what the API returns a page, when the probe found a cap)."""
+        return WalkJob(
+            hook=self.hook,
+            resource=resource or self.resource,
+            open_writer=open_writer or self.open_writer,
+            progress=self.progress,
+            max_concurrency=self.max_concurrency,
+            limit=self.hook.config.page_size,
+            page_size=page_size or self.hook.config.page_size,
+            filters=dict(filters or {}),
+            date_field=date_field,
+        )
+
+    def run(self, walk: Walk, meta: dict[str, Any]) -> dict[str, Any]:
+        """Prepare staging, ``walk``, check the counts, publish; return the manifest."""
+        self.target.prepare()
+        try:
+            tally, found = walk(self)
+            parts: list[PartFile] = [
+                part for writer in sorted(self.writers, key=lambda w: w.prefix) for part in writer.close()
+            ]
+            self._check(tally, sum(p.records for p in parts))
+            manifest = self.target.publish(
+                parts,
+                {
+                    **meta,
+                    **found,
+                    "records": tally.written,
+                    "count": tally.count,
+                    "skipped_duplicates": tally.skipped,
+                    "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                },
+            )
+        except BaseException:
+            for writer in self.writers:
+                writer.abort()
+            self.target.abandon()
+            raise
+        self.progress.log_line("done")
+        return manifest
+
+    def _check(self, tally: Tally, in_files: int) -> None:
+        name = self.resource.name
+        if in_files != tally.written:
+            raise ExportConsistencyError(
+                f"{name}: the part files hold {in_files} records but {tally.written} were written; "
+                "nothing was published."
+            )
+        if tally.written + tally.skipped != tally.count:
+            raise ExportConsistencyError(
+                f"{name}: wrote {tally.written} records (and skipped {tally.skipped} already written) but "
+                f"the API counts {tally.count}; nothing was published."
+            )

@@ -1,0 +1,67 @@
+"""What every walk of one export shares (:class:`WalkJob`), and what a walk reports (:class:`Tally`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from airflow_provider_akinon.exports.idset import IdSet
+from airflow_provider_akinon.exports.progress import Progress
+from airflow_provider_akinon.hooks.akinon import AkinonHook
+from airflow_provider_akinon.resources import Resource
+
+
+class RecordWriter(Protocol):
+    """Where a walk's records go (a :class:`~airflow_provider_akinon.exports.writers.PartWriter`)."""
+
+    def write(self, records: list[dict[str, Any]]) -> None: ...
+
+    def discard(self) -> None: ...
+
+
+@dataclass
+class Tally:
+    """
+    What a walk found: ``count`` records by the API's counts, ``written`` to files, and ``skipped`` because
+    an earlier sub-window of the same export (``window_step``) wrote them already.
+    """
+
+    count: int = 0
+    written: int = 0
+    skipped: int = 0
+
+    def __iadd__(self, other: Tally) -> Tally:
+        self.count += other.count
+        self.written += other.written
+        self.skipped += other.skipped
+        return self
+
+
+@dataclass
+class WalkJob:
+    """
+    One export's walking: the hook, the resource, where records go, and the paging verdict.
+
+    :param open_writer: called with a stream number, returns the writer of that stream of part files.
+    :param limit: the ``limit`` asked for; ``page_size`` is what the API returns for it (it may cap).
+    :param exported: ids written by earlier sub-windows of this export (``window_step``), else ``None``.
+    """
+
+    hook: AkinonHook
+    resource: Resource
+    open_writer: Callable[[int], RecordWriter]
+    progress: Progress
+    max_concurrency: int
+    limit: int
+    page_size: int
+    filters: dict[str, Any] = field(default_factory=dict)
+    date_field: str | None = None
+    max_passes: int = 5
+    exported: IdSet | None = None
+    streams: int = 0
+
+    def next_stream(self) -> int:
+        """A new stream number (one per shard): part files of an export are ordered by it."""
+        self.streams += 1
+        return self.streams - 1

@@ -1,0 +1,32 @@
+"""One dedupe-and-reconcile rule for page-number walks and per-order children.
+
+Page numbers over data that changes shift records between pages: a record can be seen twice or not at
+all. :class:`Distinct` drops the records seen already; :meth:`Distinct.matches` then says whether the
+distinct records equal what the API counted, before and after the walk. If not, the walk runs again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_akinon.exports.idset import IdSet
+
+
+class Distinct:
+    """The distinct records of one walk, by ``key``."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.ids = IdSet()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def fresh(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The records of a page not seen before in this walk."""
+        key, add = self.key, self.ids.add
+        return [record for record in records if add(int(record[key]))]
+
+    def matches(self, *counts: int | None) -> bool:
+        """True when every count the API gave equals the distinct records seen."""
+        return all((count or 0) == len(self.ids) for count in counts)

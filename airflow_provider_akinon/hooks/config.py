@@ -1,0 +1,175 @@
+"""The ``akinon`` connection read into an :class:`AkinonConfig`, validated once, and the retry policy."""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass, replace
+from datetime import tzinfo
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_akinon import __version__
+from airflow_provider_akinon.compat import mask_secret
+from airflow_provider_akinon.hooks.errors import AkinonConfigError
+
+USER_AGENT = f"airflow-provider-akinon/{__version__}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """
+    When and how long to wait before another try of one request.
+
+    :param max_retries: retries after the first attempt.
+    :param backoff: base of the exponential backoff, in seconds.
+    :param max_wait: cap of one wait, ``Retry-After`` included.
+    :param deadline: cap of all waiting and trying for one request, in seconds.
+    """
+
+    max_retries: int = 6
+    backoff: float = 1.0
+    max_wait: float = 120.0
+    deadline: float = 900.0
+
+    def wait(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry ``attempt`` (1-based): jittered exponential, never below Retry-After."""
+        exp = min(self.max_wait, self.backoff * 2 ** (attempt - 1))
+        jittered = exp * random.uniform(0.5, 1.0)
+        if retry_after is not None:
+            jittered = max(jittered, retry_after)
+        return min(jittered, self.max_wait)
+
+
+@dataclass(frozen=True)
+class AkinonConfig:
+    """
+    What a hook needs from the ``akinon`` connection and the environment, read and checked once.
+
+    ``verify`` is ``False``, ``True`` (the default CA certificates) or the path of a CA bundle;
+    ``proxy`` is the proxy URL the environment names for the host, if any.
+    """
+
+    conn_id: str
+    base_url: str
+    api_prefix: str
+    login: str | None
+    password: str | None
+    page_size: int
+    timeout: float
+    connect_timeout: float
+    verify: bool | str
+    proxy: str | None
+    retry: RetryPolicy
+    login_endpoint: str
+    timezone: tzinfo
+    user_agent: str = USER_AGENT
+
+    def with_retry(self, **changes: Any) -> AkinonConfig:
+        """A copy with some retry settings changed (``max_retries=0`` for a connection test)."""
+        return replace(self, retry=replace(self.retry, **changes))
+
+
+def _as_bool(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).strip().lower() not in {"false", "0", "no", "off"}
+
+
+def _number(name: str, value: Any, cast: type, conn_id: str, minimum: float) -> Any:
+    try:
+        number = cast(value)
+    except (TypeError, ValueError):
+        raise AkinonConfigError(
+            f"{name}={value!r} on connection {conn_id!r} is not a number; set it to a {cast.__name__} "
+            f">= {minimum}."
+        ) from None
+    if number < minimum:
+        raise AkinonConfigError(f"{name} must be >= {minimum}, got {number!r} (connection {conn_id!r}).")
+    return number
+
+
+def _base_url(conn: Any, conn_id: str) -> str:
+    host = (conn.host or "").strip()
+    if not host:
+        raise AkinonConfigError(
+            f"Connection {conn_id!r} has no host; set it to the tenant base URL, "
+            "e.g. https://acme.omnitron.akinon.net"
+        )
+    if "://" not in host:
+        if conn.schema not in ("http", "https"):
+            with_port = f"{host}:{conn.port}" if conn.port and ":" not in host else host
+            raise AkinonConfigError(
+                f"Connection {conn_id!r} host {host!r} has no scheme; write it as https://{with_port}"
+            )
+        host = f"{conn.schema}://{host}"
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise AkinonConfigError(
+            f"Connection {conn_id!r} host {host!r} is not an http(s) URL; "
+            "use e.g. https://acme.omnitron.akinon.net"
+        )
+    netloc = parts.netloc if (parts.port or not conn.port) else f"{parts.netloc}:{conn.port}"
+    return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def _timezone(name: Any, conn_id: str) -> tzinfo:
+    import pendulum
+
+    try:
+        return pendulum.timezone(str(name or "UTC"))
+    except Exception:
+        raise AkinonConfigError(
+            f"timezone={name!r} on connection {conn_id!r} is not an IANA time zone; "
+            "use e.g. UTC or Europe/Istanbul."
+        ) from None
+
+
+def _environment(base_url: str, verify: bool) -> tuple[bool | str, str | None]:
+    """The CA bundle and proxy the environment names for ``base_url``, as requests would read them."""
+    from requests.utils import get_environ_proxies
+
+    proxy = get_environ_proxies(base_url).get(urlsplit(base_url).scheme)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    return (bundle if (verify and bundle) else verify), proxy
+
+
+def config_from_connection(
+    conn: Any, conn_id: str, *, page_size: int | None = None, max_retries: int | None = None
+) -> AkinonConfig:
+    """Read an Airflow connection into an :class:`AkinonConfig`; a clear error for anything unusable."""
+    extra = conn.extra_dejson
+    base_url = _base_url(conn, conn_id)
+    retry = RetryPolicy(
+        max_retries=_number(
+            "max_retries",
+            extra.get("max_retries", 6) if max_retries is None else max_retries,
+            int,
+            conn_id,
+            0,
+        ),
+        backoff=_number("backoff", extra.get("backoff", RetryPolicy.backoff), float, conn_id, 0),
+        max_wait=_number("max_wait", extra.get("max_wait", RetryPolicy.max_wait), float, conn_id, 0),
+        deadline=_number(
+            "retry_deadline", extra.get("retry_deadline", RetryPolicy.deadline), float, conn_id, 0
+        ),
+    )
+    password = conn.password or None
+    if password:
+        mask_secret(password)
+    verify, proxy = _environment(base_url, _as_bool(extra.get("verify", True)))
+    return AkinonConfig(
+        conn_id=conn_id,
+        base_url=base_url,
+        api_prefix=str(extra.get("api_prefix") or "api/v1/").strip("/") + "/",
+        login=conn.login or None,
+        password=password,
+        page_size=_number(
+            "page_size", extra.get("page_size", 100) if page_size is None else page_size, int, conn_id, 1
+        ),
+        timeout=_number("timeout", extra.get("timeout", 60), float, conn_id, 0.001),
+        connect_timeout=_number("connect_timeout", extra.get("connect_timeout", 10), float, conn_id, 0.001),
+        verify=verify,
+        proxy=proxy,
+        retry=retry,
+        login_endpoint=str(extra.get("login_endpoint") or "auth/login/"),
+        timezone=_timezone(extra.get("timezone"), conn_id),
+    )

@@ -1,0 +1,163 @@
+"""The request core: every Akinon request, sync or async, goes through :meth:`RequestCore.call`.
+
+One loop applies the rules of :mod:`~airflow_provider_akinon.hooks.rules` to attempts sent by the
+transport of :mod:`~airflow_provider_akinon.hooks.transport`, with the token of
+:mod:`~airflow_provider_akinon.hooks.auth`. The async face runs each attempt in a worker thread and
+waits with ``asyncio.sleep``: the event loop never blocks, and both faces send the same bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import urllib3
+
+from airflow_provider_akinon.hooks.auth import TokenAuth
+from airflow_provider_akinon.hooks.config import AkinonConfig
+from airflow_provider_akinon.hooks.errors import AkinonConfigError
+from airflow_provider_akinon.hooks.rules import RELOGIN, RETRY, Attempts, same_origin
+from airflow_provider_akinon.hooks.transport import Urllib3Transport
+
+
+@dataclass
+class RequestStats:
+    """Counters the export progress log reads: requests sent, retries, seconds spent waiting."""
+
+    requests: int = 0
+    retries: int = 0
+    waited: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **deltas: float) -> None:
+        with self._lock:
+            for name, delta in deltas.items():
+                setattr(self, name, getattr(self, name) + delta)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as the caller means it; attempts repeat it."""
+
+    method: str
+    url: str
+    query: Mapping[str, Any] | None = None
+    body: bytes | None = None
+    headers: Mapping[str, str] | None = None
+    authenticate: bool = True
+
+
+class RequestCore:
+    """
+    Send requests to one Akinon host with login, retries, ``Retry-After`` and re-login on 401.
+
+    :param sleep: how to wait between tries (tests record waits instead of sleeping).
+    """
+
+    def __init__(self, config: AkinonConfig, *, log: logging.Logger, sleep: Callable[[float], Any]) -> None:
+        self.config = config
+        self.log = log
+        self.sleep = sleep
+        self.stats = RequestStats()
+        self.transport = Urllib3Transport(config)
+        self.auth = TokenAuth(config, self._login, log)
+
+    # ------------------------------------------------------------------ URLs
+    def url_for(self, endpoint: str) -> str:
+        """The URL of ``endpoint``: relative to ``api_prefix``, or absolute from the host root."""
+        if "://" in endpoint:
+            raise AkinonConfigError(
+                f"Endpoint {endpoint!r} is a full URL; pass a path (orders/ or /api/v1/oms/order_items/) "
+                "so the token only ever goes to the connection's host."
+            )
+        if endpoint.startswith("/"):
+            return f"{self.config.base_url}{endpoint}"
+        return f"{self.config.base_url}/{self.config.api_prefix}{endpoint}"
+
+    # ------------------------------------------------------------------ the two faces
+    def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        json: Any = None,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        authenticate: bool = True,
+        decode: bool = True,
+        check: bool = True,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Send one request until the rules return a value or raise; waits with ``sleep``."""
+        call = Call(
+            method.upper(),
+            url,
+            query,
+            orjson.dumps(json) if json is not None else body,
+            headers,
+            authenticate,
+        )
+        attempts = self._attempts(call, decode=decode, check=check, idempotent=idempotent)
+        while True:
+            outcome = self._attempt(call, attempts)
+            if outcome is RELOGIN:
+                continue
+            if outcome is not RETRY:
+                return outcome
+            self.stats.add(retries=1, waited=attempts.wait)
+            self.sleep(attempts.wait)
+
+    async def acall(
+        self, method: str, url: str, *, query: Mapping[str, Any] | None = None, json: Any = None
+    ) -> Any:
+        """The async face of :meth:`call`: each attempt in a worker thread, waits on the event loop."""
+        call = Call(method.upper(), url, query, orjson.dumps(json) if json is not None else None)
+        attempts = self._attempts(call)
+        while True:
+            outcome = await asyncio.to_thread(self._attempt, call, attempts)
+            if outcome is RELOGIN:
+                continue
+            if outcome is not RETRY:
+                return outcome
+            self.stats.add(retries=1, waited=attempts.wait)
+            await asyncio.sleep(attempts.wait)
+
+    # ------------------------------------------------------------------ one attempt
+    def _attempts(self, call: Call, idempotent: bool | None = None, **options: bool) -> Attempts:
+        attempts = Attempts(self.config, call.method, urlsplit(call.url).path, log=self.log, **options)
+        if idempotent is not None:
+            attempts.idempotent = idempotent
+        return attempts
+
+    def _attempt(self, call: Call, attempts: Attempts) -> Any:
+        """Send ``call`` once; return the rules' verdict (a value, ``RETRY`` or ``RELOGIN``)."""
+        headers = dict(call.headers or {})
+        token = None
+        if call.authenticate:
+            if not same_origin(call.url, self.config.base_url):  # never reached: URLs come from url_for
+                raise AkinonConfigError(f"refusing to send the token to {urlsplit(call.url).netloc}")
+            token = self.auth.token()
+            headers["Authorization"] = f"Token {token}"
+        self.stats.add(requests=1)
+        try:
+            answer = self.transport.send(
+                call.method, call.url, query=call.query, body=call.body, headers=headers
+            )
+        except urllib3.exceptions.HTTPError as err:  # refused, resets, timeouts, broken bodies
+            return attempts.failed(err)
+        outcome = attempts.answered(answer, token)
+        if outcome is RELOGIN:
+            self.auth.refresh(token)
+        return outcome
+
+    def _login(self, credentials: dict[str, Any]) -> Any:
+        """The login request, under the same rules (it has no side effect, so it may be retried)."""
+        url = self.url_for(self.config.login_endpoint)
+        return self.call("POST", url, json=credentials, authenticate=False, idempotent=True)
