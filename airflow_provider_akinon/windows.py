@@ -10,21 +10,17 @@ from typing import Any
 import pendulum
 
 from airflow_provider_akinon.compat import AirflowException
+from airflow_provider_akinon.timestamps import api_time
 
 FIX = (
-    "Schedule the DAG with CronDataIntervalTimetable('0 2 * * *', timezone='UTC') (from airflow.sdk; "
-    "airflow.timetables.interval on Airflow 2) so each run covers a real interval, or pass start= and "
-    "end= to the operator explicitly."
+    "Schedule the DAG with CronDataIntervalTimetable('0 0 * * *', timezone='UTC') (from airflow.sdk; "
+    "airflow.timetables.interval on Airflow 2) so each run covers a whole day from midnight to midnight, "
+    "or pass start= and end= to the operator explicitly."
 )
 
 
 class WindowError(AirflowException):
     """The export window is missing, empty or unreadable; the message says how to fix the DAG."""
-
-
-def api_time(moment: datetime) -> str:
-    """Render a moment the way Akinon writes timestamps: ``2026-01-01T00:00:00.000000Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)

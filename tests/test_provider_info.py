@@ -41,5 +41,13 @@ def test_declarative_form_matches_the_widgets():
     info = get_provider_info()
     conn = info["connection-types"][0]
     assert conn["connection-type"] == "akinon"
-    assert set(conn["conn-fields"]) == {"api_prefix", "page_size", "timeout", "max_retries", "verify"}
+    assert set(conn["conn-fields"]) == {
+        "api_prefix",
+        "page_size",
+        "timeout",
+        "connect_timeout",
+        "max_retries",
+        "timezone",
+        "verify",
+    }
     assert conn["ui-field-behaviour"]["hidden-fields"] == ["schema", "port"]

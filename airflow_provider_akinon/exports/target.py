@@ -8,7 +8,9 @@ Layout of a published export::
 
 While running, files go to ``{destination}/_staging/{token}/``, a folder of this run alone: runs of the
 same partition at once (a retry beside a zombie attempt, a cleared backfill run) never touch each other's
-staging, and staging left by dead runs is removed once older than ``stale_after`` (24 h).
+staging. Staging left by a dead run is removed by a later run: at once when that run was a process of the
+same machine that no longer exists (its ``_run.json`` names host and pid), else once it is older than
+``stale_after`` (24 h).
 
 Publishing holds ``{destination}/_publish.lock``, created exclusively (``O_EXCL`` on local disks, a
 conditional ``If-None-Match: *`` PUT on S3), so two publishes of one partition run one after the other:
@@ -22,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 MANIFEST = "_manifest.json"
 STAGING = "_staging"
 LOCK = "_publish.lock"
+RUN = "_run.json"
 TOKEN_TIME = "%Y%m%dT%H%M%S"
 
 
@@ -120,9 +124,8 @@ class ExportTarget:
         with self.writable("prepare"):
             self._sweep_stale()
             self.staging.mkdir(parents=True, exist_ok=True)
-            marker = self.staging / "_run.json"
-            with self.fs.open(marker.path, "wb") as out:
-                out.write(orjson.dumps({"token": self.token, "provider_version": __version__}))
+            with self.fs.open((self.staging / RUN).path, "wb") as out:
+                out.write(orjson.dumps(_run_identity(self.token)))
 
     def _sweep_stale(self) -> None:
         root = self.destination / STAGING
@@ -133,10 +136,27 @@ class ExportTarget:
             try:
                 started = datetime.strptime(entry.name.split("-")[0], TOKEN_TIME).replace(tzinfo=UTC)
             except ValueError:
-                continue  # not ours
-            if now - started > self.stale_after:
-                log.info("Removing staging of a run that died at %s: %s", started, entry)
+                continue  # not a staging folder of ours
+            if now - started > self.stale_after or self._run_is_gone(entry):
+                log.info("Removing the staging folder of a run that is gone: %s", entry)
                 self._rm_tree(entry)
+
+    def _run_is_gone(self, staging: ObjectStoragePath) -> bool:
+        """True when the run of ``staging`` was a process of this machine that no longer exists."""
+        try:
+            with self.fs.open((staging / RUN).path, "rb") as handle:
+                run = orjson.loads(handle.read())
+        except (FileNotFoundError, orjson.JSONDecodeError):
+            return False
+        if run.get("host") != socket.gethostname() or not isinstance(run.get("pid"), int):
+            return False
+        try:
+            os.kill(run["pid"], 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, another user's
+            return False
+        return False
 
     def abandon(self) -> None:
         """Remove this run's staging folder (after a failure); the published export is untouched."""
@@ -216,6 +236,10 @@ class ExportTarget:
             return (datetime.now(UTC) - self.fs.modified(lock).astimezone(UTC)).total_seconds()
         except FileNotFoundError:
             return 0.0
+
+
+def _run_identity(token: str) -> dict[str, Any]:
+    return {"token": token, "host": socket.gethostname(), "pid": os.getpid(), "provider_version": __version__}
 
 
 def read_manifest(folder: Any) -> dict[str, Any]:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_akinon.compat import BaseSensorOperator, PokeReturnValue, conf
 from airflow_provider_akinon.hooks.akinon import AkinonApiError, AkinonHook
 from airflow_provider_akinon.resources import ORDERS, check_date_field
+from airflow_provider_akinon.timestamps import api_time
 from airflow_provider_akinon.triggers.akinon import AkinonNewOrdersTrigger
-from airflow_provider_akinon.windows import WindowError, api_time, to_datetime
+from airflow_provider_akinon.windows import WindowError, to_datetime
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
