@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from airflow_provider_akinon.testing.data import AkinonData
-from airflow_provider_akinon.testing.server import FakeAkinonServer, Faults
+from airflow_provider_akinon.testing.server import FakeAkinonServer
+from airflow_provider_akinon.testing.variants import ApiVariant, Faults
 
-__all__ = ["AkinonData", "FakeAkinonServer", "Faults"]
+__all__ = ["AkinonData", "ApiVariant", "FakeAkinonServer", "Faults"]

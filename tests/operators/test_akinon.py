@@ -312,7 +312,7 @@ def test_an_api_that_ignores_the_date_filter_is_caught(akinon_default, tmp_path)
 
 
 def test_an_api_without_keyset_lookups_is_caught_and_page_paging_works(akinon_default, tmp_path):
-    akinon_default.faults.ignore_params = frozenset({"id__gt", "id__gte", "id__lt"})
+    akinon_default.api.ignore_params = frozenset({"id__gt", "id__gte", "id__lt"})
     # forced keyset walks are caught by the page checks (auto paging probes first: see test_plan)
     with pytest.raises(Exception, match="ignores sort=id or the id__gt/id__lt lookups"):
         export("orders", str(tmp_path / "keyset"), page_size=10, paging="keyset")

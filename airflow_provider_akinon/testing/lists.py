@@ -1,0 +1,147 @@
+"""Akinon's lists as Django REST Framework serves them: django-filter lookups, ``sort``, page envelopes.
+
+Unknown or undeclared parameters are ignored without an error, as django-filter does; ``limit`` is capped
+at the variant's ``max_limit``; a page past the end is a 404 "Invalid page.".
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+
+from airflow_provider_akinon.testing.data import AkinonData, parse_ts
+from airflow_provider_akinon.testing.variants import ApiVariant
+
+DATE_FIELDS = ("created_date", "modified_date", "date_placed")
+ID_OPS = {"id__gt": "__gt__", "id__gte": "__ge__", "id__lt": "__lt__", "id__lte": "__le__"}
+
+
+class Span:
+    """``items[lo:hi]`` without copying it: a keyset page of a 200,000-order window copies 100 ids, not all."""
+
+    __slots__ = ("hi", "items", "lo")
+
+    def __init__(self, items: list[int], lo: int, hi: int) -> None:
+        self.items, self.lo, self.hi = items, lo, max(lo, hi)
+
+    def __len__(self) -> int:
+        return self.hi - self.lo
+
+    def chunk(self, offset: int, limit: int) -> list[int]:
+        start = self.lo + offset
+        return self.items[start : min(start + limit, self.hi)]
+
+
+class Lists:
+    """Filter, sort and page the tenant's lists; filter results are cached per data version."""
+
+    def __init__(self, data: AkinonData, api: ApiVariant) -> None:
+        self.data = data
+        self.api = api
+        self._cache: dict[tuple, list[int]] = {}
+
+    def filter(self, query: dict[str, str], ids: list[int], columns: dict[str, list]) -> Span:
+        """Apply lookups and ``sort``; id lookups on an id-sorted list are bisections (cheap keyset walks)."""
+        base_key = tuple(
+            sorted((k, v) for k, v in query.items() if not k.startswith(("id", "page", "limit")))
+        )
+        cache_key = (id(ids), len(ids), self.data.version, base_key, self.api.default_sort)
+        selected = self._cache.get(cache_key)
+        if selected is None:
+            selected = self._select(query, ids, columns)
+            if len(self._cache) > 64:
+                self._cache.clear()
+            self._cache[cache_key] = selected
+        lo, hi = 0, len(selected)
+        ascending = query.get("sort", self.api.default_sort) in ("id", "pk")
+        for key, value in query.items():
+            if key not in ID_OPS:
+                continue
+            bound = int(value)
+            if not ascending:
+                selected = [i for i in selected if getattr(i, ID_OPS[key])(bound)]
+            elif key == "id__gt":
+                lo = max(lo, bisect.bisect_right(selected, bound))
+            elif key == "id__gte":
+                lo = max(lo, bisect.bisect_left(selected, bound))
+            elif key == "id__lt":
+                hi = min(hi, bisect.bisect_left(selected, bound))
+            else:
+                hi = min(hi, bisect.bisect_right(selected, bound))
+        return Span(selected, lo, hi) if ascending else Span(selected, 0, len(selected))
+
+    def _select(self, query: dict[str, str], ids: list[int], columns: dict[str, list]) -> list[int]:
+        keep = list(range(len(ids)))
+        zone = self.data.zone  # naive filter values are local time, as Django reads them
+        for key, value in query.items():
+            name, _, lookup = key.partition("__")
+            if name in DATE_FIELDS and name in columns:
+                column, bound = columns[name], parse_ts(value, zone)
+                test = {
+                    "gt": bound.__lt__,
+                    "gte": bound.__le__,
+                    "lt": bound.__gt__,
+                    "lte": bound.__ge__,
+                    "": bound.__eq__,
+                }.get(lookup)
+                if test is not None:
+                    keep = [i for i in keep if test(column[i])]
+            elif name == "status" and "status" in columns and not lookup:
+                wanted = set(value.split(","))
+                keep = [i for i in keep if columns["status"][i] in wanted]
+            elif name == "is_send" and "is_send" in columns and not lookup:
+                flag = value.lower() in ("true", "1")
+                keep = [i for i in keep if columns["is_send"][i] is flag]
+            elif key == "pk__in":
+                wanted_ids = {int(v) for v in value.split(",") if v}
+                keep = [i for i in keep if ids[i] in wanted_ids]
+            elif key == "number" and ids is self.data.ids:
+                keep = [i for i in keep if orjson.loads(self.data.order_json(ids[i]))["number"] == value]
+        selected = [ids[i] for i in keep]
+        for field_name in reversed([s for s in query.get("sort", self.api.default_sort).split(",") if s]):
+            descending, name = field_name.startswith("-"), field_name.lstrip("-")
+            if name in ("id", "pk"):
+                selected.sort(reverse=descending)
+            elif name in columns:
+                column, position = columns[name], {v: k for k, v in enumerate(ids)}
+                selected.sort(key=lambda i: column[position[i]], reverse=descending)
+        return selected
+
+    def page(
+        self, query: dict[str, str], ids: Span, render: Callable[[int], bytes], base: str
+    ) -> tuple[int, bytes]:
+        """One page of ``ids`` as DRF's envelope; ``base`` is the ``next``/``previous`` URL without query."""
+        try:
+            page = int(query.get("page", 1) or 1)
+            limit = min(int(query.get("limit", 10) or 10), self.api.max_limit)
+        except ValueError:
+            return 404, b'{"detail":"Invalid page."}'
+        if page < 1 or limit < 1 or (page > 1 and (page - 1) * limit >= len(ids)):
+            return 404, b'{"detail":"Invalid page."}'
+
+        def link(number: int) -> bytes:
+            return orjson.dumps(f"{base}?{urlencode({**query, 'page': number})}")
+
+        records = b",".join(render(i) for i in ids.chunk((page - 1) * limit, limit))
+        body = b'{"count":%d,"next":%s,"previous":%s,"results":[%s]}' % (
+            len(ids),
+            link(page + 1) if page * limit < len(ids) else b"null",
+            link(page - 1) if page > 1 else b"null",
+            records,
+        )
+        return 200, body
+
+
+def order_columns(data: AkinonData) -> dict[str, Any]:
+    """The filterable columns of orders."""
+    return {
+        "created_date": data.created,
+        "modified_date": data.modified,
+        "date_placed": data.placed,
+        "status": data.status,
+        "is_send": data.is_send,
+    }

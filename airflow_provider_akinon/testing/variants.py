@@ -1,0 +1,80 @@
+"""Switches of the fake Akinon: API variants a real tenant may show, transient faults, and what it saw.
+
+Our fake server is not Akinon: most of Akinon's paging and filter behaviour is inferred (Django REST
+Framework defaults), so every inferred behaviour has a switch here that makes the API behave the other way.
+Timestamp styles (``Z``, ``+03:00``, naive local time) are a property of the data:
+:meth:`~airflow_provider_akinon.testing.data.AkinonData.set_timestamps`.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ApiVariant:
+    """
+    How the tenant's lists behave; change it at any time.
+
+    :param max_limit: DRF's ``max_page_size``: a larger ``limit`` is capped silently (``next`` stays set).
+    :param ignore_params: query parameters dropped silently, as django-filter does with lookups a
+        filterset does not declare: ``{"sort"}``, ``{"id__gt", "id__gte", "id__lt"}``, ``{"order__in"}``,
+        ``{"created_date__gte", "created_date__lt"}``.
+    :param default_sort: the order of a list when ``sort`` is absent or ignored.
+    """
+
+    max_limit: int = 1000
+    ignore_params: frozenset[str] = frozenset()
+    default_sort: str = "-id"
+
+
+@dataclass
+class Faults:
+    """
+    Fault switches; change them at any time, from any thread. ``*_every=N`` hits every N-th data request.
+
+    :param latency: seconds added to every data request (``latency_jitter`` adds up to that much more).
+    :param throttle_every: answer 429 with ``Retry-After: retry_after`` and DRF's throttle body.
+    :param error_every: answer 500/502/503/504 with an HTML body; ``error_rate`` does it at random.
+    :param reset_every: close the connection without answering (connection reset).
+    :param stall_every: hold the answer ``stall_seconds`` (client read timeouts).
+    :param bad_json_every: answer 200 with a truncated JSON body.
+    :param revoke_every: revoke every issued login token before answering (401 until a new login).
+    :param foreign_next: a ``host:port`` that ``next`` links name instead of the server's own.
+    :param mutate_every: every N-th page request of a walk in progress (``page > 1`` or an ``id__gt``
+        cursor) first inserts an order and modifies another (until ``mutations`` run out).
+    """
+
+    latency: float = 0.0
+    latency_jitter: float = 0.0
+    throttle_every: int = 0
+    retry_after: str = "1"
+    error_every: int = 0
+    error_rate: float = 0.0
+    reset_every: int = 0
+    stall_every: int = 0
+    stall_seconds: float = 2.0
+    bad_json_every: int = 0
+    revoke_every: int = 0
+    foreign_next: str | None = None
+    mutate_every: int = 0
+    mutations: int = 1_000_000
+    rng: random.Random = field(default_factory=lambda: random.Random(7), repr=False)
+
+    def every(self, n: int, count: int) -> bool:
+        return n > 0 and count % n == 0
+
+
+@dataclass
+class Log:
+    """What the server saw: requests by path, Authorization headers by host, logins, mutations."""
+
+    requests: int = 0
+    data_requests: int = 0
+    logins: int = 0
+    auth_headers: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    inserted: list[int] = field(default_factory=list)
+    modified: list[int] = field(default_factory=list)
+    faults: dict[str, int] = field(default_factory=dict)
