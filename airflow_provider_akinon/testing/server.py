@@ -131,6 +131,7 @@ class FakeAkinonServer:
                 self.log.requests += 1
                 self.log.paths.append(handler.path)
                 self.log.auth_headers.append(handler.headers.get("Authorization", ""))
+                self.log.user_agents.append(handler.headers.get("User-Agent", ""))
         prefix = next((p for p in PREFIXES if path.startswith(p)), None)
         if prefix is None:
             return handler.send_json(404, {"detail": "Not found."})
@@ -205,8 +206,17 @@ class FakeAkinonServer:
         return False
 
     def _login(self, handler: _Handler) -> None:
+        raw = handler.read_body()  # read before any answer: the connection is kept alive
+        with self._lock:
+            fail, self.faults.login_errors = (
+                self.faults.login_errors > 0,
+                max(0, self.faults.login_errors - 1),
+            )
+        if fail:
+            self._count_fault("login_503")
+            return handler.send_body(503, HTML_ERROR % (503, 503), "text/html")
         try:
-            body = json.loads(handler.read_body() or b"{}")
+            body = json.loads(raw or b"{}")
         except ValueError:
             return handler.send_json(400, {"detail": "JSON parse error."})
         username, password = body.get("username"), body.get("password")

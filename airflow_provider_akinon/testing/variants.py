@@ -41,6 +41,7 @@ class Faults:
     :param stall_every: hold the answer ``stall_seconds`` (client read timeouts).
     :param bad_json_every: answer 200 with a truncated JSON body.
     :param revoke_every: revoke every issued login token before answering (401 until a new login).
+    :param login_errors: the next N logins answer 503 (a login that needs a retry).
     :param foreign_next: a ``host:port`` that ``next`` links name instead of the server's own.
     :param mutate_every: every N-th page request of a walk in progress (``page > 1`` or an ``id__gt``
         cursor) first inserts an order and modifies another (until ``mutations`` run out).
@@ -57,6 +58,7 @@ class Faults:
     stall_seconds: float = 2.0
     bad_json_every: int = 0
     revoke_every: int = 0
+    login_errors: int = 0
     foreign_next: str | None = None
     mutate_every: int = 0
     mutations: int = 1_000_000
@@ -74,6 +76,7 @@ class Log:
     data_requests: int = 0
     logins: int = 0
     auth_headers: list[str] = field(default_factory=list)
+    user_agents: list[str] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     inserted: list[int] = field(default_factory=list)
     modified: list[int] = field(default_factory=list)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import socket
+import time
 
 import pytest
 
@@ -203,7 +206,7 @@ def test_token_never_goes_to_a_foreign_host(make_hook, server):
     assert all(h.startswith("Token ") for h in server.log.auth_headers[1:])
 
 
-def test_no_secret_in_logs_or_errors(make_hook, server, caplog):
+def test_no_secret_in_logs_or_errors(make_hook, server, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     server.faults.revoke_every = 5
     server.faults.error_every = 7
@@ -214,7 +217,7 @@ def test_no_secret_in_logs_or_errors(make_hook, server, caplog):
         hook.get("orders/")
     secrets = [*server.issued, PASSWORD, server.api_token]
     assert len(server.issued) >= 2, "the run must have logged in, and again after a revocation"
-    text = caplog.text + str(err.value)
+    text = caplog.text + "".join(capfd.readouterr()) + str(err.value)  # structlog writes to stdout
     for secret in secrets:
         assert secret not in text
 
@@ -292,3 +295,101 @@ def test_own_extras_are_not_sent_as_headers(make_hook, server):
     session_headers = {k.lower() for k in hook.session.headers}
     assert not session_headers & {"api_prefix", "page_size", "backoff", "max_wait", "timeout", "verify"}
     assert server.log.paths[-1].startswith("/api/i1/orders/")
+
+
+# ---------------------------------------------------------------- one rule set on every path
+def test_connection_test_names_an_unreachable_host_at_once(monkeypatch):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    conn = {"conn_type": "akinon", "host": f"http://127.0.0.1:{port}", "login": "a", "password": "b"}
+    monkeypatch.setenv("AIRFLOW_CONN_AKINON_DOWN", json.dumps(conn))
+    hook = AkinonHook("akinon_down")
+    hook.sleep = pytest.fail  # a connection test never retries
+    ok, message = hook.test_connection()
+    assert not ok
+    assert message.startswith(f"cannot reach http://127.0.0.1:{port}: connection refused (1 attempts")
+    assert "max_retries" not in message
+
+
+def test_connection_test_against_a_host_that_never_answers_returns_within_15_s(monkeypatch):
+    with socket.socket() as silent:  # the kernel accepts connections for it; nobody ever answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        conn = {"conn_type": "akinon", "host": f"http://127.0.0.1:{port}", "login": "a", "password": "b"}
+        monkeypatch.setenv("AIRFLOW_CONN_AKINON_SILENT", json.dumps(conn))
+        hook = AkinonHook("akinon_silent")  # default timeouts: 60 s to read, 6 retries
+        hook.sleep = pytest.fail
+        started = time.monotonic()
+        ok, message = hook.test_connection()
+        elapsed = time.monotonic() - started
+    assert not ok
+    assert message.startswith(f"cannot reach http://127.0.0.1:{port}: no answer in 10 s")
+    assert elapsed < 15, elapsed
+
+
+def test_connection_test_reports_what_the_api_honours(make_hook, server):
+    server.api.max_limit = 100
+    ok, message = make_hook(page_size=250).test_connection()
+    assert ok
+    assert "500 orders visible; limit (page size) capped at 100 (asked 250)" in message
+
+
+def test_http_operator_survives_5xx_429_and_a_revoked_token(make_hook, server):
+    from airflow.providers.http.operators.http import HttpOperator
+
+    make_hook()  # defines AIRFLOW_CONN_AKINON_TEST with quick retries
+    server.faults.error_every = 4
+    server.faults.throttle_every, server.faults.retry_after = 5, "0"
+    server.faults.revoke_every = 7
+    query = {"limit": 20, "sort": "id", "page": 1, **DAY2}
+
+    def next_page(response):
+        if not response.json()["next"]:
+            return None
+        query["page"] += 1
+        return {"data": dict(query)}
+
+    op = HttpOperator(
+        task_id="h",
+        http_conn_id="akinon_test",
+        endpoint="orders/",
+        method="GET",
+        data=dict(query),
+        pagination_function=next_page,
+        response_filter=lambda responses: [o["id"] for r in responses for o in r.json()["results"]],
+    )
+    assert op.execute({}) == day2_truth(server)
+    assert server.log.faults["5xx"]
+    assert server.log.faults["429"]
+    assert server.log.faults["revoke"]
+    assert server.log.logins > 1
+
+
+def test_post_params_go_in_the_query_and_unsafe_methods_are_not_resent(make_hook, server):
+    hook = make_hook()
+    with pytest.raises(AkinonApiError, match=r"POST /api/v1/orders/ -> 405"):
+        hook.request("POST", "orders/", params={"dry_run": "true"}, json={"a": 1})
+    assert server.log.paths[-1] == "/api/v1/orders/?dry_run=true"
+    assert hook.waits == []
+
+
+def test_both_faces_send_the_same_headers_and_retry_the_login(make_hook, server):
+    hook = make_hook()
+    server.faults.login_errors = 2
+    asyncio.run(hook.aget("orders/", {"limit": 1}))
+    assert server.log.faults["login_503"] == 2
+    assert server.log.logins == 1
+    assert len(hook.waits) == 2  # the login was retried under the same rules
+    hook.get("orders/", {"limit": 1})
+    agents = set(server.log.user_agents)
+    assert len(agents) == 1
+    assert agents.pop().startswith("airflow-provider-akinon/")
+
+
+def test_a_host_without_scheme_keeps_its_port_in_the_advice(monkeypatch):
+    conn = {"conn_type": "akinon", "host": "acme.omnitron.akinon.net", "port": 8443, "password": "b"}
+    monkeypatch.setenv("AIRFLOW_CONN_AKINON_NOSCHEME", json.dumps(conn))
+    with pytest.raises(AkinonConfigError, match=r"write it as https://acme\.omnitron\.akinon\.net:8443"):
+        AkinonHook("akinon_noscheme").get("orders/")
