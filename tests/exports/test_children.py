@@ -1,0 +1,79 @@
+"""Children of orders: batched where ``order__in`` works, one order per request where not; counts checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_akinon.exports.checks import ExportConsistencyError
+from airflow_provider_akinon.exports.children import fetch_batch
+from airflow_provider_akinon.exports.job import WalkJob
+from airflow_provider_akinon.exports.progress import Progress
+from airflow_provider_akinon.exports.reader import iter_export_records
+from airflow_provider_akinon.exports.target import read_manifest
+from airflow_provider_akinon.hooks.core import RequestStats
+from airflow_provider_akinon.operators.akinon import FetchDiscountItemsOperator, FetchOrderItemsOperator
+from airflow_provider_akinon.resources import ORDER_ITEMS
+
+ORDERS = list(range(1, 121))
+
+
+def export(operator, destination, **kwargs):
+    return operator(task_id="c", destination=str(destination), order_ids=ORDERS, **kwargs).execute({})
+
+
+@pytest.mark.parametrize("operator", [FetchOrderItemsOperator, FetchDiscountItemsOperator])
+@pytest.mark.parametrize("batch", [True, False])
+def test_children_are_exact_and_in_order_batched_or_not(akinon_default, tmp_path, operator, batch):
+    server = akinon_default
+    if not batch:
+        server.api.ignore_params = frozenset({"order__in"})
+    server.faults.error_every, server.faults.revoke_every = 9, 13
+    summary = export(operator, tmp_path, page_size=12)
+    pks = server.data.item_pks if operator is FetchOrderItemsOperator else server.data.discount_pks
+    assert [r["pk"] for r in iter_export_records(summary["uri"])] == [pk for o in ORDERS for pk in pks(o)]
+    manifest = read_manifest(summary["uri"])
+    assert manifest["records"] == manifest["count"]
+    data_requests = [p for p in server.log.paths if "detailed_integration" in p]
+    if batch:
+        assert manifest["paging"] == "3 orders per request (order__in)"
+        assert len(data_requests) < len(ORDERS)
+    else:
+        assert manifest["paging"] == "one request per order"
+        assert len(data_requests) >= len(ORDERS)
+
+
+class StubHook:
+    """Pages as an API with a wrong count or foreign records would answer them."""
+
+    def __init__(self, pages):
+        self.pages = pages
+        self.stats = RequestStats()
+
+    def iter_pages(self, endpoint, params, *, page_size=None, paginator=None):
+        return iter(self.pages)
+
+
+def job_for(pages) -> WalkJob:
+    hook = StubHook(pages)
+    return WalkJob(hook, ORDER_ITEMS, lambda n: None, Progress(hook.stats, "t"), 2, 10, 10)
+
+
+def test_the_api_count_is_compared_with_the_records_found():
+    pages = [{"count": 3, "next": None, "results": [{"pk": 1, "order": 5}, {"pk": 2, "order": 5}]}]
+    with pytest.raises(ExportConsistencyError, match="never matched the API's count"):
+        fetch_batch(job_for(pages), [5], batched=False)
+
+
+def test_duplicates_across_pages_are_dropped_before_counting():
+    pages = [
+        {"count": 2, "next": "x", "results": [{"pk": 1, "order": 5}, {"pk": 2, "order": 5}]},
+        {"count": 2, "next": None, "results": [{"pk": 2, "order": 5}]},
+    ]
+    records, count = fetch_batch(job_for(pages), [5], batched=False)
+    assert ([r["pk"] for r in records], count) == ([1, 2], 2)
+
+
+def test_records_of_orders_not_asked_for_are_refused():
+    pages = [{"count": 2, "next": None, "results": [{"pk": 1, "order": 5}, {"pk": 9, "order": 6}]}]
+    with pytest.raises(ExportConsistencyError, match="record of order 6 that was not asked for"):
+        fetch_batch(job_for(pages), [5, 7], batched=True)

@@ -1,0 +1,122 @@
+"""Staging and publishing: runs of one partition at once, staging of dead runs, unwritable destinations."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+
+from airflow_provider_akinon.exports.reader import iter_export_records
+from airflow_provider_akinon.exports.target import (
+    RUN,
+    STAGING,
+    DestinationError,
+    ExportTarget,
+    destination_path,
+    read_manifest,
+)
+from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
+
+DAY = {"start": "2026-01-02T00:00:00Z", "end": "2026-01-03T00:00:00Z"}
+
+
+def export(destination, **kwargs):
+    return FetchOrdersOperator(task_id="o", destination=destination, **{**DAY, **kwargs}).execute({})
+
+
+def published(uri):
+    """The manifest, and the part files present with their sha256."""
+    folder = destination_path(uri)
+    manifest = read_manifest(uri)
+    parts = {}
+    for entry in folder.iterdir():
+        if entry.name.startswith("part-"):
+            with entry.open("rb") as handle:
+                parts[entry.name] = hashlib.sha256(handle.read()).hexdigest()
+    return manifest, parts
+
+
+@pytest.mark.parametrize("storage", ["file", "s3"])
+def test_two_runs_of_one_partition_at_once_end_complete_and_consistent(
+    akinon_default, tmp_path, request, monkeypatch, storage
+):
+    dest = str(tmp_path / "p") if storage == "file" else f"{request.getfixturevalue('s3_dest')}/p/"
+    both_walked = threading.Barrier(2, timeout=120)
+    publish = ExportTarget.publish
+
+    def publish_together(self, parts, manifest):
+        both_walked.wait()  # both runs staged everything: they publish into the partition at once
+        return publish(self, parts, manifest)
+
+    export(dest, page_size=10, max_file_bytes=20_000)  # an earlier export with many parts
+    monkeypatch.setattr(ExportTarget, "publish", publish_together)
+    # a retry beside a zombie attempt: different part layouts, so a mixed result would show
+    with ThreadPoolExecutor(2) as pool:
+        runs = [
+            pool.submit(export, dest, page_size=10, max_file_bytes=40_000),
+            pool.submit(export, dest, page_size=25, max_concurrency=1),
+        ]
+        summaries = [run.result() for run in runs]  # neither failed
+    manifest, parts = published(dest)
+    assert {
+        f["name"]: f["sha256"] for f in manifest["files"]
+    } == parts  # exactly the files present, one run's
+    assert sorted(r["id"] for r in iter_export_records(dest)) == akinon_default.data.expected(
+        "orders", "created_date", *DAY.values()
+    )
+    assert all(s["records"] == manifest["records"] for s in summaries)
+    staging = destination_path(dest) / STAGING
+    assert not staging.exists() or not list(staging.iterdir())
+    assert not (destination_path(dest) / "_publish.lock").exists()
+
+
+def test_a_run_never_removes_the_staging_of_a_live_run(akinon_default, tmp_path):
+    live = ExportTarget(destination_path(str(tmp_path)))
+    live.prepare()  # this process is alive: its staging must survive other runs
+    export(str(tmp_path))
+    assert (live.staging / RUN).exists()
+
+
+def test_staging_of_dead_runs_is_swept(akinon_default, tmp_path):
+    root = tmp_path / STAGING
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    now = datetime.now(UTC)
+    folders = {
+        "dead_here": (now, {"host": os.uname().nodename, "pid": int(dead.stdout)}),
+        "alive_elsewhere_old": (now - timedelta(hours=25), {"host": "other-host", "pid": 1}),
+        "alive_elsewhere_new": (now - timedelta(hours=1), {"host": "other-host", "pid": 1}),
+    }
+    for name, (started, run) in folders.items():
+        folder = root / f"{started:%Y%m%dT%H%M%S}-{name}"
+        folder.mkdir(parents=True)
+        (folder / RUN).write_bytes(orjson.dumps(run))
+        (folder / "s00000-000.jsonl").write_bytes(b"{}\n")
+    export(str(tmp_path))
+    left = sorted(p.name.split("-", 1)[1] for p in root.iterdir())
+    assert left == ["alive_elsewhere_new"]
+
+
+def test_an_unwritable_destination_names_the_path_and_the_fix(akinon_default, tmp_path):
+    if os.geteuid() == 0:  # root writes anywhere: a file where the folder should be fails for root too
+        blocked = tmp_path / "blocked"
+        blocked.write_text("a file, not a folder")
+        dest = blocked / "orders"
+    else:
+        dest = tmp_path / "ro"
+        dest.mkdir()
+        dest.chmod(0o500)
+    with pytest.raises(DestinationError) as err:
+        export(str(dest))
+    message = str(err.value)
+    assert str(dest) in message
+    assert "Give this worker write access" in message
+    assert akinon_default.log.requests == 0  # checked before any request to the API
