@@ -1,0 +1,50 @@
+"""``python -m airflow_provider_akinon.probe``: the table a user sees first against a real tenant."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+
+def run_probe(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "airflow_provider_akinon.probe", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+
+
+def test_the_probe_command_prints_its_table(server):
+    server.api.max_limit = 100
+    server.api.ignore_params = frozenset({"order__in"})
+    env = {"AIRFLOW_CONN_AKINON_DEFAULT": server.connection_json(page_size=250)}
+    done = run_probe(env)
+    assert done.returncode == 0, done.stderr
+    header, _, body = done.stdout.partition("\n\n")
+    assert header == f"Akinon API at {server.url} (connection 'akinon_default'), endpoint orders/"
+    rows = dict(
+        line.split(None, 1) if "  " not in line else line.split("  ", 1) for line in body.splitlines()
+    )
+    rows = {question.strip(): answer.strip() for question, answer in rows.items()}
+    assert rows["question"] == "answer"
+    assert rows["records visible"] == "500"
+    assert rows["limit (page size)"] == "capped at 100 (asked 250)"
+    assert rows["sort=id"] == rows["id__gt"] == rows["id__lt"] == "honoured"
+    assert rows["created_date__gte"] == rows["created_date__lt"] == "honoured"
+    assert rows["created_date time zone"] == "Z"
+    assert rows["window exports walk by"] == "keyset (id cursor)"
+    assert rows["order_items: order__in"] == rows["discount_items: order__in"] == "IGNORED"
+
+
+def test_the_probe_command_fails_clearly_without_a_reachable_host():
+    conn = {"conn_type": "akinon", "host": "http://127.0.0.1:9", "login": "a", "password": "b"}
+    done = run_probe({"AIRFLOW_CONN_PROBE_DOWN": json.dumps(conn)}, "--conn-id", "probe_down")
+    assert done.returncode == 2
+    assert (
+        "Could not probe orders/ with connection 'probe_down': cannot reach http://127.0.0.1:9" in done.stderr
+    )
+    assert "Traceback" not in done.stderr
