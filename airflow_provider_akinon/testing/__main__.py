@@ -21,11 +21,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each data request")
     parser.add_argument("--warm", action="store_true", help="render all orders before serving")
+    parser.add_argument("--max-limit", type=int, default=1000, help="cap of limit (DRF max_page_size)")
+    parser.add_argument(
+        "--ignore", action="append", default=[], metavar="PARAM", help="a query parameter to ignore silently"
+    )
+    parser.add_argument("--timestamps", default="Z", help="Z, an offset (+03:00), or naive+03:00")
     args = parser.parse_args(argv)
 
-    data = AkinonData(args.orders, start=args.start, days=args.days, seed=args.seed)
+    data = AkinonData(
+        args.orders, start=args.start, days=args.days, seed=args.seed, timestamps=args.timestamps
+    )
     server = FakeAkinonServer(data, port=args.port, keep_log=False)
     server.faults.latency = args.latency
+    server.api.max_limit = args.max_limit
+    server.api.ignore_params = frozenset(args.ignore)
     if args.warm:
         server.warm()
     stop = threading.Event()
