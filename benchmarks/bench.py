@@ -300,7 +300,7 @@ def measure(
     if done.returncode or not lines:
         raise RuntimeError(f"{mode} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     result = json.loads(lines[-1][7:])
-    ratio = f"{baseline['seconds'] / result['seconds']:.2f}x" if baseline else "1.00x"
+    result["records_per_s"] = result["records"] / result["seconds"]
     result["pages_per_s"] = result["pages"] / result["seconds"]
     return result
 
