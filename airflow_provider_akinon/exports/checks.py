@@ -12,6 +12,7 @@ from datetime import tzinfo
 from typing import Any
 
 from airflow_provider_akinon.compat import AirflowException
+from airflow_provider_akinon.hooks.records import Records
 from airflow_provider_akinon.timestamps import offset_label, parse_instant
 from airflow_provider_akinon.windows import Window
 
@@ -41,20 +42,21 @@ class WindowCheck:
         self.date_field = date_field
         self.naive_zone = naive_zone
 
-    def __call__(self, records: list[dict[str, Any]]) -> None:
-        start, end, field, zone = self.window.start, self.window.end, self.date_field, self.naive_zone
-        for record in records:
-            value = record.get(field)
+    def __call__(self, records: Records) -> None:
+        start, end, zone = self.window.start, self.window.end, self.naive_zone
+        for index, value in enumerate(records.field(self.date_field, records.dates)):
             try:
                 inside = start <= parse_instant(value, zone) < end
             except (TypeError, ValueError):
                 inside = False
             if not inside:
-                raise ExportConsistencyError(self._message(record, value))
+                raise ExportConsistencyError(
+                    self._message(records.field(self.key, records.keys)[index], value)
+                )
 
-    def _message(self, record: dict[str, Any], value: Any) -> str:
+    def _message(self, key: Any, value: Any) -> str:
         where = (
-            f"{self.endpoint} returned {self.key}={record.get(self.key)} with {self.date_field}={value!r}, "
+            f"{self.endpoint} returned {self.key}={key} with {self.date_field}={value!r}, "
             f"outside the window {self.window}"
         )
         if isinstance(value, str) and offset_label(value) == "naive":
@@ -68,10 +70,9 @@ class WindowCheck:
         )
 
 
-def check_parents(endpoint: str, records: list[dict[str, Any]], parent: str, wanted: Container[str]) -> None:
+def check_parents(endpoint: str, records: Records, parent: str, wanted: Container[str]) -> None:
     """Children fetched for some orders belong to those orders (``wanted`` holds their ids as text)."""
-    for record in records:
-        owner = record.get(parent)
+    for owner in records.field(parent, records.parents):
         if owner is not None and str(owner) not in wanted:
             raise ExportConsistencyError(
                 f"{endpoint} returned a record of order {owner} that was not asked for: the API ignored "

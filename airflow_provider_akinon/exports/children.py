@@ -13,11 +13,11 @@ import logging
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from airflow_provider_akinon.exports.checks import ExportConsistencyError, check_parents
 from airflow_provider_akinon.exports.job import Tally, WalkJob
 from airflow_provider_akinon.exports.reconcile import Distinct
+from airflow_provider_akinon.hooks.records import PageDecoder, Records
 
 log = logging.getLogger(__name__)
 
@@ -27,25 +27,29 @@ def batch_size(page_size: int) -> int:
     return max(1, page_size // 4)
 
 
-def fetch_batch(job: WalkJob, orders: list[int], batched: bool) -> tuple[list[dict[str, Any]], int]:
+def fetch_batch(job: WalkJob, orders: list[int], batched: bool) -> tuple[Records, int]:
     """The children of ``orders`` (one order when not ``batched``) in order, and the API's count."""
     resource = job.resource
-    parent = resource.parent_param
+    key, parent = resource.primary_key, resource.parent_param
     params = {f"{parent}__in": ",".join(map(str, orders))} if batched else {parent: orders[0]}
     wanted = {str(order) for order in orders}
+    decoder = PageDecoder(key, parent=parent)
     for _ in range(job.max_passes):
-        distinct, records, count, pages = Distinct(resource.primary_key), [], None, 0
-        for page in job.hook.iter_pages(resource.endpoint, params, page_size=job.limit):
-            count = int(page.get("count", 0)) if count is None else count
-            results = page.get("results") or []
-            check_parents(resource.endpoint, results, parent, wanted)
-            records += distinct.fresh(results)
-            pages += 1
+        distinct, batches, count = Distinct(key), [], None
+        for page in job.hook.pages(resource.endpoint, params, page_size=job.limit, decoder=decoder):
+            count = page.count if count is None else count
+            check_parents(resource.endpoint, page, parent, wanted)
+            batches.append(distinct.fresh(page))
+        records = Records.concat(batches) if batches else Records(parsed=[])
         if distinct.matches(count):
-            job.progress.add(pages, len(records))
+            job.progress.add(len(batches), len(records))
             if batched:
                 position = {order: n for n, order in enumerate(orders)}
-                records.sort(key=lambda r: (position.get(int(r[parent]), -1), int(r[resource.primary_key])))
+                keys, parents = records.field(key, records.keys), records.field(parent, records.parents)
+                order = sorted(
+                    range(len(records)), key=lambda i: (position.get(int(parents[i]), -1), int(keys[i]))
+                )
+                records = records.take(order)
             return records, count or 0
         log.warning(
             "%s of orders %s: found %d, the API counts %s; fetching again",

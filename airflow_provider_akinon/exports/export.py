@@ -47,7 +47,12 @@ class Export:
     def open_writer(self, stream: int) -> PartWriter:
         """The writer of one stream of part files in this run's staging folder."""
         writer = PartWriter(
-            self.target.staging, f"s{stream:05d}", self.file_format, self.resource, self.max_file_bytes
+            self.target.staging,
+            f"s{stream:05d}",
+            self.file_format,
+            self.resource,
+            self.max_file_bytes,
+            self.hook.config.timezone,
         )
         self.writers.append(writer)
         return writer

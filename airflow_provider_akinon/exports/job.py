@@ -9,13 +9,14 @@ from typing import Any, Protocol
 from airflow_provider_akinon.exports.idset import IdSet
 from airflow_provider_akinon.exports.progress import Progress
 from airflow_provider_akinon.hooks.akinon import AkinonHook
+from airflow_provider_akinon.hooks.records import Records
 from airflow_provider_akinon.resources import Resource
 
 
 class RecordWriter(Protocol):
     """Where a walk's records go (a :class:`~airflow_provider_akinon.exports.writers.PartWriter`)."""
 
-    def write(self, records: list[dict[str, Any]]) -> None: ...
+    def write(self, records: Records) -> None: ...
 
     def discard(self) -> None: ...
 

@@ -19,6 +19,7 @@ from airflow_provider_akinon.exports.checks import ExportConsistencyError, Windo
 from airflow_provider_akinon.exports.idset import IdSet
 from airflow_provider_akinon.exports.job import RecordWriter, Tally, WalkJob
 from airflow_provider_akinon.hooks.paging import KeysetPaginator
+from airflow_provider_akinon.hooks.records import PageDecoder, Records
 from airflow_provider_akinon.windows import Window
 
 log = logging.getLogger(__name__)
@@ -128,26 +129,27 @@ class KeysetWalk:
         shard.written = shard.skipped = 0
         after = shard.lo - 1 if shard.lo is not None else None
         paginator = KeysetPaginator(key, "id")
+        decoder = PageDecoder(key, job.date_field)
         query = {**self.query, **shard.id_filters()}
-        for page in job.hook.iter_pages(endpoint, query, page_size=job.limit, paginator=paginator):
+        pages = job.hook.pages(endpoint, query, page_size=job.limit, paginator=paginator, decoder=decoder)
+        for page in pages:
             if self._failed.is_set():
                 return
-            records = page.get("results") or []
-            if records:
-                ids = [int(record[key]) for record in records]
-                check_keyset_page(endpoint, ids, after, shard.hi)
-                self.check(records)
-                after = ids[-1]
+            records: Records = page
+            if len(page):
+                check_keyset_page(endpoint, page.keys, after, shard.hi)
+                self.check(page)
+                after = page.keys[-1]
                 if job.exported is not None:
-                    records = self._unexported(records, ids, shard)
+                    records = self._unexported(page, shard)
                 shard.writer.write(records)
                 shard.written += len(records)
             job.progress.add(1, len(records))
 
-    def _unexported(self, records: list[dict], ids: list[int], shard: Shard) -> list[dict]:
+    def _unexported(self, records: Records, shard: Shard) -> Records:
         """Drop records an earlier sub-window wrote already (a record moved between sub-windows)."""
         exported = self.job.exported
-        fresh = [record for record, i in zip(records, ids, strict=True) if i not in exported]
+        fresh = records.take([i for i, key in enumerate(records.keys) if key not in exported])
         shard.skipped += len(records) - len(fresh)
-        self.written_ids.update(int(record[self.job.resource.primary_key]) for record in fresh)
+        self.written_ids.update(fresh.keys)
         return fresh

@@ -12,6 +12,7 @@ import logging
 from airflow_provider_akinon.exports.checks import ExportConsistencyError, WindowCheck
 from airflow_provider_akinon.exports.job import Tally, WalkJob
 from airflow_provider_akinon.exports.reconcile import Distinct
+from airflow_provider_akinon.hooks.records import PageDecoder
 from airflow_provider_akinon.windows import Window
 
 log = logging.getLogger(__name__)
@@ -32,16 +33,18 @@ class PageWalk:
     def run(self) -> Tally:
         job = self.job
         key, exported = job.resource.primary_key, job.exported
+        decoder = PageDecoder(key, job.date_field)
         writer = job.open_writer(job.next_stream())
         for walk in range(1, job.max_passes + 1):
             distinct, first_count, skipped = Distinct(key), None, 0
-            for page in job.hook.iter_pages(job.resource.endpoint, self.query, page_size=job.limit):
-                first_count = int(page.get("count", 0)) if first_count is None else first_count
-                records = page.get("results") or []
-                self.check(records)
-                fresh = distinct.fresh(records)
+            for page in job.hook.pages(
+                job.resource.endpoint, self.query, page_size=job.limit, decoder=decoder
+            ):
+                first_count = page.count if first_count is None else first_count
+                self.check(page)
+                fresh = distinct.fresh(page)
                 if exported is not None:
-                    unexported = [r for r in fresh if int(r[key]) not in exported]
+                    unexported = fresh.take([i for i, k in enumerate(fresh.keys) if k not in exported])
                     skipped, fresh = skipped + len(fresh) - len(unexported), unexported
                 writer.write(fresh)
                 job.progress.add(1, len(fresh))

@@ -11,15 +11,16 @@ Schema of every file (documented in the README):
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, tzinfo
 from decimal import Decimal
 from typing import Any
 
-import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from airflow_provider_akinon.hooks.records import Records
 from airflow_provider_akinon.resources import Resource
+from airflow_provider_akinon.timestamps import parse_instant
 
 MONEY = pa.decimal128(18, 4)
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -36,12 +37,6 @@ def schema_for(resource: Resource) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _timestamp(value: Any) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-
-
 def _decimal(value: Any) -> Decimal | None:
     return None if value in (None, "") else Decimal(str(value))
 
@@ -51,9 +46,9 @@ def _string(value: Any) -> str | None:
 
 
 class ParquetEncoder:
-    """Write pages of records as row groups of one Parquet file."""
+    """Write pages of records as row groups of one Parquet file; naive timestamps are in ``zone``."""
 
-    def __init__(self, resource: Resource, sink: Any) -> None:
+    def __init__(self, resource: Resource, sink: Any, zone: tzinfo = UTC) -> None:
         self.resource = resource
         self.schema = schema_for(resource)
         self.writer = pq.ParquetWriter(sink, self.schema, compression="zstd")
@@ -61,13 +56,17 @@ class ParquetEncoder:
             (resource.primary_key, int),
             *((name, lambda v: None if v is None else int(v)) for name in resource.integer_fields),
             *((name, _decimal) for name in resource.decimal_fields),
-            *((name, _timestamp) for name in resource.timestamp_fields),
+            *(
+                (name, lambda v: parse_instant(v, zone).astimezone(UTC) if v else None)
+                for name in resource.timestamp_fields
+            ),
             *((name, _string) for name in resource.string_fields),
         ]
 
-    def write(self, records: list[dict]) -> int:
-        arrays = {name: [convert(r.get(name)) for r in records] for name, convert in self.columns}
-        raw = [orjson.dumps(r).decode() for r in records]
+    def write(self, records: Records) -> int:
+        parsed = records.parsed
+        arrays = {name: [convert(r.get(name)) for r in parsed] for name, convert in self.columns}
+        raw = records.texts()
         arrays["_record"] = raw
         self.writer.write_table(pa.table(arrays, schema=self.schema))
         return sum(map(len, raw))

@@ -7,9 +7,8 @@ distinct records equal what the API counted, before and after the walk. If not, 
 
 from __future__ import annotations
 
-from typing import Any
-
 from airflow_provider_akinon.exports.idset import IdSet
+from airflow_provider_akinon.hooks.records import Records
 
 
 class Distinct:
@@ -22,10 +21,11 @@ class Distinct:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def fresh(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def fresh(self, records: Records) -> Records:
         """The records of a page not seen before in this walk."""
-        key, add = self.key, self.ids.add
-        return [record for record in records if add(int(record[key]))]
+        add = self.ids.add
+        keys = records.field(self.key, records.keys)
+        return records.take([index for index, key in enumerate(keys) if add(int(key))])
 
     def matches(self, *counts: int | None) -> bool:
         """True when every count the API gave equals the distinct records seen."""

@@ -6,11 +6,11 @@ import contextlib
 import gzip
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import Any, BinaryIO
 
-import orjson
-
 from airflow_provider_akinon.compat import AirflowException
+from airflow_provider_akinon.hooks.records import Records
 from airflow_provider_akinon.resources import Resource
 
 FORMATS = ("jsonl", "jsonl.gz", "parquet")
@@ -70,15 +70,14 @@ class _HashingFile:
 class _JsonLines:
     suffix = "jsonl"
 
-    def __init__(self, out: _HashingFile, resource: Resource) -> None:
+    def __init__(self, out: _HashingFile, resource: Resource, zone: tzinfo) -> None:
         self.out: Any = out
         self.written = 0
 
-    def write(self, records: list[dict]) -> None:
-        if records:
-            blob = b"\n".join(map(orjson.dumps, records)) + b"\n"
-            self.out.write(blob)
-            self.written += len(blob)
+    def write(self, records: Records) -> None:
+        blob = records.jsonl()
+        self.out.write(blob)
+        self.written += len(blob)
 
     def close(self) -> None:
         pass
@@ -87,8 +86,8 @@ class _JsonLines:
 class _GzipJsonLines(_JsonLines):
     suffix = "jsonl.gz"
 
-    def __init__(self, out: _HashingFile, resource: Resource) -> None:
-        super().__init__(out, resource)
+    def __init__(self, out: _HashingFile, resource: Resource, zone: tzinfo) -> None:
+        super().__init__(out, resource, zone)
         # mtime=0: the same records give the same bytes, so reruns are byte-for-byte comparable
         self.out = gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0)
 
@@ -101,13 +100,13 @@ class _Parquet:
 
     suffix = "parquet"
 
-    def __init__(self, out: _HashingFile, resource: Resource) -> None:
+    def __init__(self, out: _HashingFile, resource: Resource, zone: tzinfo) -> None:
         from airflow_provider_akinon.exports.parquet import ParquetEncoder
 
-        self.encoder = ParquetEncoder(resource, out)
+        self.encoder = ParquetEncoder(resource, out, zone)
         self.written = 0
 
-    def write(self, records: list[dict]) -> None:
+    def write(self, records: Records) -> None:
         self.written += self.encoder.write(records)
 
     def close(self) -> None:
@@ -139,11 +138,19 @@ class PartWriter:
 
     :param folder: an ``ObjectStoragePath`` (the staging folder).
     :param prefix: file name prefix, unique per writer.
+    :param zone: the time zone of timestamps without an offset (typed Parquet columns).
     """
 
     def __init__(
-        self, folder: Any, prefix: str, file_format: str, resource: Resource, max_file_bytes: int
+        self,
+        folder: Any,
+        prefix: str,
+        file_format: str,
+        resource: Resource,
+        max_file_bytes: int,
+        zone: tzinfo = UTC,
     ) -> None:
+        self.zone = zone
         self.folder = folder
         self.prefix = prefix
         self.cls = _FORMAT_CLASSES[file_format]
@@ -159,8 +166,8 @@ class PartWriter:
     def records(self) -> int:
         return sum(f.records for f in self.files) + self._records
 
-    def write(self, records: list[dict]) -> None:
-        if not records:
+    def write(self, records: Records) -> None:
+        if not len(records):
             return
         if self._current is None:
             self._open()
@@ -174,7 +181,7 @@ class PartWriter:
         # the filesystem's own open: ObjectStoragePath.open adds ~12 ms and per-write lineage hooks,
         # and the export reports its lineage itself (get_openlineage_facets_on_complete)
         self._file = _HashingFile(self.folder.fs.open(f"{self.folder.path}/{self._name}", "wb"))
-        self._current = self.cls(self._file, self.resource)
+        self._current = self.cls(self._file, self.resource, self.zone)
         self._records = 0
 
     def _finish(self) -> None:

@@ -25,6 +25,7 @@ from airflow_provider_akinon.hooks.paging import (
     iter_pages,
 )
 from airflow_provider_akinon.hooks.probe import Capabilities, probe_batch_lookup, probe_endpoint
+from airflow_provider_akinon.hooks.records import Page, PageDecoder, page_of
 from airflow_provider_akinon.hooks.rules import parse_retry_after, same_origin
 from airflow_provider_akinon.resources import DISCOUNT_ITEMS, OMS_ORDER_ITEMS, ORDER_ITEMS, ORDERS
 
@@ -155,6 +156,38 @@ class AkinonHook(HttpHook):
         return await core.acall("GET", core.url_for(endpoint), query=params)
 
     # ------------------------------------------------------------------ paging
+    def get_page(
+        self, endpoint: str, params: Mapping[str, Any] | None = None, decoder: PageDecoder | None = None
+    ) -> Page:
+        """One page of a list; with a ``decoder`` its records stay raw bytes (the exports' fast path)."""
+        if decoder is None:
+            return page_of(self.get(endpoint, params))
+        return self.core.call("GET", self.url_for(endpoint), query=params, decode=decoder)
+
+    def pages(
+        self,
+        endpoint: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        page_size: int | None = None,
+        paginator: Paginator | None = None,
+        decoder: PageDecoder | None = None,
+    ) -> Iterator[Page]:
+        """
+        Yield the :class:`~airflow_provider_akinon.hooks.records.Page` objects of a list, one at a time.
+
+        Default paging: ``page`` and ``limit`` and ``sort=id`` unless ``params`` sorts; ``next`` is followed
+        by its page number only (never its host); the walk ends on ``next: null``, an empty page or a 404
+        "Invalid page.". Pass ``paginator=KeysetPaginator()`` for an ``id__gt`` cursor walk.
+        """
+        return iter_pages(
+            lambda e, q: self.get_page(e, q, decoder),
+            endpoint,
+            params or {},
+            paginator or PageNumberPaginator(),
+            self._page_size(page_size),
+        )
+
     def iter_pages(
         self,
         endpoint: str,
@@ -163,23 +196,16 @@ class AkinonHook(HttpHook):
         page_size: int | None = None,
         paginator: Paginator | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """
-        Yield the envelopes (``count``, ``next``, ``results``) of a list, one page at a time.
-
-        Default paging: ``page`` and ``limit`` and ``sort=id`` unless ``params`` sorts; ``next`` is followed
-        by its page number only (never its host); the walk ends on ``next: null``, an empty page or a 404
-        "Invalid page.". Pass ``paginator=KeysetPaginator()`` for an ``id__gt`` cursor walk.
-        """
-        return iter_pages(
-            self.get, endpoint, params or {}, paginator or PageNumberPaginator(), self._page_size(page_size)
-        )
+        """Yield the envelopes (``count``, ``next``, ``results``) of a list, one page at a time (see :meth:`pages`)."""
+        for page in self.pages(endpoint, params, page_size=page_size, paginator=paginator):
+            yield page.envelope()
 
     def paginate(
         self, endpoint: str, params: Mapping[str, Any] | None = None, *, page_size: int | None = None
     ) -> Iterator[dict[str, Any]]:
         """Yield the records of a list lazily across pages; memory holds one page at a time."""
-        for page in self.iter_pages(endpoint, params, page_size=page_size):
-            yield from page.get("results") or ()
+        for page in self.pages(endpoint, params, page_size=page_size):
+            yield from page.parsed
 
     def _page_size(self, page_size: int | None) -> int:
         if page_size is None:

@@ -91,7 +91,7 @@ class RequestCore:
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         authenticate: bool = True,
-        decode: bool = True,
+        decode: bool | Callable[[bytes], Any] = True,
         check: bool = True,
         idempotent: bool | None = None,
     ) -> Any:
@@ -130,7 +130,7 @@ class RequestCore:
             await asyncio.sleep(attempts.wait)
 
     # ------------------------------------------------------------------ one attempt
-    def _attempts(self, call: Call, idempotent: bool | None = None, **options: bool) -> Attempts:
+    def _attempts(self, call: Call, idempotent: bool | None = None, **options: Any) -> Attempts:
         attempts = Attempts(self.config, call.method, urlsplit(call.url).path, log=self.log, **options)
         if idempotent is not None:
             attempts.idempotent = idempotent

@@ -13,8 +13,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_akinon.hooks.errors import AkinonApiError
-
-Page = dict[str, Any]
+from airflow_provider_akinon.hooks.records import Page
 
 
 class Paginator(Protocol):
@@ -40,9 +39,9 @@ class PageNumberPaginator:
         return query
 
     def following(self, query: dict[str, Any], page: Page) -> dict[str, Any] | None:
-        if not page.get("next") or not page.get("results"):
+        if not page.next or not len(page):
             return None
-        linked = dict(parse_qsl(urlsplit(page["next"]).query)).get("page")
+        linked = dict(parse_qsl(urlsplit(page.next).query)).get("page")
         current = int(query["page"])
         number = int(linked) if linked and linked.isdigit() and int(linked) > current else current + 1
         return {**query, "page": number}
@@ -70,10 +69,9 @@ class KeysetPaginator:
         return query
 
     def following(self, query: dict[str, Any], page: Page) -> dict[str, Any] | None:
-        results = page.get("results")
-        if not results or not page.get("next"):
+        if not len(page) or not page.next:
             return None
-        following = {**query, f"{self.lookup}__gt": results[-1][self.key]}
+        following = {**query, f"{self.lookup}__gt": page.field(self.key, page.keys)[-1]}
         following.pop(f"{self.lookup}__gte", None)
         return following
 
@@ -81,25 +79,18 @@ class KeysetPaginator:
         return False
 
 
-def as_page(body: Any) -> Page:
-    """An envelope (``count``, ``next``, ``results``) for any list answer; a bare list is one page."""
-    if isinstance(body, list):
-        return {"count": len(body), "next": None, "previous": None, "results": body}
-    return body
-
-
 def iter_pages(
-    get: Callable[[str, Mapping[str, Any]], Any],
+    get_page: Callable[[str, Mapping[str, Any]], Page],
     endpoint: str,
     params: Mapping[str, Any],
     paginator: Paginator,
     limit: int,
 ) -> Iterator[Page]:
-    """Yield the pages of ``endpoint`` one at a time, as ``paginator`` walks it with ``get``."""
+    """Yield the pages of ``endpoint`` one at a time, as ``paginator`` walks it with ``get_page``."""
     query: dict[str, Any] | None = paginator.first(params, limit)
     while query is not None:
         try:
-            page = as_page(get(endpoint, query))
+            page = get_page(endpoint, query)
         except AkinonApiError as err:
             if paginator.past_end(err, query):
                 return

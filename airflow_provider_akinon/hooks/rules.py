@@ -10,7 +10,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -85,7 +85,8 @@ class Attempts:
     The rules of one request: each answer or failure becomes a value, ``RETRY`` (wait ``wait`` first),
     ``RELOGIN``, or an :class:`AkinonApiError`. Bounded by the retry policy's attempts and deadline.
 
-    :param decode: return parsed JSON for a 2xx answer (else the :class:`Answer`).
+    :param decode: how to read a 2xx body: ``True`` parses JSON, a callable decodes (a ``ValueError`` means
+        a broken body, retried), ``False`` returns the :class:`Answer`.
     :param check: raise on a non-retryable error status (else return its :class:`Answer`).
     """
 
@@ -96,7 +97,7 @@ class Attempts:
         path: str,
         *,
         log: logging.Logger,
-        decode: bool = True,
+        decode: bool | Callable[[bytes], Any] = True,
         check: bool = True,
     ) -> None:
         self.config = config
@@ -133,8 +134,8 @@ class Attempts:
             if not self.decode:
                 return answer
             try:
-                return orjson.loads(answer.body)
-            except orjson.JSONDecodeError:
+                return orjson.loads(answer.body) if self.decode is True else self.decode(answer.body)
+            except ValueError:  # orjson's and the page decoders' errors
                 if not self.idempotent:
                     raise AkinonApiError(
                         f"{self.method} {self.path} -> {status} with a body that is not JSON"

@@ -15,6 +15,7 @@ from airflow_provider_akinon.exports.reader import iter_export_records
 from airflow_provider_akinon.exports.target import destination_path
 from airflow_provider_akinon.exports.writers import DEFAULT_MAX_FILE_BYTES, check_format
 from airflow_provider_akinon.hooks.akinon import AkinonHook
+from airflow_provider_akinon.hooks.records import Records
 from airflow_provider_akinon.resources import (
     DISCOUNT_ITEMS,
     OMS_ORDER_ITEMS,
@@ -283,8 +284,8 @@ class _OrderIds:
     def __init__(self) -> None:
         self.ids: list[int] = []
 
-    def write(self, records: list[dict[str, Any]]) -> None:
-        self.ids.extend(int(r[ORDERS.primary_key]) for r in records)
+    def write(self, records: Records) -> None:
+        self.ids.extend(records.field(ORDERS.primary_key, records.keys))
 
     def discard(self) -> None:
         self.ids.clear()

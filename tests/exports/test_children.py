@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from airflow_provider_akinon.exports.checks import ExportConsistencyError
@@ -45,12 +46,12 @@ def test_children_are_exact_and_in_order_batched_or_not(akinon_default, tmp_path
 class StubHook:
     """Pages as an API with a wrong count or foreign records would answer them."""
 
-    def __init__(self, pages):
-        self.pages = pages
+    def __init__(self, answers):
+        self.answers = answers
         self.stats = RequestStats()
 
-    def iter_pages(self, endpoint, params, *, page_size=None, paginator=None):
-        return iter(self.pages)
+    def pages(self, endpoint, params, *, page_size=None, paginator=None, decoder=None):
+        return (decoder(orjson.dumps(page)) for page in self.answers)
 
 
 def job_for(pages) -> WalkJob:
@@ -70,7 +71,7 @@ def test_duplicates_across_pages_are_dropped_before_counting():
         {"count": 2, "next": None, "results": [{"pk": 2, "order": 5}]},
     ]
     records, count = fetch_batch(job_for(pages), [5], batched=False)
-    assert ([r["pk"] for r in records], count) == ([1, 2], 2)
+    assert ([r["pk"] for r in records.parsed], count) == ([1, 2], 2)
 
 
 def test_records_of_orders_not_asked_for_are_refused():

@@ -1,0 +1,167 @@
+"""Pages of records as the API sent them: raw JSON bytes, with only the fields a walk reads decoded.
+
+Decoding every record into Python objects and encoding it again for the file was most of an export's
+CPU. :class:`PageDecoder` reads a page in C (msgspec): each record stays the bytes the API sent (written
+to JSON Lines as they are), and only the primary key, the date and the parent field are decoded, for
+the cursor and the checks. Records are parsed into dicts only when something needs them (Parquet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import msgspec
+import orjson
+
+
+class Records:
+    """
+    A batch of records: ``raw`` JSON bytes of each (parsed on demand), or already ``parsed`` dicts.
+    ``keys``, ``dates`` and ``parents`` hold the fields a decoder read, when it read them.
+    """
+
+    __slots__ = ("_parsed", "dates", "keys", "parents", "raw")
+
+    def __init__(
+        self,
+        *,
+        raw: Sequence[Any] | None = None,
+        parsed: list[dict[str, Any]] | None = None,
+        keys: list[Any] | None = None,
+        dates: list[Any] | None = None,
+        parents: list[Any] | None = None,
+    ) -> None:
+        self.raw = raw
+        self._parsed = parsed
+        self.keys = keys
+        self.dates = dates
+        self.parents = parents
+
+    def __len__(self) -> int:
+        return len(self.raw) if self.raw is not None else len(self._parsed or ())
+
+    @property
+    def parsed(self) -> list[dict[str, Any]]:
+        if self._parsed is None:
+            self._parsed = [orjson.loads(bytes(raw)) for raw in self.raw or ()]
+        return self._parsed
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.parsed)
+
+    def field(self, name: str, decoded: list[Any] | None) -> list[Any]:
+        """The values of top-level field ``name`` of each record (read by the decoder, or parsed)."""
+        return decoded if decoded is not None else [record.get(name) for record in self.parsed]
+
+    def jsonl(self) -> bytes:
+        """The records as JSON Lines: the API's own bytes (one line each, see :class:`PageDecoder`)."""
+        if self.raw is not None:
+            return b"\n".join(self.raw) + b"\n" if self.raw else b""
+        return b"".join(orjson.dumps(record) + b"\n" for record in self.parsed)
+
+    def texts(self) -> list[str]:
+        """Each record as JSON text (Parquet's ``_record`` column)."""
+        if self.raw is not None:
+            return [bytes(raw).decode() for raw in self.raw]
+        return [orjson.dumps(record).decode() for record in self.parsed]
+
+    @staticmethod
+    def concat(batches: Sequence[Records]) -> Records:
+        """One batch of the records of ``batches``, in order."""
+        if len(batches) == 1:
+            return batches[0]
+
+        def joined(name: str) -> list[Any] | None:
+            parts = [getattr(batch, name) for batch in batches]
+            return None if any(part is None for part in parts) else [v for part in parts for v in part]
+
+        if all(batch.raw is not None for batch in batches):
+            return Records(
+                raw=joined("raw"), keys=joined("keys"), dates=joined("dates"), parents=joined("parents")
+            )
+        return Records(parsed=[record for batch in batches for record in batch.parsed])
+
+    def take(self, indices: Sequence[int]) -> Records:
+        """The records at ``indices``, in that order."""
+        if len(indices) == len(self) and list(indices) == list(range(len(self))):
+            return self
+
+        def pick(values: Sequence[Any] | None) -> list[Any] | None:
+            return None if values is None else [values[i] for i in indices]
+
+        return Records(
+            raw=pick(self.raw),
+            parsed=pick(self._parsed),
+            keys=pick(self.keys),
+            dates=pick(self.dates),
+            parents=pick(self.parents),
+        )
+
+
+class Page(Records):
+    """One page of a list: the API's ``count`` and ``next`` link, and its records."""
+
+    __slots__ = ("count", "next")
+
+    def __init__(self, count: int, next: str | None, **records: Any) -> None:
+        super().__init__(**records)
+        self.count = count
+        self.next = next
+
+    def envelope(self) -> dict[str, Any]:
+        """The page as the API's JSON envelope (``count``, ``next``, ``previous``, ``results``)."""
+        return {"count": self.count, "next": self.next, "previous": None, "results": self.parsed}
+
+
+def page_of(body: Any) -> Page:
+    """A :class:`Page` of an already parsed answer; a bare list is one page."""
+    if isinstance(body, list):
+        return Page(len(body), None, parsed=body)
+    return Page(int(body.get("count") or 0), body.get("next"), parsed=list(body.get("results") or ()))
+
+
+class PageDecoder:
+    """
+    Decode list pages in C: records stay raw; only ``key`` (as int), ``date_field`` and ``parent`` are read.
+
+    Raises ``ValueError`` for a body that is not a list page, which the request rules retry.
+    """
+
+    def __init__(self, key: str, date_field: str | None = None, parent: str | None = None) -> None:
+        self.key, self.date_field, self.parent = key, date_field, parent
+        fields = [(key, Any)] + [(name, Any, None) for name in (date_field, parent) if name]
+        head = msgspec.defstruct("Head", fields, forbid_unknown_fields=False)
+        envelope = msgspec.defstruct(
+            "Envelope", [("count", int, 0), ("next", str | None, None), ("results", list[msgspec.Raw], [])]
+        )
+        self._envelope = msgspec.json.Decoder(envelope | list[msgspec.Raw])
+        self._heads = msgspec.json.Decoder(
+            msgspec.defstruct("Heads", [("results", list[head], [])]) | list[head]
+        )
+
+    def __call__(self, body: bytes) -> Page:
+        try:
+            envelope = self._envelope.decode(body)
+            heads = self._heads.decode(body)
+        except msgspec.MsgspecError as err:
+            raise ValueError(f"not a list page: {err}") from None
+        if isinstance(envelope, list):
+            raw, count, link = envelope, len(envelope), None
+        else:
+            raw, count, link = envelope.results, envelope.count, envelope.next
+        if b"\n" in body:  # pretty-printed: records become one line each, as JSON Lines needs
+            raw = [orjson.dumps(orjson.loads(bytes(record))) for record in raw]
+        heads = heads if isinstance(heads, list) else heads.results
+        try:
+            keys = [int(getattr(head, self.key)) for head in heads]
+        except (TypeError, ValueError):
+            raise ValueError(f"a record's {self.key} is not an integer") from None
+        return Page(
+            count,
+            link,
+            raw=raw,
+            keys=keys,
+            dates=[getattr(head, self.date_field) for head in heads] if self.date_field else None,
+            parents=[getattr(head, self.parent) for head in heads] if self.parent else None,
+        )
