@@ -16,19 +16,13 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
-from airflow_provider_akinon.compat import Asset, CronDataIntervalTimetable
+from airflow_provider_akinon.compat import DAG, Asset, CronDataIntervalTimetable, Param
 from airflow_provider_akinon.operators.akinon import (
     FetchDiscountItemsOperator,
     FetchOrderItemsOperator,
     FetchOrdersOperator,
 )
 from airflow_provider_akinon.sensors.akinon import AkinonNewOrdersSensor
-
-try:
-    from airflow.sdk import DAG, Param
-except ImportError:  # Airflow 2
-    from airflow import DAG
-    from airflow.models.param import Param
 
 DEFAULT_BASE = "/tmp/akinon-exports"
 BASE = "{{ params.base or var.value.get('akinon_export_base', '" + DEFAULT_BASE + "') }}"

@@ -14,15 +14,9 @@ from decimal import Decimal
 
 import orjson
 
-from airflow_provider_akinon.compat import Asset, ObjectStoragePath, Variable
+from airflow_provider_akinon.compat import DAG, Asset, ObjectStoragePath, Variable, task
 from airflow_provider_akinon.exports.reader import iter_export_records
 from airflow_provider_akinon.exports.target import MANIFEST, destination_path
-
-try:
-    from airflow.sdk import DAG, task
-except ImportError:  # Airflow 2
-    from airflow import DAG
-    from airflow.decorators import task
 
 DEFAULT_BASE = "/tmp/akinon-exports"
 RESOURCES = ("orders", "order_items", "discount_items")

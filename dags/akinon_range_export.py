@@ -10,14 +10,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from airflow_provider_akinon.compat import DAG, Param, Variable, task
 from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
-
-try:
-    from airflow.sdk import DAG, Param, task
-except ImportError:  # Airflow 2
-    from airflow import DAG
-    from airflow.decorators import task
-    from airflow.models.param import Param
 
 DEFAULT_BASE = "/tmp/akinon-exports"
 
@@ -37,8 +31,6 @@ with DAG(
 
     @task
     def days(params: dict) -> list[dict]:
-        from airflow_provider_akinon.compat import Variable
-
         base = params["base"] or Variable.get("akinon_export_base", default_var=None) or DEFAULT_BASE
         first, last = date.fromisoformat(params["start"]), date.fromisoformat(params["end"])
         if last <= first:

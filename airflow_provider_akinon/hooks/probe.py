@@ -101,6 +101,19 @@ def _ids(page: Mapping[str, Any], key: str) -> list[int]:
     return [int(record[key]) for record in page.get("results") or ()]
 
 
+def _questions(ids: list[int], date_field: str | None) -> dict[str, dict[str, Any]]:
+    """The queries that tell whether sort, id and date lookups are honoured (each needs enough records)."""
+    questions: dict[str, dict[str, Any]] = {}
+    if len(ids) >= 2:
+        questions["desc"] = {"sort": "-id", "limit": 2}
+        questions["gt"] = {"sort": "id", "id__gt": min(ids), "limit": 1}
+        questions["lt"] = {"sort": "id", "id__lt": max(ids), "limit": 1}
+    if date_field:
+        questions["gte"] = {f"{date_field}__gte": FAR_FUTURE, "limit": 1}
+        questions["before"] = {f"{date_field}__lt": FAR_PAST, "limit": 1}
+    return questions
+
+
 def probe_endpoint(
     get: Callable[[str, Mapping[str, Any]], Any],
     endpoint: str,
@@ -123,18 +136,12 @@ def probe_endpoint(
     first = timed({"sort": "id", "limit": limit})
     count, ids = int(first.get("count", 0)), _ids(first, key)
     page_size = len(ids) if (len(ids) < limit and count > len(ids)) else limit
-    questions: dict[str, dict[str, Any]] = {}
-    if len(ids) >= 2:
-        questions["desc"] = {"sort": "-id", "limit": 2}
-        questions["gt"] = {"sort": "id", "id__gt": min(ids), "limit": 1}
-        questions["lt"] = {"sort": "id", "id__lt": max(ids), "limit": 1}
-    if date_field and count:
-        questions["gte"] = {f"{date_field}__gte": FAR_FUTURE, "limit": 1}
-        questions["before"] = {f"{date_field}__lt": FAR_PAST, "limit": 1}
+    questions = _questions(ids, date_field if count else None)
     with ThreadPoolExecutor(max(1, len(questions)), thread_name_prefix="akinon-probe") as pool:
         answers = dict(zip(questions, pool.map(timed, questions.values()), strict=True))
 
     def fewer(name: str, test: Callable[[int], bool] = lambda _: True) -> bool | None:
+        """Did the question narrow the list (and only to records that pass ``test``)?"""
         if name not in answers:
             return None
         answer = answers[name]
