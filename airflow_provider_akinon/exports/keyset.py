@@ -67,7 +67,7 @@ class KeysetWalk:
 
     def plan(self, pool: ThreadPoolExecutor) -> list[Shard]:
         """Count the window and cut its id range into shards (first and last open-ended)."""
-        (count, first), (_, last) = pool.map(lambda sort: self._count({}, sort), ("id", "-id"))
+        (count, first), (_, last) = pool.map(lambda sort: self.job.count(self.query, sort), ("id", "-id"))
         if not count or first is None:
             return []
         key = self.job.resource.primary_key
@@ -90,7 +90,7 @@ class KeysetWalk:
             pending = shards
             for walk in range(1, job.max_passes + 1):
                 list(pool.map(self._walk, pending))
-                counts = list(pool.map(lambda s: self._count(s.id_filters())[0], shards))
+                counts = list(pool.map(lambda s: job.count({**self.query, **s.id_filters()})[0], shards))
                 pending = [s for s, c in zip(shards, counts, strict=True) if c != s.written + s.skipped]
                 if not pending:
                     tally = Tally(sum(counts), sum(s.written for s in shards), sum(s.skipped for s in shards))

@@ -27,9 +27,6 @@ class PageWalk:
         self.check = check
         self.query = {**job.filters, **window.filters(job.date_field)}
 
-    def _count(self) -> int:
-        return int(self.job.hook.get(self.job.resource.endpoint, {**self.query, "limit": 1}).get("count", 0))
-
     def run(self) -> Tally:
         job = self.job
         key, exported = job.resource.primary_key, job.exported
@@ -48,7 +45,7 @@ class PageWalk:
                     skipped, fresh = skipped + len(fresh) - len(unexported), unexported
                 writer.write(fresh)
                 job.progress.add(1, len(fresh))
-            final = self._count()
+            final = job.count(self.query)[0]
             if distinct.matches(first_count, final):
                 if exported is not None:
                     exported.update(distinct.ids)
