@@ -27,7 +27,9 @@ from airflow_provider_akinon.sensors.akinon import AkinonNewOrdersSensor
 DEFAULT_BASE = "/tmp/akinon-exports"
 BASE = "{{ params.base or var.value.get('akinon_export_base', '" + DEFAULT_BASE + "') }}"
 ASSETS = {name: Asset(f"akinon://exports/{name}") for name in ("orders", "order_items", "discount_items")}
+# Polling and retry pauses; tests and demos shorten them through the environment.
 POLL_SECONDS = int(os.environ.get("AKINON_POLL_SECONDS", "300"))
+RETRY_DELAY = timedelta(seconds=int(os.environ.get("AKINON_RETRY_DELAY_SECONDS", "300")))
 
 
 def destination(resource: str) -> str:
@@ -44,7 +46,7 @@ with DAG(
     catchup=False,
     max_active_runs=3,
     params={"base": Param("", type="string", description="Export root URI; empty: Variable or local folder")},
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=5), "pool": "akinon_api"},
+    default_args={"retries": 2, "retry_delay": RETRY_DELAY, "pool": "akinon_api"},
     tags=["akinon", "example"],
 ) as dag:
     # An order created after the window closed proves the window is complete. Deferrable: while it

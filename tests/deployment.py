@@ -1,0 +1,151 @@
+"""Real Airflow deployments for tests: components as processes in their own process groups, one home.
+
+Used by the real-scheduler tests (LocalExecutor, Celery, Airflow 2.11). Everything listens on loopback
+and free ports; :meth:`Deployment.stop` kills every process group it started, stragglers included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DAGS = Path(__file__).parents[1] / "dags"
+ROOT = Path(__file__).parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def worker_hostname() -> str:
+    """``[core] hostname_callable`` of the test workers: each reports its own name in task instances."""
+    return os.environ.get("AKINON_WORKER_NAME") or socket.getfqdn()
+
+
+def base_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of every component: an isolated home, SQLite, the example DAGs, loopback only."""
+    return {
+        **os.environ,
+        # components start other components as ``airflow ...``: this venv's bin comes first
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW__CORE__FERNET_KEY": "VXxIkaL6jlRV8dGuTb2Pvb2Hp3o3m6Skjvdh8-3m-hA=",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "akinon-test-jwt-secret-0123456789abcdef",
+        "AIRFLOW__API__SECRET_KEY": "akinon-test-secret-key",
+        "AIRFLOW__WEBSERVER__SECRET_KEY": "akinon-test-secret-key",
+        # the log servers' fixed default ports may be taken on a shared machine
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
+        **extra,
+    }
+
+
+class Deployment:
+    """Airflow components (and their helpers, such as Redis) as process groups sharing one home."""
+
+    def __init__(self, home: Path, env: dict[str, str], *, deadline: float = 420) -> None:
+        self.home = home
+        self.env = env
+        self.deadline = deadline
+        self.started = time.monotonic()
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.killed: set[str] = set()
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 180) -> str | None:
+        done = subprocess.run(
+            [sys.executable, "-m", "airflow", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if not check:  # the caller retries: None until it succeeds
+            return done.stdout if done.returncode == 0 else None
+        assert done.returncode == 0, f"airflow {' '.join(args)}: {done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def start(self, name: str, *command: str, env: dict[str, Any] | None = None) -> subprocess.Popen:
+        """Start ``command`` (``airflow ...`` when it starts with a component name) as group ``name``."""
+        argv = list(command) if command[0].startswith("/") else [sys.executable, "-m", "airflow", *command]
+        log = (self.home / f"{name}.log").open("wb")
+        proc = subprocess.Popen(
+            argv,
+            env={**self.env, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.procs[name] = proc
+        return proc
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Kill the whole process group of ``name`` (a component and every child it started)."""
+        proc = self.procs[name]
+        self.killed.add(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        for name in list(self.procs):
+            self.kill(name, signal.SIGTERM)
+        for name in list(self.procs):
+            self.kill(name, signal.SIGKILL)  # stragglers of each group too
+
+    def log(self, name: str, chars: int = 4000) -> str:
+        path = self.home / f"{name}.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {name} ---\n{self.log(name)}" for name in self.procs)
+
+    def query(self, sql: str, *params: Any) -> list[tuple]:
+        db = self.home / "airflow.db"
+        if not db.exists():
+            return []
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
+            try:
+                return conn.execute(sql, params).fetchall()
+            except sqlite3.OperationalError:  # tables not created yet, or busy
+                return []
+
+    def wait_for(self, what: str, check: Callable[[], Any], pause: float = 1.0) -> Any:
+        """Poll ``check`` until truthy; fail with the components' logs past the deadline or on a crash."""
+        print(f"[{time.monotonic() - self.started:5.0f}s] waiting for {what}", flush=True)
+        while True:
+            value = check()
+            if value:
+                return value
+            crashed = [n for n, p in self.procs.items() if p.poll() is not None and n not in self.killed]
+            if time.monotonic() - self.started > self.deadline or crashed:
+                pytest.fail(f"timed out waiting for {what} (exited: {crashed})\n{self.logs()}")
+            time.sleep(pause)  # polling a condition, not synchronising on time
+
+
+def api_ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
