@@ -34,6 +34,7 @@ AIRFLOW_V3 = int(AIRFLOW_VERSION.split(".")[0]) >= 3
 
 __all__ = [
     "AIRFLOW_V3",
+    "AIRFLOW_VERSION",
     "DAG",
     "AirflowException",
     "Asset",
