@@ -130,3 +130,28 @@ def parse_step(value: Any) -> timedelta | None:
     if step.total_seconds() <= 0:
         raise WindowError(f"window_step must be positive, got {value!r}.")
     return step
+
+
+def resolve_id_range(value: Any) -> tuple[int, int] | None:
+    """
+    Read ``id_range``, the orders ``after_id < id <= to_id``: ``{"after_id": a, "to_id": b}`` (what the
+    new-orders event carries), ``(a, b)``, or ``"a,b"``. ``None`` when not given.
+    """
+    if value in (None, "", (), [], {}):
+        return None
+    try:
+        if isinstance(value, dict):
+            after, to = value["after_id"], value["to_id"]
+        elif isinstance(value, str):
+            after, to = (part.strip() for part in value.strip("()[] ").replace(":", ",").split(","))
+        else:
+            after, to = value
+        after, to = int(after), int(to)
+    except (KeyError, TypeError, ValueError):
+        raise WindowError(
+            f"id_range={value!r} is not an id range; pass {{'after_id': a, 'to_id': b}}, (a, b) or 'a,b' "
+            "for the orders a < id <= b."
+        ) from None
+    if to <= after or after < 0:
+        raise WindowError(f"id_range={value!r} is empty: to_id must be greater than after_id (>= 0).")
+    return after, to

@@ -78,3 +78,19 @@ def check_parents(endpoint: str, records: Records, parent: str, wanted: Containe
                 f"{endpoint} returned a record of order {owner} that was not asked for: the API ignored "
                 f"the {parent} filter."
             )
+
+
+class IdRangeCheck:
+    """Every record of a page has ``after_id < id <= to_id`` (an export by id range)."""
+
+    def __init__(self, endpoint: str, after_id: int, to_id: int) -> None:
+        self.endpoint, self.after_id, self.to_id = endpoint, after_id, to_id
+
+    def __call__(self, records: Records) -> None:
+        keys = records.keys if records.keys is not None else [int(r["id"]) for r in records.parsed]
+        outside = [key for key in keys if not self.after_id < key <= self.to_id]
+        if outside:
+            raise ExportConsistencyError(
+                f"{self.endpoint} returned id {outside[0]} outside ids {self.after_id + 1}..{self.to_id}: "
+                "the API ignores the id__gte/id__lt lookups."
+            )

@@ -11,16 +11,16 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_akinon.exports.checks import ExportConsistencyError, WindowCheck, check_keyset_page
+from airflow_provider_akinon.exports.checks import ExportConsistencyError, check_keyset_page
 from airflow_provider_akinon.exports.idset import IdSet
 from airflow_provider_akinon.exports.job import RecordWriter, Tally, WalkJob
 from airflow_provider_akinon.hooks.paging import KeysetPaginator
 from airflow_provider_akinon.hooks.records import PageDecoder, Records
-from airflow_provider_akinon.windows import Window
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +48,20 @@ class Shard:
 
 
 class KeysetWalk:
-    """Export one window of a list resource into one stream of part files per shard."""
+    """
+    Export the records of ``query`` (a window, or an id range) into one stream of part files per shard.
 
-    def __init__(self, job: WalkJob, window: Window, check: WindowCheck) -> None:
+    :param check: called with every page (the window or id-range check).
+    :param label: what is walked, for messages (``[start, end)`` or ``ids 101..200``).
+    """
+
+    def __init__(
+        self, job: WalkJob, query: dict[str, Any], check: Callable[[Records], None], label: str
+    ) -> None:
         self.job = job
-        self.window = window
+        self.query = query
         self.check = check
-        self.query = {**job.filters, **window.filters(job.date_field)}
+        self.label = label
         self.written_ids = IdSet() if job.exported is not None else None
         self._failed = threading.Event()
 
@@ -112,7 +119,7 @@ class KeysetWalk:
                     if self.written_ids is not None:
                         self.written_ids.discard_range(shard.lo, shard.hi)
         raise ExportConsistencyError(
-            f"{job.resource.name} in {self.window} kept changing during {job.max_passes} walks; "
+            f"{job.resource.name} in {self.label} kept changing during {job.max_passes} walks; "
             "no export was published. Retry later, or export a window that is no longer being written."
         )
 

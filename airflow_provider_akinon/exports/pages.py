@@ -8,12 +8,13 @@ A walk that does not match is discarded and run again; one that never matches fa
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
-from airflow_provider_akinon.exports.checks import ExportConsistencyError, WindowCheck
+from airflow_provider_akinon.exports.checks import ExportConsistencyError
 from airflow_provider_akinon.exports.job import Tally, WalkJob
 from airflow_provider_akinon.exports.reconcile import Distinct
-from airflow_provider_akinon.hooks.records import PageDecoder
-from airflow_provider_akinon.windows import Window
+from airflow_provider_akinon.hooks.records import PageDecoder, Records
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +22,13 @@ log = logging.getLogger(__name__)
 class PageWalk:
     """Export one window by page numbers into one stream of part files."""
 
-    def __init__(self, job: WalkJob, window: Window, check: WindowCheck) -> None:
+    def __init__(
+        self, job: WalkJob, query: dict[str, Any], check: Callable[[Records], None], label: str
+    ) -> None:
         self.job = job
-        self.window = window
+        self.query = query
         self.check = check
-        self.query = {**job.filters, **window.filters(job.date_field)}
+        self.label = label
 
     def run(self) -> Tally:
         job = self.job
@@ -61,5 +64,5 @@ class PageWalk:
             )
             writer.discard()
         raise ExportConsistencyError(
-            f"{job.resource.name} in {self.window}: page walks kept missing records; no export was published."
+            f"{job.resource.name} in {self.label}: page walks kept missing records; no export was published."
         )

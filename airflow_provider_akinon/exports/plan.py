@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from airflow_provider_akinon.exports.checks import ExportConsistencyError, WindowCheck
+from airflow_provider_akinon.exports.checks import ExportConsistencyError, IdRangeCheck, WindowCheck
 from airflow_provider_akinon.exports.idset import IdSet
 from airflow_provider_akinon.exports.job import Tally, WalkJob
 from airflow_provider_akinon.exports.keyset import KeysetWalk
@@ -27,11 +27,11 @@ PAGINGS = ("auto", "keyset", "page")
 
 
 def choose_paging(
-    hook: AkinonHook, resource: Resource, date_field: str, filters: dict[str, Any], paging: str
+    hook: AkinonHook, resource: Resource, date_field: str | None, filters: dict[str, Any], paging: str
 ) -> tuple[str, Capabilities]:
     """Probe ``resource``'s endpoint; return the walk to use (``keyset`` or ``page``) and what was found."""
     caps = hook.probe(resource.endpoint, date_field=date_field, params=filters, key=resource.primary_key)
-    if caps.date_filter_ignored:
+    if date_field and caps.date_filter_ignored:
         raise ExportConsistencyError(
             f"{resource.endpoint}: the API ignored the {date_field}__gte/__lt filters (asked for records "
             f"dated after 2100 or before 1970, it still answered {caps.count}), so no window can be cut on "
@@ -61,7 +61,7 @@ def walk_window(job: WalkJob, window: Window, step: timedelta | None, paging: st
     tally = Tally()
     for sub in subs:
         check = WindowCheck(job.resource.endpoint, job.resource.primary_key, sub, job.date_field, zone)
-        tally += walk_cls(job, sub, check).run()
+        tally += walk_cls(job, {**job.filters, **sub.filters(job.date_field)}, check, str(sub)).run()
     if tally.skipped:
         log.warning(
             "%d %s moved between sub-windows while exported (their %s changed): each was written once",
@@ -70,3 +70,15 @@ def walk_window(job: WalkJob, window: Window, step: timedelta | None, paging: st
             job.date_field,
         )
     return tally
+
+
+def walk_ids(job: WalkJob, after_id: int, to_id: int, paging: str) -> Tally:
+    """Walk the records with ``after_id < id <= to_id`` (keyset only: an id range needs id lookups)."""
+    if paging != "keyset":
+        raise ExportConsistencyError(
+            f"{job.resource.endpoint} does not honour sort=id and the id lookups (the probe asked), so it "
+            "cannot be exported by id range; export it by date window instead."
+        )
+    label = f"ids {after_id + 1}..{to_id}"
+    query = {**job.filters, "id__gte": after_id + 1, "id__lt": to_id + 1}
+    return KeysetWalk(job, query, IdRangeCheck(job.resource.endpoint, after_id, to_id), label).run()

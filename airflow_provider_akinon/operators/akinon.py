@@ -10,7 +10,7 @@ from airflow_provider_akinon.compat import AirflowException, BaseOperator
 from airflow_provider_akinon.exports.children import fetch_children
 from airflow_provider_akinon.exports.export import Export
 from airflow_provider_akinon.exports.job import Tally
-from airflow_provider_akinon.exports.plan import PAGINGS, choose_paging, walk_window
+from airflow_provider_akinon.exports.plan import PAGINGS, choose_paging, walk_ids, walk_window
 from airflow_provider_akinon.exports.reader import iter_export_records
 from airflow_provider_akinon.exports.target import destination_path
 from airflow_provider_akinon.exports.writers import DEFAULT_MAX_FILE_BYTES, check_format
@@ -24,7 +24,13 @@ from airflow_provider_akinon.resources import (
     Resource,
     check_date_field,
 )
-from airflow_provider_akinon.windows import Window, WindowError, parse_step, resolve_window
+from airflow_provider_akinon.windows import (
+    Window,
+    WindowError,
+    parse_step,
+    resolve_id_range,
+    resolve_window,
+)
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -53,6 +59,8 @@ class AkinonExportOperator(BaseOperator):
     :param paging: ``auto`` (default: probe the endpoint, then keyset walks where it honours ``sort=id``
         and the id lookups, page numbers where not), ``keyset`` or ``page`` to force one.
     :param max_file_bytes: start a new part file past this many (uncompressed) bytes.
+    :param id_range: export the orders ``after_id < id <= to_id`` instead of a date window:
+        ``{"after_id": a, "to_id": b}`` (a new-orders event), ``(a, b)`` or ``"a,b"``. (templated)
     """
 
     resource: ClassVar[Resource] = ORDERS
@@ -64,6 +72,7 @@ class AkinonExportOperator(BaseOperator):
         "date_field",
         "filters",
         "file_format",
+        "id_range",
     )
     template_fields_renderers = {"filters": "json"}
     ui_color = "#f7e9ff"
@@ -83,9 +92,11 @@ class AkinonExportOperator(BaseOperator):
         window_step: Any = None,
         paging: str = "auto",
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        id_range: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.id_range = id_range
         self.destination = destination
         self.akinon_conn_id = akinon_conn_id
         self.start = start
@@ -119,13 +130,22 @@ class AkinonExportOperator(BaseOperator):
         if self.max_file_bytes < 1:
             raise AirflowException(f"max_file_bytes must be >= 1, got {self.max_file_bytes!r}.")
 
-    def _window(self, context: Context) -> Window:
+    def _window(self, context: Context) -> Window | None:
+        """The date window; with an ``id_range`` (or given orders) only when given explicitly."""
+        if self._defined_without_window():
+            try:
+                return resolve_window(self.start, self.end, context)
+            except WindowError:
+                return None  # the ids define the export; a window is recorded only when known
         return resolve_window(self.start, self.end, context)
+
+    def _defined_without_window(self) -> bool:
+        return resolve_id_range(self.id_range) is not None
 
     # ------------------------------------------------------------------ execution
     def execute(self, context: Context) -> dict[str, Any]:
         self._validate()
-        window = self._window(context)
+        window, ids = self._window(context), resolve_id_range(self.id_range)
         export = Export(
             self.hook,
             self.resource,
@@ -133,15 +153,16 @@ class AkinonExportOperator(BaseOperator):
             file_format=self.file_format,
             max_file_bytes=self.max_file_bytes,
             max_concurrency=self.max_concurrency,
-            label=f"{self.resource.name} {window or ''}".strip(),
+            label=f"{self.resource.name} {window or ''}{f' ids {ids[0] + 1}..{ids[1]}' if ids else ''}".strip(),
         )
-        self.log.info("Exporting %s %s into %s", self.resource.name, window or "", export.target.uri)
+        self.log.info("Exporting %s into %s", export.progress.label, export.target.uri)
         meta = {
             "resource": self.resource.name,
             "endpoint": self.resource.endpoint,
             "host": self.hook.host,
             "window": window.as_dict() if window else None,
             "date_field": self.date_field if window else None,
+            "id_range": {"after_id": ids[0], "to_id": ids[1]} if ids else None,
             "filters": self.filters or {},
             "format": self.file_format,
         }
@@ -153,6 +174,7 @@ class AkinonExportOperator(BaseOperator):
             "records": manifest["records"],
             "files": len(manifest["files"]),
             "window": manifest["window"],
+            "id_range": manifest["id_range"],
         }
         self._annotate_outlets(context, summary)
         self.log.info(
@@ -166,20 +188,25 @@ class AkinonExportOperator(BaseOperator):
         return summary
 
     def _walk(self, export: Export, window: Window | None) -> tuple[Tally, dict[str, Any]]:
-        """Walk the window into the export's writers; return the tally and what the manifest records."""
-        tally, paging, caps = self._walk_window(export, self.resource, window)
-        return tally, {"source": "window", "paging": paging, "probe": caps.as_dict()}
+        """Walk the window (or id range) into the export's writers; return the tally and manifest fields."""
+        tally, paging, caps = self._walk_list(export, self.resource, window)
+        source = "id_range" if self.id_range else "window"
+        return tally, {"source": source, "paging": paging, "probe": caps.as_dict()}
 
-    def _walk_window(self, export: Export, resource: Resource, window: Window, open_writer=None):
-        filters = dict(self.filters or {})
-        paging, caps = choose_paging(self.hook, resource, self.date_field, filters, self.paging)
+    def _walk_list(self, export: Export, resource: Resource, window: Window | None, open_writer=None):
+        """Walk ``resource`` by ``id_range`` if given, else by ``window``."""
+        filters, ids = dict(self.filters or {}), resolve_id_range(self.id_range)
+        date_field = None if ids else self.date_field
+        paging, caps = choose_paging(self.hook, resource, date_field, filters, self.paging)
         job = export.job(
             resource=resource,
             page_size=caps.page_size,
             filters=filters,
-            date_field=self.date_field,
+            date_field=date_field,
             open_writer=open_writer,
         )
+        if ids:
+            return walk_ids(job, *ids, paging), paging, caps
         return walk_window(job, window, parse_step(self.window_step), paging), paging, caps
 
     def _annotate_outlets(self, context: Context, summary: dict[str, Any]) -> None:
@@ -229,7 +256,7 @@ class _OrderChildrenExportOperator(AkinonExportOperator):
 
     The orders are, in this order of precedence: ``order_ids``; the orders of ``orders_from`` (the
     summary XCom of an upstream :class:`FetchOrdersOperator`, or the URI of its export), so children
-    match the exported orders exactly; or the orders of the window.
+    match the exported orders exactly; or the orders of the ``id_range``, or of the window.
 
     :param order_ids: order ids to export the children of. (templated)
     :param orders_from: ``orders_task.output`` or an orders export URI. (templated)
@@ -242,13 +269,8 @@ class _OrderChildrenExportOperator(AkinonExportOperator):
         self.order_ids = order_ids
         self.orders_from = orders_from
 
-    def _window(self, context: Context) -> Window | None:
-        if self.order_ids is not None or self.orders_from is not None:
-            try:
-                return resolve_window(self.start, self.end, context)
-            except WindowError:
-                return None  # the orders define the export; a window is only recorded when known
-        return resolve_window(self.start, self.end, context)
+    def _defined_without_window(self) -> bool:
+        return self.order_ids is not None or self.orders_from is not None or super()._defined_without_window()
 
     def _walk(self, export: Export, window: Window | None) -> tuple[Tally, dict[str, Any]]:
         ids, source = self._order_ids(export, window)
@@ -274,8 +296,9 @@ class _OrderChildrenExportOperator(AkinonExportOperator):
                 )
             return iter_export_records(uri, column=ORDERS.primary_key), f"orders_from {uri}"
         streams: dict[int, _OrderIds] = {}
-        self._walk_window(export, ORDERS, window, lambda n: streams.setdefault(n, _OrderIds()))
-        return (i for n in sorted(streams) for i in streams[n].ids), "window"
+        self._walk_list(export, ORDERS, window, lambda n: streams.setdefault(n, _OrderIds()))
+        source = "id_range" if self.id_range else "window"
+        return (i for n in sorted(streams) for i in streams[n].ids), source
 
 
 class _OrderIds:

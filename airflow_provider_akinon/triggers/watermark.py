@@ -64,16 +64,3 @@ class VariableWatermark:
         from airflow_provider_akinon.compat import Variable
 
         await sync_to_async(Variable.set)(self.key, state, serialize_json=True)
-
-
-class MemoryWatermark:
-    """A watermark in memory: tests, and triggers run by hand."""
-
-    def __init__(self, state: dict[str, Any] | None = None) -> None:
-        self.state = state
-
-    async def load(self) -> dict[str, Any] | None:
-        return self.state
-
-    async def save(self, state: dict[str, Any]) -> None:
-        self.state = dict(state)

@@ -159,3 +159,37 @@ def test_the_manifest_records_what_the_probe_found(akinon_default, tmp_path):
     assert probe["endpoint"] == "orders/"
     assert (probe["sort_id"], probe["id_gt"], probe["id_lt"]) == (True, True, True)
     json.dumps(manifest)  # plain JSON
+
+
+# ---------------------------------------------------------------- exports by id range
+@pytest.mark.parametrize("id_range", [{"after_id": 120, "to_id": 180}, (120, 180), "120,180"])
+def test_an_id_range_exports_exactly_those_orders_and_their_children(akinon_default, tmp_path, id_range):
+    from airflow_provider_akinon.operators.akinon import FetchOrderItemsOperator
+
+    server = akinon_default
+    orders = FetchOrdersOperator(
+        task_id="o", destination=str(tmp_path / "o"), id_range=id_range, page_size=7
+    ).execute({})
+    assert ids(orders) == list(range(121, 181))
+    manifest = read_manifest(orders["uri"])
+    assert manifest["id_range"] == {"after_id": 120, "to_id": 180}
+    assert manifest["window"] is None
+    assert manifest["source"] == "id_range"
+    items = FetchOrderItemsOperator(task_id="i", destination=str(tmp_path / "i"), id_range=id_range).execute(
+        {}
+    )
+    assert ids(items, "pk") == [pk for order in range(121, 181) for pk in server.data.item_pks(order)]
+
+
+def test_an_id_range_needs_id_lookups_and_says_so(akinon_default, tmp_path):
+    akinon_default.api.ignore_params = frozenset({"id__gte", "id__lt", "id__gt"})
+    with pytest.raises(Exception, match="cannot be exported by id range; export it by date window"):
+        FetchOrdersOperator(task_id="o", destination=str(tmp_path), id_range=(1, 50)).execute({})
+    assert not (tmp_path / "_manifest.json").exists()
+
+
+@pytest.mark.parametrize(("id_range", "match"), [((5, 5), "is empty"), ("x,y", "is not an id range")])
+def test_a_bad_id_range_is_refused_before_any_request(akinon_default, tmp_path, id_range, match):
+    with pytest.raises(Exception, match=match):
+        FetchOrdersOperator(task_id="o", destination=str(tmp_path), id_range=id_range).execute({})
+    assert akinon_default.log.requests == 0
