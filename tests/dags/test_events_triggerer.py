@@ -1,0 +1,97 @@
+"""Event-driven exports with a real triggerer: new orders start a run that exports exactly them.
+
+An API server, scheduler, dag-processor and triggerer (LocalExecutor, SQLite) run ``akinon_new_orders_events``
+against the fake server. Orders inserted into the server fire the ``AssetWatcher``; its run exports exactly
+those orders (with their items and discounts). The triggerer is then restarted: the new one resumes from
+the watermark kept in the asset's state store, and the next orders are exported by a second run, so no
+order is exported twice or lost.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_akinon.exports.reader import iter_export_records
+from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
+from tests.deployment import Deployment, api_ready, base_env, free_port
+
+pytestmark = [pytest.mark.scheduler, pytest.mark.timeout(900)]
+
+airflow = pytest.importorskip("airflow")
+if int(airflow.__version__.split(".")[0]) < 3:
+    pytest.skip("event-driven scheduling (AssetWatcher) needs Airflow 3", allow_module_level=True)
+
+DAG_ID = "akinon_new_orders_events"
+
+
+def exported(base: Path, resource: str, key: str) -> dict[str, list[int]]:
+    """Each exported id-range partition of ``resource`` and the keys it holds."""
+    root = base / "akinon" / "events" / resource
+    if not root.exists():
+        return {}
+    return {
+        folder.name: [record[key] for record in iter_export_records(str(folder))]
+        for folder in sorted(root.iterdir())
+        if (folder / "_manifest.json").exists()
+    }
+
+
+def test_new_orders_start_runs_that_export_exactly_them_across_a_triggerer_restart(tmp_path):
+    data = AkinonData(orders=60, start="2026-01-01", days=3, seed=29)
+    home, base = tmp_path / "airflow", tmp_path / "exports"
+    home.mkdir()
+    port = free_port()
+    with FakeAkinonServer(data) as server:
+        env = base_env(
+            home,
+            AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+            AIRFLOW__API__HOST="127.0.0.1",
+            AIRFLOW__API__PORT=str(port),
+            AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{port}/execution/",
+            AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD="10",
+            AIRFLOW_CONN_AKINON_DEFAULT=server.connection_json(),
+            AIRFLOW_VAR_AKINON_EXPORT_BASE=str(base),
+            AKINON_EVENTS_POLL_SECONDS="1",
+        )
+        deployment = Deployment(home, env)
+        deployment.cli("db", "migrate")
+        deployment.cli("pools", "set", "akinon_api", "4", "Akinon API")
+        deployment.cli("dags", "reserialize")
+        deployment.cli("dags", "unpause", DAG_ID)
+        for component in ("api-server", "scheduler", "dag-processor", "triggerer"):
+            deployment.start(component, component)
+
+        def runs_succeeded(n: int):
+            rows = deployment.query("SELECT state FROM dag_run WHERE dag_id = ?", DAG_ID)
+            if any(state == "failed" for (state,) in rows):
+                pytest.fail(f"a run failed\n{deployment.logs()}")
+            return len(rows) == n and all(state == "success" for (state,) in rows)
+
+        try:
+            deployment.wait_for("the API server", lambda: api_ready(port))
+            deployment.wait_for(
+                "the watcher to start at the newest order",
+                lambda: "Watching orders of akinon_default after id 60" in deployment.log("triggerer", 10**6),
+            )
+            first = [server.data.insert_order() for _ in range(7)]
+            deployment.wait_for("the first run", lambda: runs_succeeded(1))
+
+            deployment.kill("triggerer")  # restarted: the watermark must survive it
+            deployment.start("triggerer-2", "triggerer")
+            deployment.wait_for(
+                "the restarted watcher to resume after the first orders",
+                lambda: f"after id {first[-1]}" in deployment.log("triggerer-2", 10**6),
+            )
+            second = [server.data.insert_order() for _ in range(5)]
+            deployment.wait_for("the second run", lambda: runs_succeeded(2))
+        finally:
+            deployment.stop()
+
+    orders = exported(base, "orders", "id")
+    assert orders == {f"ids={first[0]}-{first[-1]}": first, f"ids={second[0]}-{second[-1]}": second}
+    for resource, pks in (("order_items", data.item_pks), ("discount_items", data.discount_pks)):
+        assert exported(base, resource, "pk") == {
+            name: [pk for order in ids for pk in pks(order)] for name, ids in orders.items()
+        }, resource
