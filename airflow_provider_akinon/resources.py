@@ -95,3 +95,11 @@ OMS_ORDER_ITEMS = Resource(
     string_fields=("price_currency",),
     integer_fields=("order", "omnitron_id"),
 )
+
+
+def resource_named(name: str) -> Resource:
+    """The resource called ``name`` (``orders``, ``order_items``, ...), as manifests name them."""
+    for resource in (ORDERS, ORDER_ITEMS, DISCOUNT_ITEMS, OMS_ORDER_ITEMS):
+        if resource.name == name:
+            return resource
+    raise KeyError(f"no Akinon resource is called {name!r}")

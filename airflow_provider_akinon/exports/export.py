@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_akinon.exports.checks import ExportConsistencyError
+from airflow_provider_akinon.exports.delta import merge_into_table
 from airflow_provider_akinon.exports.job import Tally, WalkJob
 from airflow_provider_akinon.exports.progress import Progress
 from airflow_provider_akinon.exports.target import ExportTarget, destination_path
@@ -88,17 +89,25 @@ class Export:
                 part for writer in sorted(self.writers, key=lambda w: w.prefix) for part in writer.close()
             ]
             self._check(tally, sum(p.records for p in parts))
-            manifest = self.target.publish(
-                parts,
-                {
-                    **meta,
-                    **found,
-                    "records": tally.written,
-                    "count": tally.count,
-                    "skipped_duplicates": tally.skipped,
-                    "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                },
-            )
+            now = datetime.now(UTC)
+            manifest = {
+                **meta,
+                **found,
+                "records": tally.written,
+                "count": tally.count,
+                "skipped_duplicates": tally.skipped,
+                "created_at": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            }
+            if self.file_format == "delta":
+                staged = [self.target.staging / part.name for part in parts if part.records]
+                manifest = {
+                    **manifest,
+                    **merge_into_table(self.resource, self.target.destination, staged, now),
+                }
+                manifest["files"] = []
+                self.target.abandon()  # the table's log is the manifest; staging is done with
+            else:
+                manifest = self.target.publish(parts, manifest)
         except BaseException:
             for writer in self.writers:
                 writer.abort()

@@ -13,7 +13,7 @@ from airflow_provider_akinon.compat import AirflowException
 from airflow_provider_akinon.hooks.records import Records
 from airflow_provider_akinon.resources import Resource
 
-FORMATS = ("jsonl", "jsonl.gz", "parquet")
+FORMATS = ("jsonl", "jsonl.gz", "parquet", "delta")
 DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
@@ -113,7 +113,8 @@ class _Parquet:
         self.encoder.close()
 
 
-_FORMAT_CLASSES = {"jsonl": _JsonLines, "jsonl.gz": _GzipJsonLines, "parquet": _Parquet}
+# delta: staged as Parquet, then merged into the table (exports/delta.py)
+_FORMAT_CLASSES = {"jsonl": _JsonLines, "jsonl.gz": _GzipJsonLines, "parquet": _Parquet, "delta": _Parquet}
 
 
 def check_format(file_format: str) -> None:
@@ -122,13 +123,17 @@ def check_format(file_format: str) -> None:
         raise AirflowException(
             f"file_format={file_format!r} is not supported; use one of {', '.join(FORMATS)}."
         )
-    if file_format == "parquet":
+    if file_format in ("parquet", "delta"):
         try:
             import pyarrow  # noqa: F401
         except ImportError:
             raise AirflowException(
-                "file_format='parquet' needs pyarrow: pip install 'airflow-provider-akinon[parquet]'."
+                f"file_format={file_format!r} needs pyarrow: pip install 'airflow-provider-akinon[parquet]'."
             ) from None
+    if file_format == "delta":
+        from airflow_provider_akinon.exports.delta import check_delta
+
+        check_delta()
 
 
 class PartWriter:

@@ -52,7 +52,8 @@ class AkinonExportOperator(BaseOperator):
     :param end: window end, exclusive. Default: the run's data interval end. (templated)
     :param date_field: ``created_date``, ``modified_date`` or ``date_placed``. (templated)
     :param filters: extra query parameters, e.g. ``{"status": "400"}``. (templated)
-    :param file_format: ``jsonl`` (default), ``jsonl.gz`` or ``parquet``. (templated)
+    :param file_format: ``jsonl`` (default), ``jsonl.gz``, ``parquet``, or ``delta``: merge into the Delta
+        Lake table at ``destination`` (upsert by key, the newest ``modified_date`` wins). (templated)
     :param page_size: records per request; default: the connection's ``page_size``.
     :param max_concurrency: requests in flight at once (bounded memory: page_size x concurrency).
     :param window_step: walk a long window in sub-windows of this size (timedelta, seconds or ``P1D``).
@@ -176,6 +177,9 @@ class AkinonExportOperator(BaseOperator):
             "window": manifest["window"],
             "id_range": manifest["id_range"],
         }
+        if "table_version" in manifest:  # file_format="delta": the table version this export wrote
+            summary.update({k: manifest[k] for k in ("table", "table_version", "inserted", "updated")})
+            summary["manifest"] = None  # the table's _delta_log is its manifest
         self._annotate_outlets(context, summary)
         self.log.info(
             "Exported %d %s (API count %d) in %d file(s) to %s",

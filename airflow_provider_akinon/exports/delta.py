@@ -1,0 +1,176 @@
+"""Merge an export into a Delta Lake table (delta-rs): upsert by key, the newest ``modified_date`` wins.
+
+``file_format="delta"`` exports into staging as Parquet, as usual, then merges those files into the table
+at ``destination`` in **one** Delta commit: a failed or killed export leaves the table at its previous
+version, and a rerun of a window leaves the same current state (a row is replaced only by a newer
+``modified_date``, so windows may run in any order and a backfill never overwrites a newer version).
+The merge streams the staged files in batches (delta-rs ``streamed_exec``): memory follows the batch
+size, not the table.
+
+Concurrent writers: a commit is the creation of the next ``_delta_log/NNN.json``. On local disks that is
+an exclusive create; on S3, delta-rs is told to create it with a conditional ``If-None-Match`` PUT
+(``aws_conditional_put=etag``; AWS S3 has honoured it since 2024, as do MinIO and R2), so two merges
+cannot both take one version. The merge that loses gets a commit conflict and is merged again on the
+new version, up to five times.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from airflow_provider_akinon.compat import AirflowException, ObjectStoragePath
+from airflow_provider_akinon.exports.checks import ExportConsistencyError
+from airflow_provider_akinon.exports.target import DestinationError
+from airflow_provider_akinon.resources import Resource
+
+log = logging.getLogger(__name__)
+
+MAX_MERGES = 5
+VERSION_FIELD = "modified_date"
+
+
+def check_delta() -> None:
+    """Refuse ``file_format='delta'`` without its extra, before any request."""
+    try:
+        import deltalake  # noqa: F401
+    except ImportError:
+        raise AirflowException(
+            "file_format='delta' needs the deltalake package: pip install 'airflow-provider-akinon[delta]'."
+        ) from None
+
+
+def table_location(table: ObjectStoragePath) -> tuple[str, dict[str, str]]:
+    """The table's URI for delta-rs, and its storage options (credentials of the Airflow connection)."""
+    protocol = table.protocol or "file"
+    if protocol in ("file", "local"):
+        return table.path, {}
+    if protocol in ("s3", "s3a"):
+        fs = table.fs
+        client = getattr(fs, "client_kwargs", None) or {}
+        endpoint = getattr(fs, "endpoint_url", None) or client.get("endpoint_url")
+        options = {
+            "AWS_ACCESS_KEY_ID": getattr(fs, "key", None),
+            "AWS_SECRET_ACCESS_KEY": getattr(fs, "secret", None),
+            "AWS_SESSION_TOKEN": getattr(fs, "token", None),
+            "AWS_REGION": client.get("region_name") or "us-east-1",
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ALLOW_HTTP": "true" if endpoint and endpoint.startswith("http://") else None,
+            "aws_conditional_put": "etag",  # safe concurrent commits without a DynamoDB lock
+        }
+        return f"s3://{table.path}", {k: v for k, v in options.items() if v}
+    raise DestinationError(
+        f"file_format='delta' writes to file:// or s3:// tables; {table} is {protocol}://. Export Parquet there "
+        "instead, or choose an s3:// or local destination."
+    )
+
+
+def table_schema(resource: Resource) -> pa.Schema:
+    """The Parquet export schema of ``resource`` plus ``_exported_at``."""
+    from airflow_provider_akinon.exports.parquet import TIMESTAMP, schema_for
+
+    return schema_for(resource).append(pa.field("_exported_at", TIMESTAMP, nullable=False))
+
+
+def _source(parts: list[ObjectStoragePath], schema: pa.Schema, exported_at: datetime) -> pa.RecordBatchReader:
+    """The staged Parquet files as one stream of batches, each with ``_exported_at``."""
+    import pyarrow.parquet as pq
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for part in parts:
+            with part.fs.open(part.path, "rb") as handle:
+                for batch in pq.ParquetFile(handle).iter_batches(batch_size=10_000):
+                    stamp = pa.array([exported_at] * batch.num_rows, type=schema.field("_exported_at").type)
+                    yield pa.RecordBatch.from_arrays([*batch.columns, stamp], schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _table(uri: str, schema: pa.Schema, options: dict[str, str]) -> Any:
+    from deltalake import DeltaTable
+    from deltalake.exceptions import DeltaError
+
+    if DeltaTable.is_deltatable(uri, storage_options=options):
+        return DeltaTable(uri, storage_options=options)
+    try:
+        return DeltaTable.create(uri, schema=schema, storage_options=options, mode="ignore")
+    except DeltaError:  # another writer created it first
+        return DeltaTable(uri, storage_options=options)
+
+
+def merge_into_table(
+    resource: Resource, table: ObjectStoragePath, parts: list[ObjectStoragePath], exported_at: datetime
+) -> dict[str, Any]:
+    """Upsert the staged ``parts`` into ``table`` in one commit; return the version and row counts."""
+    from deltalake.exceptions import CommitFailedError
+
+    uri, options = table_location(table)
+    schema, key = table_schema(resource), resource.primary_key
+    newer = f"t.{VERSION_FIELD} IS NULL OR s.{VERSION_FIELD} > t.{VERSION_FIELD}"
+    for attempt in range(1, MAX_MERGES + 1):
+        delta = _table(uri, schema, options)
+        try:
+            metrics = (
+                delta.merge(
+                    _source(parts, schema, exported_at),
+                    predicate=f"t.{key} = s.{key}",
+                    source_alias="s",
+                    target_alias="t",
+                )
+                .when_matched_update_all(predicate=newer)
+                .when_not_matched_insert_all()
+                .execute()
+            )
+        except CommitFailedError as err:
+            log.warning("Another writer committed to %s first (%s); merging again (%d)", uri, err, attempt)
+            continue
+        result = {
+            "table": uri,
+            "table_version": delta.version(),
+            "inserted": metrics.get("num_target_rows_inserted", 0),
+            "updated": metrics.get("num_target_rows_updated", 0),
+            "unchanged": metrics.get("num_target_rows_copied", 0),
+        }
+        log.info("Merged %s into %s: %s", resource.name, uri, result)
+        return result
+    raise ExportConsistencyError(
+        f"{uri}: other writers kept committing first during {MAX_MERGES} merges; the table is unchanged by this "
+        "export. Retry it, or run fewer merges into one table at once (max_active_runs)."
+    )
+
+
+def merge_export(export: Any, table: Any) -> dict[str, Any]:
+    """Merge a published Parquet export (a partition of the changes feed) into the Delta table ``table``."""
+    from airflow_provider_akinon.exports.target import destination_path, read_manifest
+    from airflow_provider_akinon.resources import resource_named
+
+    folder = destination_path(export.get("uri") if isinstance(export, dict) else export)
+    manifest = read_manifest(folder)
+    if manifest["format"] != "parquet":
+        raise AirflowException(f"{folder} holds {manifest['format']}; merge_export merges Parquet exports.")
+    parts = [folder / entry["name"] for entry in manifest["files"]]
+    exported_at = datetime.fromisoformat(manifest["created_at"])
+    return merge_into_table(resource_named(manifest["resource"]), destination_path(table), parts, exported_at)
+
+
+def maintain(table: Any, *, retention_days: int = 7) -> dict[str, Any]:
+    """Compact small files of ``table`` and vacuum files unreferenced for longer than ``retention_days``."""
+    from deltalake import DeltaTable
+
+    from airflow_provider_akinon.exports.target import destination_path
+
+    uri, options = table_location(destination_path(table))
+    delta = DeltaTable(uri, storage_options=options)
+    compacted = delta.optimize.compact()
+    removed = delta.vacuum(retention_hours=retention_days * 24, dry_run=False)
+    return {
+        "table": uri,
+        "table_version": delta.version(),
+        "files_added": compacted.get("numFilesAdded", 0),
+        "files_removed": compacted.get("numFilesRemoved", 0),
+        "vacuumed": len(removed),
+    }
