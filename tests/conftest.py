@@ -53,18 +53,35 @@ def akinon_default(server, monkeypatch):
 
 @pytest.fixture(scope="session")
 def moto_s3():
-    """A real S3 API (moto's server) on loopback, with bucket ``lake`` and connection ``aws_moto``."""
+    """
+    A real S3 API (moto's server) on loopback, with bucket ``lake`` and connection ``aws_moto``.
+
+    In its own process: a server thread in this process would need the GIL to answer, and delta-rs
+    holds it while it waits for the answer.
+    """
     import json
     import socket
+    import subprocess
+    import sys
+    import time
 
     import boto3
-    from moto.server import ThreadedMotoServer
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
+    moto = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while True:  # listening yet?
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        assert moto.poll() is None and time.monotonic() < deadline, "moto's server did not start"
+        time.sleep(0.1)
     endpoint = f"http://127.0.0.1:{port}"
     previous = os.environ.get("AIRFLOW_CONN_AWS_MOTO")
     os.environ["AIRFLOW_CONN_AWS_MOTO"] = json.dumps(
@@ -84,7 +101,8 @@ def moto_s3():
     )
     client.create_bucket(Bucket="lake")
     yield client
-    moto.stop()
+    moto.terminate()
+    moto.wait(timeout=30)
     if previous is None:
         os.environ.pop("AIRFLOW_CONN_AWS_MOTO", None)
 

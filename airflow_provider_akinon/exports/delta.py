@@ -50,17 +50,21 @@ def table_location(table: ObjectStoragePath) -> tuple[str, dict[str, str]]:
     if protocol in ("file", "local"):
         return table.path, {}
     if protocol in ("s3", "s3a"):
-        fs = table.fs
-        client = getattr(fs, "client_kwargs", None) or {}
-        endpoint = getattr(fs, "endpoint_url", None) or client.get("endpoint_url")
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        conn_id = getattr(table, "conn_id", None) or (table.storage_options or {}).get("conn_id")
+        hook = S3Hook(aws_conn_id=conn_id or "aws_default")
+        credentials = hook.get_credentials()
+        endpoint = hook.conn_config.get_service_endpoint_url(service_name="s3")
         options = {
-            "AWS_ACCESS_KEY_ID": getattr(fs, "key", None),
-            "AWS_SECRET_ACCESS_KEY": getattr(fs, "secret", None),
-            "AWS_SESSION_TOKEN": getattr(fs, "token", None),
-            "AWS_REGION": client.get("region_name") or "us-east-1",
+            "AWS_ACCESS_KEY_ID": credentials.access_key,
+            "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+            "AWS_SESSION_TOKEN": credentials.token,
+            "AWS_REGION": hook.conn_region_name or "us-east-1",
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_ALLOW_HTTP": "true" if endpoint and endpoint.startswith("http://") else None,
             "aws_conditional_put": "etag",  # safe concurrent commits without a DynamoDB lock
+            "timeout": "30s",
         }
         return f"s3://{table.path}", {k: v for k, v in options.items() if v}
     raise DestinationError(
