@@ -80,7 +80,8 @@ def moto_s3():
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 break
-        assert moto.poll() is None and time.monotonic() < deadline, "moto's server did not start"
+        assert moto.poll() is None, "moto's server exited"
+        assert time.monotonic() < deadline, "moto's server did not start listening"
         time.sleep(0.1)
     endpoint = f"http://127.0.0.1:{port}"
     previous = os.environ.get("AIRFLOW_CONN_AWS_MOTO")
