@@ -32,6 +32,14 @@ from airflow import __version__ as AIRFLOW_VERSION
 
 AIRFLOW_V3 = int(AIRFLOW_VERSION.split(".")[0]) >= 3
 
+
+def get_variable(key: str, default: object = None, *, deserialize_json: bool = False) -> object:
+    """``Variable.get`` with a default, on both lines (Airflow 3 says ``default``, 2.11 ``default_var``)."""
+    if AIRFLOW_V3:
+        return Variable.get(key, default=default, deserialize_json=deserialize_json)
+    return Variable.get(key, default_var=default, deserialize_json=deserialize_json)
+
+
 __all__ = [
     "AIRFLOW_V3",
     "AIRFLOW_VERSION",
@@ -49,6 +57,7 @@ __all__ = [
     "TriggerEvent",
     "Variable",
     "conf",
+    "get_variable",
     "mask_secret",
     "task",
 ]

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import orjson
 
-from airflow_provider_akinon.compat import DAG, Asset, ObjectStoragePath, Variable, task
+from airflow_provider_akinon.compat import DAG, Asset, ObjectStoragePath, get_variable, task
 from airflow_provider_akinon.exports.reader import iter_export_records
 from airflow_provider_akinon.exports.target import MANIFEST, destination_path
 
@@ -42,7 +42,7 @@ with DAG(
 
     @task
     def summarize() -> dict:
-        base = Variable.get("akinon_export_base", default_var=None) or DEFAULT_BASE
+        base = get_variable("akinon_export_base") or DEFAULT_BASE
         parts = {resource: latest_partition(base, resource) for resource in RESOURCES}
         day = parts["orders"].name.removeprefix("date=")
         by_status: dict[str, dict] = defaultdict(lambda: {"orders": 0, "revenue": Decimal("0")})

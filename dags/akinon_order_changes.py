@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow_provider_akinon.compat import DAG, Asset, CronDataIntervalTimetable, Variable, task
+from airflow_provider_akinon.compat import DAG, Asset, CronDataIntervalTimetable, get_variable, task
 from airflow_provider_akinon.operators.akinon import FetchOrderItemsOperator, FetchOrdersOperator
 
 DEFAULT_BASE = "/tmp/akinon-exports"
@@ -29,7 +29,7 @@ RESOURCES = ("orders", "order_items")
 
 
 def base() -> str:
-    return Variable.get("akinon_export_base", default_var=None) or DEFAULT_BASE
+    return get_variable("akinon_export_base") or DEFAULT_BASE
 
 
 def current_table(resource: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from airflow_provider_akinon.compat import DAG, Param, Variable, task
+from airflow_provider_akinon.compat import DAG, Param, get_variable, task
 from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
 
 DEFAULT_BASE = "/tmp/akinon-exports"
@@ -31,7 +31,7 @@ with DAG(
 
     @task
     def days(params: dict) -> list[dict]:
-        base = params["base"] or Variable.get("akinon_export_base", default_var=None) or DEFAULT_BASE
+        base = params["base"] or get_variable("akinon_export_base") or DEFAULT_BASE
         first, last = date.fromisoformat(params["start"]), date.fromisoformat(params["end"])
         if last <= first:
             raise ValueError(f"end {last} must be after start {first}")

@@ -161,7 +161,7 @@ def merge_export(export: Any, table: Any) -> dict[str, Any]:
     return merge_into_table(resource_named(manifest["resource"]), destination_path(table), parts, exported_at)
 
 
-def maintain(table: Any, *, retention_days: int = 7) -> dict[str, Any]:
+def maintain(table: Any, *, retention_days: float = 7) -> dict[str, Any]:
     """Compact small files of ``table`` and vacuum files unreferenced for longer than ``retention_days``."""
     from deltalake import DeltaTable
 
@@ -170,7 +170,12 @@ def maintain(table: Any, *, retention_days: int = 7) -> dict[str, Any]:
     uri, options = table_location(destination_path(table))
     delta = DeltaTable(uri, storage_options=options)
     compacted = delta.optimize.compact()
-    removed = delta.vacuum(retention_hours=retention_days * 24, dry_run=False)
+    # below the table's own retention (7 days by default) delta-rs asks for this to be said explicitly
+    removed = delta.vacuum(
+        retention_hours=int(retention_days * 24),
+        dry_run=False,
+        enforce_retention_duration=retention_days >= 7,
+    )
     return {
         "table": uri,
         "table_version": delta.version(),

@@ -55,9 +55,9 @@ class VariableWatermark:
         self.key = key
 
     async def load(self) -> dict[str, Any] | None:
-        from airflow_provider_akinon.compat import Variable
+        from airflow_provider_akinon.compat import get_variable
 
-        state = await sync_to_async(Variable.get)(self.key, default=None, deserialize_json=True)
+        state = await sync_to_async(get_variable)(self.key, deserialize_json=True)
         return state if isinstance(state, dict) and "after_id" in state else None
 
     async def save(self, state: dict[str, Any]) -> None:

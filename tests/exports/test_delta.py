@@ -223,3 +223,18 @@ def test_duckdb_reads_revenue_by_status_from_the_table(tenant, tmp_path):
     assert [(status, n, Decimal(total)) for status, n, total in rows] == [
         (status, n, total) for status, (n, total) in sorted(expected.items())
     ]
+
+
+def test_maintenance_compacts_small_files_and_vacuums_old_ones(tenant, tmp_path):
+    from airflow_provider_akinon.exports.delta import maintain
+
+    table = str(tmp_path / "orders")
+    for day in DAYS:
+        export(table, day)
+    before = table_rows(table)
+    files_before = len(open_table(table).file_uris())
+    done = maintain(table, retention_days=0)
+    assert done["files_removed"] == files_before > done["files_added"] == 1
+    assert done["vacuumed"] >= files_before  # the compacted files are no longer referenced
+    assert len(open_table(table).file_uris()) == 1
+    assert table_rows(table) == before
