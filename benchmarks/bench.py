@@ -11,6 +11,8 @@ Scenarios and targets:
   (b) 20,000 orders, 20 ms per request, max_concurrency 1/4/8 -> at 8, >= 6x the bare loop
   (c) order items of 1,000 orders, 20 ms per request -> one request per order (order__in ignored):
       >= 7x a sequential per-order loop; batched with order__in: >= 20x
+  (d) merging 20,000 changed orders into a Delta table of 1,000,000 (benchmarks/delta_merge.py):
+      seconds and peak RSS, and the same for a rerun
 
 Usage: python benchmarks/bench.py [--quick]   (--quick: 10x smaller, for a smoke run)
 """
@@ -419,6 +421,24 @@ def main() -> None:
             c_seq["seconds"] / c_batch["seconds"] >= 20,
         ),
     ]
+    print(
+        f"(d) Delta merge of {20_000 // scale:,} changes into {1_000_000 // scale:,} orders ...", flush=True
+    )
+    delta = subprocess.run(
+        [
+            sys.executable,
+            str(HERE.parent / "delta_merge.py"),
+            "--rows",
+            str(1_000_000 // scale),
+            "--changed",
+            str(20_000 // scale),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    out.append(delta.stdout.rstrip() if delta.returncode == 0 else f"\n(d) failed:\n{delta.stderr[-2000:]}")
+
     out.append("\nTargets:")
     out += [f"- {'met' if ok else 'MISSED'}: {label}" for label, ok in checks]
     print("\n".join(out))

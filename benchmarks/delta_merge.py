@@ -1,0 +1,132 @@
+"""`make bench` (d): merge 20,000 changed orders into a Delta table of 1,000,000 orders, then rerun it.
+
+The table is built first (not timed): 1,000,000 orders in the provider's table schema, ten files of
+100,000 ids. The changes are 20,000 real order records of the fake tenant, staged as Parquet exactly as
+an export stages them, for ids among the newest 100,000 (recent orders are the ones that change) with a
+newer ``modified_date``. Each merge runs in its own process, timed around ``merge_into_table`` alone,
+with its peak RSS. The rerun merges the same changes again: nothing is newer, so nothing is written.
+
+Usage: python benchmarks/delta_merge.py [--rows 1000000] [--changed 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+
+
+def build(folder: Path, rows: int, changed: int) -> tuple[str, list[str]]:
+    """The base table and the staged changes; returns the table path and the staged Parquet files."""
+    import logging
+
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    from airflow_provider_akinon.compat import ObjectStoragePath
+    from airflow_provider_akinon.exports.delta import table_schema
+    from airflow_provider_akinon.exports.writers import PartWriter
+    from airflow_provider_akinon.hooks.records import Records
+    from airflow_provider_akinon.resources import ORDERS
+    from airflow_provider_akinon.testing.data import AkinonData
+
+    logging.disable(logging.WARNING)
+    schema, table = table_schema(ORDERS), str(folder / "orders")
+    then = datetime(2026, 1, 1, tzinfo=UTC)
+    chunk = 100_000
+    for start in range(1, rows + 1, chunk):
+        ids = list(range(start, min(start + chunk, rows + 1)))
+        columns = {field.name: pa.nulls(len(ids), field.type) for field in schema}
+        columns["id"] = pa.array(ids, pa.int64())
+        stamps = pa.array([then + timedelta(seconds=i) for i in ids], schema.field("modified_date").type)
+        columns["modified_date"] = columns["created_date"] = stamps
+        columns["status"] = pa.array(["400"] * len(ids))
+        columns["_record"] = pa.array([f'{{"id":{i},"status":"400"}}' for i in ids])
+        columns["_exported_at"] = pa.array([then] * len(ids), schema.field("_exported_at").type)
+        write_deltalake(table, pa.table(columns, schema=schema), mode="append")
+
+    data = AkinonData(orders=changed, start="2026-02-01", days=1, seed=3)
+    chosen = sorted(random.Random(5).sample(range(rows - 100_000 + 1, rows + 1), changed))
+    writer = PartWriter(ObjectStoragePath(f"file://{folder}/staging"), "s00000", "delta", ORDERS, 1 << 40)
+    (folder / "staging").mkdir()
+    for start in range(0, changed, 1000):
+        records = []
+        for order_id, source in zip(
+            chosen[start : start + 1000], range(start + 1, start + 1001), strict=False
+        ):
+            records.append({**data.order(source), "id": order_id})  # a newer version of that order
+        writer.write(Records(parsed=records))
+    return table, [str(folder / "staging" / part.name) for part in writer.close()]
+
+
+def merge(table: str, parts: list[str]) -> dict:
+    """Child process: one merge, timed, with this process's peak RSS."""
+    import logging
+
+    from airflow_provider_akinon.compat import ObjectStoragePath
+    from airflow_provider_akinon.exports.delta import merge_into_table
+    from airflow_provider_akinon.resources import ORDERS
+
+    logging.disable(logging.WARNING)
+    staged = [ObjectStoragePath(f"file://{part}") for part in parts]
+    target = ObjectStoragePath(f"file://{table}")
+    started = time.perf_counter()
+    result = merge_into_table(ORDERS, target, staged, datetime.now(UTC))
+    return {
+        **result,
+        "seconds": time.perf_counter() - started,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def measure(table: str, parts: list[str]) -> dict:
+    done = subprocess.run(
+        [sys.executable, str(HERE), "--merge", table, *parts], capture_output=True, text=True, timeout=1800
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode or not lines:
+        raise RuntimeError(f"merge failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return json.loads(lines[-1][7:])
+
+
+def run(rows: int, changed: int) -> list[str]:
+    """The table and targets of (d), as Markdown lines."""
+    with tempfile.TemporaryDirectory() as tmp:
+        table, parts = build(Path(tmp), rows, changed)
+        first, rerun = measure(table, parts), measure(table, parts)
+    lines = [
+        f"\n(d) merging {changed:,} changed orders into a Delta table of {rows:,} (file://, one commit)",
+        "| merge | seconds | peak RSS MB | inserted | updated | table version |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, result in (("changes", first), ("rerun of the same changes", rerun)):
+        lines.append(
+            f"| {label} | {result['seconds']:.2f} | {result['rss_mb']:.0f} | {result['inserted']:,} | "
+            f"{result['updated']:,} | {result['table_version']} |"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--changed", type=int, default=20_000)
+    parser.add_argument("--merge", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.merge:
+        print("RESULT " + json.dumps(merge(args.merge[0], args.merge[1:])), flush=True)
+        return
+    print("\n".join(run(args.rows, args.changed)))
+
+
+if __name__ == "__main__":
+    main()
