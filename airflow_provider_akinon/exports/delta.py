@@ -94,6 +94,24 @@ def _source(parts: list[ObjectStoragePath], schema: pa.Schema, exported_at: date
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
+def _key_range(parts: list[ObjectStoragePath], key: str) -> tuple[int, int] | None:
+    """The smallest and largest ``key`` of the staged files, from their Parquet statistics."""
+    import pyarrow.parquet as pq
+
+    lows, highs = [], []
+    for part in parts:
+        with part.fs.open(part.path, "rb") as handle:
+            metadata = pq.ParquetFile(handle).metadata
+        column = metadata.schema.names.index(key)
+        for group in range(metadata.num_row_groups):
+            stats = metadata.row_group(group).column(column).statistics
+            if stats is None or not stats.has_min_max:
+                return None
+            lows.append(stats.min)
+            highs.append(stats.max)
+    return (min(lows), max(highs)) if lows else None
+
+
 def _table(uri: str, schema: pa.Schema, options: dict[str, str]) -> Any:
     from deltalake import DeltaTable
     from deltalake.exceptions import DeltaError
@@ -115,13 +133,17 @@ def merge_into_table(
     uri, options = table_location(table)
     schema, key = table_schema(resource), resource.primary_key
     newer = f"t.{VERSION_FIELD} IS NULL OR s.{VERSION_FIELD} > t.{VERSION_FIELD}"
+    predicate = f"t.{key} = s.{key}"
+    bounds = _key_range(parts, key)
+    if bounds:  # the table's files outside the changed keys are skipped by their statistics, not read
+        predicate += f" AND t.{key} >= {int(bounds[0])} AND t.{key} <= {int(bounds[1])}"
     for attempt in range(1, MAX_MERGES + 1):
         delta = _table(uri, schema, options)
         try:
             metrics = (
                 delta.merge(
                     _source(parts, schema, exported_at),
-                    predicate=f"t.{key} = s.{key}",
+                    predicate=predicate,
                     source_alias="s",
                     target_alias="t",
                 )

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_akinon.exports.checks import ExportConsistencyError
-from airflow_provider_akinon.exports.delta import merge_into_table
 from airflow_provider_akinon.exports.job import Tally, WalkJob
 from airflow_provider_akinon.exports.progress import Progress
 from airflow_provider_akinon.exports.target import ExportTarget, destination_path
@@ -99,6 +98,8 @@ class Export:
                 "created_at": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             }
             if self.file_format == "delta":
+                from airflow_provider_akinon.exports.delta import merge_into_table  # pyarrow: only here
+
                 staged = [self.target.staging / part.name for part in parts if part.records]
                 manifest = {
                     **manifest,
