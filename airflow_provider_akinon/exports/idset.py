@@ -9,6 +9,7 @@ class IdSet:
     """
     Integer ids in a growable bitmap. Akinon ids are dense, so a window of 200,000 orders costs about
     25 KB, where a Python set would cost megabytes: memory stays bounded by the id range / 8.
+    Not thread-safe: one thread writes a set (each shard has its own).
     """
 
     def __init__(self) -> None:
@@ -60,10 +61,3 @@ class IdSet:
                 for bit in range(8):
                     if byte & (1 << bit):
                         yield base + byte_index * 8 + bit
-
-    def discard_range(self, lo: int | None, hi: int | None) -> None:
-        """Remove every id in ``[lo, hi)`` (``None``: unbounded)."""
-        for value in [v for v in self if (lo is None or v >= lo) and (hi is None or v < hi)]:
-            offset = value - (self._base or 0)
-            self._bits[offset >> 3] &= ~(1 << (offset & 7)) & 0xFF
-            self._len -= 1

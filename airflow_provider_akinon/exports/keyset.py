@@ -19,6 +19,7 @@ from typing import Any
 from airflow_provider_akinon.exports.checks import ExportConsistencyError, check_keyset_page
 from airflow_provider_akinon.exports.idset import IdSet
 from airflow_provider_akinon.exports.job import RecordWriter, Tally, WalkJob
+from airflow_provider_akinon.exports.reconcile import unexported
 from airflow_provider_akinon.hooks.paging import KeysetPaginator
 from airflow_provider_akinon.hooks.records import PageDecoder, Records
 
@@ -37,6 +38,7 @@ class Shard:
     writer: RecordWriter | None = None
     written: int = 0
     skipped: int = 0
+    ids: IdSet | None = None  # the ids this shard wrote, when sub-windows must not write one twice
 
     def id_filters(self) -> dict[str, int]:
         bounds: dict[str, int] = {}
@@ -62,15 +64,7 @@ class KeysetWalk:
         self.query = query
         self.check = check
         self.label = label
-        self.written_ids = IdSet() if job.exported is not None else None
         self._failed = threading.Event()
-
-    def _count(self, extra: dict[str, Any], sort: str = "id") -> tuple[int, dict | None]:
-        body = self.job.hook.get(
-            self.job.resource.endpoint, {**self.query, **extra, "sort": sort, "limit": 1}
-        )
-        results = body.get("results") or []
-        return int(body.get("count", 0)), (results[0] if results else None)
 
     def plan(self, pool: ThreadPoolExecutor) -> list[Shard]:
         """Count the window and cut its id range into shards (first and last open-ended)."""
@@ -101,8 +95,9 @@ class KeysetWalk:
                 pending = [s for s, c in zip(shards, counts, strict=True) if c != s.written + s.skipped]
                 if not pending:
                     tally = Tally(sum(counts), sum(s.written for s in shards), sum(s.skipped for s in shards))
-                    if job.exported is not None:
-                        job.exported.update(self.written_ids)
+                    if job.exported is not None:  # merged here, by one thread: IdSet is not thread-safe
+                        for shard in shards:
+                            job.exported.update(shard.ids or ())
                     return tally
                 for shard in pending:
                     log.warning(
@@ -116,8 +111,6 @@ class KeysetWalk:
                         walk + 1,
                     )
                     shard.writer.discard()
-                    if self.written_ids is not None:
-                        self.written_ids.discard_range(shard.lo, shard.hi)
         raise ExportConsistencyError(
             f"{job.resource.name} in {self.label} kept changing during {job.max_passes} walks; "
             "no export was published. Retry later, or export a window that is no longer being written."
@@ -134,6 +127,7 @@ class KeysetWalk:
         job = self.job
         endpoint, key = job.resource.endpoint, job.resource.primary_key
         shard.written = shard.skipped = 0
+        shard.ids = IdSet() if job.exported is not None else None
         after = shard.lo - 1 if shard.lo is not None else None
         paginator = KeysetPaginator(key, "id")
         decoder = PageDecoder(key, job.date_field)
@@ -147,16 +141,10 @@ class KeysetWalk:
                 check_keyset_page(endpoint, page.keys, after, shard.hi)
                 self.check(page)
                 after = page.keys[-1]
-                if job.exported is not None:
-                    records = self._unexported(page, shard)
+                records, skipped = unexported(page, job.exported, key)
+                if shard.ids is not None:
+                    shard.skipped += skipped
+                    shard.ids.update(records.keys)
                 shard.writer.write(records)
                 shard.written += len(records)
             job.progress.add(1, len(records))
-
-    def _unexported(self, records: Records, shard: Shard) -> Records:
-        """Drop records an earlier sub-window wrote already (a record moved between sub-windows)."""
-        exported = self.job.exported
-        fresh = records.take([i for i, key in enumerate(records.keys) if key not in exported])
-        shard.skipped += len(records) - len(fresh)
-        self.written_ids.update(fresh.keys)
-        return fresh

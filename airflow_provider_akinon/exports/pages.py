@@ -13,7 +13,7 @@ from typing import Any
 
 from airflow_provider_akinon.exports.checks import ExportConsistencyError
 from airflow_provider_akinon.exports.job import Tally, WalkJob
-from airflow_provider_akinon.exports.reconcile import Distinct
+from airflow_provider_akinon.exports.reconcile import Distinct, unexported
 from airflow_provider_akinon.hooks.records import PageDecoder, Records
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,8 @@ class PageWalk:
                 first_count = page.count if first_count is None else first_count
                 self.check(page)
                 fresh = distinct.fresh(page)
-                if exported is not None:
-                    unexported = fresh.take([i for i, k in enumerate(fresh.keys) if k not in exported])
-                    skipped, fresh = skipped + len(fresh) - len(unexported), unexported
+                fresh, already = unexported(fresh, exported, key)
+                skipped += already
                 writer.write(fresh)
                 job.progress.add(1, len(fresh))
             final = job.count(self.query)[0]

@@ -30,3 +30,12 @@ class Distinct:
     def matches(self, *counts: int | None) -> bool:
         """True when every count the API gave equals the distinct records seen."""
         return all((count or 0) == len(self.ids) for count in counts)
+
+
+def unexported(records: Records, exported: IdSet | None, key: str) -> tuple[Records, int]:
+    """The records an earlier sub-window of the export did not write yet, and how many it did."""
+    if exported is None:
+        return records, 0
+    keys = [int(k) for k in records.field(key, records.keys)]
+    fresh = records.take([i for i, key in enumerate(keys) if key not in exported])
+    return fresh, len(records) - len(fresh)

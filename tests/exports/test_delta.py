@@ -170,15 +170,15 @@ def test_a_merge_killed_mid_way_leaves_the_previous_version(tenant, table, tmp_p
 
 
 def _export_merging_with_the_other(barrier, table: str, day: str) -> None:
-    from airflow_provider_akinon.exports import export as export_module
+    from airflow_provider_akinon.exports import delta
 
-    merge = export_module.merge_into_table
+    merge = delta.merge_into_table
 
     def together(*args, **kwargs):
         barrier.wait()  # both runs staged their changes: they merge into the table at once
         return merge(*args, **kwargs)
 
-    export_module.merge_into_table = together
+    delta.merge_into_table = together
     export(table, day)
 
 

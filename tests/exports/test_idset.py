@@ -21,17 +21,6 @@ def test_behaves_like_a_set_of_ints():
     assert 10**7 not in ids
 
 
-def test_discard_range_is_half_open():
-    ids = IdSet()
-    ids.update(range(10, 30))
-    ids.discard_range(15, 20)
-    assert sorted(ids) == [*range(10, 15), *range(20, 30)]
-    ids.discard_range(None, 12)
-    ids.discard_range(25, None)
-    assert sorted(ids) == [12, 13, 14, 20, 21, 22, 23, 24]
-    assert len(ids) == 8
-
-
 def test_memory_follows_the_id_range_not_the_count():
     ids = IdSet()
     ids.update(range(1, 200_001))
