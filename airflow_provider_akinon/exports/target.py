@@ -216,8 +216,9 @@ class ExportTarget:
                 log.warning("%s cannot create files exclusively: publishing without a lock", self.fs.protocol)
                 yield
                 return
-            if self._lock_age(lock) > self.lock_timeout.total_seconds():
-                log.warning("Breaking the publish lock of a dead run at %s", lock)
+            owner = self._lock_owner(lock)
+            if self._lock_age(lock) > self.lock_timeout.total_seconds() and self._lock_owner(lock) == owner:
+                log.warning("Breaking the publish lock of a dead run (%s) at %s", owner, lock)
                 with contextlib.suppress(FileNotFoundError):
                     self.fs.rm(lock)
                 continue
@@ -228,8 +229,18 @@ class ExportTarget:
         try:
             yield
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                self.fs.rm(lock)
+            if self._lock_owner(lock) == self.token:  # never another run's lock
+                with contextlib.suppress(FileNotFoundError):
+                    self.fs.rm(lock)
+
+    def _lock_owner(self, lock: str) -> str | None:
+        """The token of the run holding ``lock`` (``None``: no lock, or not readable yet)."""
+        self.fs.invalidate_cache(lock)
+        try:
+            with self.fs.open(lock, "rb") as handle:
+                return orjson.loads(handle.read()).get("token")
+        except (FileNotFoundError, orjson.JSONDecodeError, AttributeError):
+            return None
 
     def _lock_age(self, lock: str) -> float:
         try:

@@ -123,11 +123,21 @@ def _timezone(name: Any, conn_id: str) -> tzinfo:
         ) from None
 
 
+def redact(url: str | None) -> str:
+    """``url`` without its ``user:password@`` part (proxy URLs may carry credentials)."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
 def _environment(base_url: str, verify: bool) -> tuple[bool | str, str | None]:
     """The CA bundle and proxy the environment names for ``base_url``, as requests would read them."""
     from requests.utils import get_environ_proxies
 
     proxy = get_environ_proxies(base_url).get(urlsplit(base_url).scheme)
+    if proxy and urlsplit(proxy).password:
+        mask_secret(urlsplit(proxy).password)
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     return (bundle if (verify and bundle) else verify), proxy
 

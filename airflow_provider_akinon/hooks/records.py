@@ -15,6 +15,10 @@ import msgspec
 import orjson
 
 
+class PageShapeError(ValueError):
+    """A 2xx body that is JSON but not a list page (no ``results`` list, a key that is not an integer)."""
+
+
 class Records:
     """
     A batch of records: ``raw`` JSON bytes of each (parsed on demand), or already ``parsed`` dicts.
@@ -125,7 +129,8 @@ class PageDecoder:
     """
     Decode list pages in C: records stay raw; only ``key`` (as int), ``date_field`` and ``parent`` are read.
 
-    Raises ``ValueError`` for a body that is not a list page, which the request rules retry.
+    Raises ``ValueError`` for a body that is not JSON (a broken answer, which the request rules retry) and
+    :class:`PageShapeError` for JSON that is not a list page (which they do not: it will not heal).
     """
 
     def __init__(self, key: str, date_field: str | None = None, parent: str | None = None) -> None:
@@ -144,8 +149,12 @@ class PageDecoder:
         try:
             envelope = self._envelope.decode(body)
             heads = self._heads.decode(body)
-        except msgspec.MsgspecError as err:
-            raise ValueError(f"not a list page: {err}") from None
+        except msgspec.ValidationError as err:
+            raise PageShapeError(
+                f"the answer is not a list page of records with {self.key!r}: {err}"
+            ) from None
+        except msgspec.DecodeError as err:
+            raise ValueError(f"not JSON: {err}") from None
         if isinstance(envelope, list):
             raw, count, link = envelope, len(envelope), None
         else:
@@ -156,7 +165,7 @@ class PageDecoder:
         try:
             keys = [int(getattr(head, self.key)) for head in heads]
         except (TypeError, ValueError):
-            raise ValueError(f"a record's {self.key} is not an integer") from None
+            raise PageShapeError(f"a record's {self.key!r} is not an integer") from None
         return Page(
             count,
             link,

@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 import orjson
 import urllib3
 
-from airflow_provider_akinon.hooks.config import AkinonConfig
+from airflow_provider_akinon.hooks.config import AkinonConfig, redact
 from airflow_provider_akinon.hooks.errors import AkinonApiError, AkinonUnreachableError, excerpt
+from airflow_provider_akinon.hooks.records import PageShapeError
 
 #: Statuses worth another try: throttling and the gateway/proxy family (their bodies are often HTML).
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -74,7 +75,7 @@ def describe_failure(err: Exception, config: AkinonConfig) -> tuple[str, bool]:
     if isinstance(err, urllib3.exceptions.ConnectTimeoutError):
         return f"no connection in {config.connect_timeout:g} s", True
     if isinstance(err, urllib3.exceptions.ProxyError):
-        return f"the proxy {config.proxy} failed ({excerpt(str(err), 80)})", True
+        return f"the proxy {redact(config.proxy)} failed", True
     if isinstance(err, urllib3.exceptions.ReadTimeoutError):
         return f"no answer in {config.timeout:g} s", False
     return f"{type(err).__name__} ({excerpt(str(err), 120)})", False
@@ -135,7 +136,9 @@ class Attempts:
                 return answer
             try:
                 return orjson.loads(answer.body) if self.decode is True else self.decode(answer.body)
-            except ValueError:  # orjson's and the page decoders' errors
+            except PageShapeError as err:  # JSON, but not what was asked for: another try will not help
+                raise AkinonApiError(f"{self.method} {self.path} -> {status}: {err}", status=status) from None
+            except ValueError:  # orjson's and the page decoders' "not JSON"
                 if not self.idempotent:
                     raise AkinonApiError(
                         f"{self.method} {self.path} -> {status} with a body that is not JSON"

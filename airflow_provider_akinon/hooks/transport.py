@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode, urlsplit
 
 import urllib3
 
-from airflow_provider_akinon.hooks.config import AkinonConfig
+from airflow_provider_akinon.hooks.config import AkinonConfig, redact
 from airflow_provider_akinon.hooks.rules import Answer
 
 
@@ -34,9 +34,14 @@ class Urllib3Transport:
 
             tls["ca_certs"] = config.verify if isinstance(config.verify, str) else certifi.where()
         options = {"num_pools": 4, "maxsize": maxsize, "block": False, **tls}
-        self.pool = (
-            urllib3.ProxyManager(config.proxy, **options) if config.proxy else urllib3.PoolManager(**options)
-        )
+        if config.proxy:
+            # urllib3 does not read credentials from the proxy URL, as requests does: send them as a header
+            proxy = urlsplit(config.proxy)
+            auth = f"{unquote(proxy.username)}:{unquote(proxy.password or '')}" if proxy.username else None
+            headers = urllib3.make_headers(proxy_basic_auth=auth) if auth else None
+            self.pool = urllib3.ProxyManager(redact(config.proxy), proxy_headers=headers, **options)
+        else:
+            self.pool = urllib3.PoolManager(**options)
 
     def send(
         self,
@@ -46,7 +51,6 @@ class Urllib3Transport:
         query: Mapping[str, Any] | None = None,
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: urllib3.Timeout | None = None,
     ) -> Answer:
         if query:
             url = f"{url}{'&' if '?' in url else '?'}{urlencode(query, doseq=True)}"
@@ -55,7 +59,7 @@ class Urllib3Transport:
             url,
             body=body,
             headers={**self.headers, **headers} if headers else self.headers,
-            timeout=timeout or self.timeout,
+            timeout=self.timeout,
             retries=False,
             redirect=False,
         )

@@ -123,3 +123,32 @@ def test_same_origin_compares_scheme_host_and_port():
     assert not same_origin("http://acme.example:8443/api/v1/orders/", CONFIG.base_url)
     assert not same_origin("https://acme.example/api/v1/orders/", CONFIG.base_url)
     assert not same_origin("https://localhost:8443/api/v1/orders/", CONFIG.base_url)
+
+
+def test_json_that_is_not_a_list_page_fails_at_once_with_what_is_wrong():
+    from airflow_provider_akinon.hooks.records import PageDecoder
+
+    rules = attempts(decode=PageDecoder("id"))
+    with pytest.raises(AkinonApiError, match="'id' is not an integer"):
+        rules.answered(Answer(200, b'{"count": 1, "results": [{"id": "abc"}]}'), "t")
+    assert rules.attempt == 0  # not retried: it would not heal
+    assert rules.answered(Answer(200, b'{"count": 1, "results": [{"id": 7'), "t") is RETRY  # broken: retried
+
+
+def test_proxy_credentials_become_a_header_and_never_show():
+    from dataclasses import replace
+
+    from airflow_provider_akinon.hooks.transport import Urllib3Transport
+
+    config = replace(CONFIG, proxy="http://me:pr0xy-pw@127.0.0.1:3128")
+    pool = Urllib3Transport(config).pool
+    assert pool.proxy_headers["proxy-authorization"].startswith("Basic ")
+    assert "pr0xy-pw" not in str(pool.proxy)
+    rules = Attempts(config, "GET", "/api/v1/orders/", log=LOG)
+    problem = urllib3.exceptions.ProxyError("Unable to connect to proxy", OSError("refused"))
+    rules.failed(problem)
+    rules.failed(problem)
+    with pytest.raises(AkinonUnreachableError) as err:
+        rules.failed(problem)
+    assert "http://127.0.0.1:3128" in str(err.value)
+    assert "pr0xy-pw" not in str(err.value)
