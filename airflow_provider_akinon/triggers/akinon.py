@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
+
+import orjson
 
 from airflow_provider_akinon.compat import AIRFLOW_V3, AIRFLOW_VERSION, BaseTrigger, TriggerEvent
 from airflow_provider_akinon.hooks.akinon import AkinonHook
@@ -112,8 +115,8 @@ if AIRFLOW_V3:
         exist, one ``TriggerEvent`` ``{"after_id", "to_id", "count", "newest_created_date"}`` for the orders
         ``after_id < id <= to_id``, and the watermark moves to ``to_id``. The watermark persists in the
         watched asset's state store (a Variable where that store does not reach the trigger), so a
-        triggerer restart neither re-fires nor skips an order (see
-        :mod:`~airflow_provider_akinon.triggers.watermark`). The first watermark is the newest order when
+        restarted triggerer resumes where it stopped (see :mod:`~airflow_provider_akinon.triggers.watermark`
+        for what a triggerer killed mid-event does). The first watermark is the newest order when
         the trigger first starts, or ``start_after_id``. Polls through the hook's async face (retries,
         re-login, ``Retry-After``); a poll that fails beyond them is logged and tried again at the next
         interval, since an event trigger that raised would stop watching.
@@ -151,7 +154,10 @@ if AIRFLOW_V3:
 
         def watermark(self) -> WatermarkStore:
             """The watched asset's state store where the triggerer provides it, else a Variable."""
-            variable = VariableWatermark(f"akinon_new_orders__{self.akinon_conn_id}")
+            what = orjson.dumps([self.filters, self.start_after_id], option=orjson.OPT_SORT_KEYS)
+            variable = VariableWatermark(
+                f"akinon_new_orders__{self.akinon_conn_id}__{hashlib.sha1(what).hexdigest()[:8]}"
+            )
             store = getattr(self, "asset_state_store", None)
             return AssetStateWatermark(store, variable) if store is not None else variable
 
@@ -160,15 +166,27 @@ if AIRFLOW_V3:
             state = await self._start(hook, store)
             while True:
                 event = state.get("pending_event") or await self._poll(hook, int(state["after_id"]))
-                if event:
-                    if not state.get("pending_event"):  # saved before it is handed over
-                        state = {"after_id": state["after_id"], "pending_event": event}
-                        await store.save(state)
+                if event and not state.get("pending_event"):  # saved before it is handed over
+                    pending = {"after_id": state["after_id"], "pending_event": event}
+                    state = pending if await self._save(store, pending) else state
+                if event and state.get("pending_event"):
                     yield TriggerEvent(event)
-                    state = {"after_id": event["to_id"], "pending_event": None}
-                    await store.save(state)
-                    self.log.info("New orders %s..%s fired", event["after_id"] + 1, event["to_id"])
+                    done = {"after_id": event["to_id"], "pending_event": None}
+                    if await self._save(store, done):
+                        state = done
+                        self.log.info("New orders %s..%s fired", event["after_id"] + 1, event["to_id"])
                 await asyncio.sleep(self.poll_interval)
+
+        async def _save(self, store: WatermarkStore, state: dict[str, Any]) -> bool:
+            """Save the watermark; a failure is logged and the step tried again next poll (never raised)."""
+            try:
+                await store.save(state)
+            except Exception as err:
+                self.log.warning(
+                    "Saving the watermark failed (%s); trying again in %ss", err, self.poll_interval
+                )
+                return False
+            return True
 
         async def _newest(self, hook: AkinonHook, after_id: int | None) -> tuple[int, dict[str, Any] | None]:
             """How many orders lie above ``after_id``, and the newest of them."""
@@ -180,7 +198,15 @@ if AIRFLOW_V3:
             return int(body.get("count", 0)), (results[0] if results else None)
 
         async def _start(self, hook: AkinonHook, store: WatermarkStore) -> dict[str, Any]:
-            state = await store.load()
+            while True:
+                try:
+                    state = await store.load()
+                    break
+                except Exception as err:
+                    self.log.warning(
+                        "Reading the watermark failed (%s); trying again in %ss", err, self.poll_interval
+                    )
+                    await asyncio.sleep(self.poll_interval)
             while state is None:
                 after = self.start_after_id
                 if after is None:
@@ -194,7 +220,9 @@ if AIRFLOW_V3:
                         continue
                     after = int(newest["id"]) if newest else 0
                 state = {"after_id": after, "pending_event": None}
-                await store.save(state)
+                if not await self._save(store, state):
+                    state = None
+                    await asyncio.sleep(self.poll_interval)
             self.log.info("Watching orders of %s after id %s", self.akinon_conn_id, state["after_id"])
             return state
 

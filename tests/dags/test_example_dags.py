@@ -115,3 +115,23 @@ def test_order_changes_dag_feeds_partitions_and_the_current_state_table(dagbag, 
     assert sorted(items.column("pk").to_pylist()) == [
         pk for oid in changed for pk in server.data.item_pks(oid)
     ]
+
+
+def test_event_runs_export_the_union_of_their_ranges_from_the_last_id_exported():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("events_dag", DAGS / "akinon_new_orders_events.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    events = [
+        {"after_id": 100, "to_id": 120},
+        {"after_id": 120, "to_id": 130},
+        {"after_id": 100, "to_id": 120},
+    ]
+    assert module.union_of_ranges(events) == {"after_id": 100, "to_id": 130, "label": "101-130"}
+    # an event lost between two runs (the last export ended at 90): its orders are not skipped
+    assert module.union_of_ranges(events, last_exported=90)["label"] == "91-130"
+    # a range fired again after the run exported it: exported again, as the same partition
+    assert module.union_of_ranges([{"after_id": 100, "to_id": 120}], last_exported=120)["label"] == "101-120"
+    with pytest.raises(ValueError, match="no new-orders event"):
+        module.union_of_ranges([])
