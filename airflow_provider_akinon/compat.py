@@ -6,6 +6,8 @@ from here, so one DAG file runs on both Airflow lines.
 
 from __future__ import annotations
 
+import inspect
+
 from airflow.providers.common.compat.sdk import (
     AirflowException,
     Asset,
@@ -20,12 +22,16 @@ from airflow.providers.common.compat.sdk import (
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 try:  # Airflow 3
-    from airflow.sdk import DAG, CronDataIntervalTimetable, Param, Variable, task
+    from airflow.sdk import DAG, Param, Variable, task
 except ImportError:  # Airflow 2.11
     from airflow import DAG
     from airflow.decorators import task
     from airflow.models import Variable
     from airflow.models.param import Param
+
+try:  # Airflow 3.2+
+    from airflow.sdk import CronDataIntervalTimetable
+except ImportError:  # Airflow 2.11 to 3.1
     from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow import __version__ as AIRFLOW_VERSION
@@ -33,11 +39,12 @@ from airflow import __version__ as AIRFLOW_VERSION
 AIRFLOW_V3 = int(AIRFLOW_VERSION.split(".")[0]) >= 3
 
 
+_DEFAULT_KEYWORD = "default_var" if "default_var" in inspect.signature(Variable.get).parameters else "default"
+
+
 def get_variable(key: str, default: object = None, *, deserialize_json: bool = False) -> object:
-    """``Variable.get`` with a default, on both lines (Airflow 3 says ``default``, 2.11 ``default_var``)."""
-    if AIRFLOW_V3:
-        return Variable.get(key, default=default, deserialize_json=deserialize_json)
-    return Variable.get(key, default_var=default, deserialize_json=deserialize_json)
+    """``Variable.get`` with a default, whichever ``Variable`` (the SDK's says ``default``, 2.11's ``default_var``)."""
+    return Variable.get(key, deserialize_json=deserialize_json, **{_DEFAULT_KEYWORD: default})
 
 
 __all__ = [

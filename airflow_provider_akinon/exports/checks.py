@@ -83,11 +83,11 @@ def check_parents(endpoint: str, records: Records, parent: str, wanted: Containe
 class IdRangeCheck:
     """Every record of a page has ``after_id < id <= to_id`` (an export by id range)."""
 
-    def __init__(self, endpoint: str, after_id: int, to_id: int) -> None:
-        self.endpoint, self.after_id, self.to_id = endpoint, after_id, to_id
+    def __init__(self, endpoint: str, key: str, after_id: int, to_id: int) -> None:
+        self.endpoint, self.key, self.after_id, self.to_id = endpoint, key, after_id, to_id
 
     def __call__(self, records: Records) -> None:
-        keys = records.keys if records.keys is not None else [int(r["id"]) for r in records.parsed]
+        keys = [int(key) for key in records.field(self.key, records.keys)]
         outside = [key for key in keys if not self.after_id < key <= self.to_id]
         if outside:
             raise ExportConsistencyError(

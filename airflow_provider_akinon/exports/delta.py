@@ -124,6 +124,19 @@ def _table(uri: str, schema: pa.Schema, options: dict[str, str]) -> Any:
         return DeltaTable(uri, storage_options=options)
 
 
+def table_version(table: ObjectStoragePath) -> dict[str, Any]:
+    """The table's current version (``None`` before its first merge), for an export that merged nothing."""
+    from deltalake import DeltaTable
+
+    uri, options = table_location(table)
+    version = (
+        DeltaTable(uri, storage_options=options).version()
+        if DeltaTable.is_deltatable(uri, storage_options=options)
+        else None
+    )
+    return {"table": uri, "table_version": version, "inserted": 0, "updated": 0, "unchanged": 0}
+
+
 def merge_into_table(
     resource: Resource, table: ObjectStoragePath, parts: list[ObjectStoragePath], exported_at: datetime
 ) -> dict[str, Any]:

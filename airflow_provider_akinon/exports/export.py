@@ -13,6 +13,7 @@ from airflow_provider_akinon.exports.target import ExportTarget, destination_pat
 from airflow_provider_akinon.exports.writers import PartFile, PartWriter
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.resources import Resource
+from airflow_provider_akinon.timestamps import api_time
 
 #: ``walk(export)`` walks the API into ``export``'s writers; returns what it found and manifest fields.
 Walk = Callable[["Export"], tuple[Tally, dict[str, Any]]]
@@ -95,17 +96,16 @@ class Export:
                 "records": tally.written,
                 "count": tally.count,
                 "skipped_duplicates": tally.skipped,
-                "created_at": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "created_at": api_time(now),
             }
             if self.file_format == "delta":
-                from airflow_provider_akinon.exports.delta import merge_into_table  # pyarrow: only here
+                from airflow_provider_akinon.exports import delta  # pyarrow and deltalake: here only
 
                 staged = [self.target.staging / part.name for part in parts if part.records]
-                manifest = {
-                    **manifest,
-                    **merge_into_table(self.resource, self.target.destination, staged, now),
-                }
-                manifest["files"] = []
+                table = self.target.destination
+                merged = delta.merge_into_table(self.resource, table, staged, now) if staged else None
+                # nothing changed in the window: no merge, no new version
+                manifest = {**manifest, **(merged or delta.table_version(table)), "files": []}
                 self.target.abandon()  # the table's log is the manifest; staging is done with
             else:
                 manifest = self.target.publish(parts, manifest)

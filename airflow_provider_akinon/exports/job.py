@@ -64,9 +64,7 @@ class WalkJob:
 
     def count(self, query: dict[str, Any], sort: str = "id") -> tuple[int, dict[str, Any] | None]:
         """The API's count of ``query``, and its first record in ``sort`` order (``None``: empty)."""
-        body = self.hook.get(self.resource.endpoint, {**query, "sort": sort, "limit": 1})
-        results = body.get("results") or []
-        return int(body.get("count", 0)), (results[0] if results else None)
+        return self.hook.head(self.resource.endpoint, {**query, "sort": sort})
 
     def next_stream(self) -> int:
         """A new stream number (one per shard): part files of an export are ordered by it."""

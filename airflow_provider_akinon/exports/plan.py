@@ -81,4 +81,6 @@ def walk_ids(job: WalkJob, after_id: int, to_id: int, paging: str) -> Tally:
         )
     label = f"ids {after_id + 1}..{to_id}"
     query = {**job.filters, "id__gte": after_id + 1, "id__lt": to_id + 1}
-    return KeysetWalk(job, query, IdRangeCheck(job.resource.endpoint, after_id, to_id), label).run()
+    return KeysetWalk(
+        job, query, IdRangeCheck(job.resource.endpoint, job.resource.primary_key, after_id, to_id), label
+    ).run()

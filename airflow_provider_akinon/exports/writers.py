@@ -217,11 +217,7 @@ class PartWriter:
 
     def discard(self) -> None:
         """Drop everything written so far (a shard that is walked again)."""
-        if self._current is not None:
-            self._current.close()
-            self._file.close()
-            self.files.append(PartFile(self._name, 0, 0, ""))
-            self._current = self._file = None
+        self.abort()  # the open file: dropped, never uploaded
         for part in self.files:
             (self.folder / part.name).unlink(missing_ok=True)
         self.files = []

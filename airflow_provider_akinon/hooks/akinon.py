@@ -9,6 +9,8 @@ from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
+import orjson
+
 from airflow_provider_akinon.hooks import form
 from airflow_provider_akinon.hooks.config import AkinonConfig, RetryPolicy, config_from_connection
 from airflow_provider_akinon.hooks.core import RequestCore, RequestStats
@@ -50,7 +52,7 @@ class AkinonHook(HttpHookCompat):
     ``connect_timeout`` (10), ``max_retries`` (6), ``timezone`` of naive timestamps (``UTC``), ``verify``
     (true), and for tuning ``backoff``, ``max_wait``, ``retry_deadline``.
 
-    Every request (``get``, ``aget``, paging, ``HttpHook.run`` and so ``HttpOperator``) goes through one
+    Every request (``get``, ``aget``, paging, ``HttpHook.run`` and so a synchronous ``HttpOperator``) goes through one
     request core: retries on 429/5xx/resets/timeouts with ``Retry-After``, a new login after a 401, and
     the token only ever sent to the connection's own scheme and host, masked in logs.
 
@@ -74,7 +76,7 @@ class AkinonHook(HttpHookCompat):
         http_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
-        # ``http_conn_id`` is accepted so HttpOperator/HttpSensor can build this hook for an akinon connection.
+        # ``http_conn_id`` is accepted so HttpOperator can build this hook for an akinon connection.
         conn_id = http_conn_id or akinon_conn_id
         super().__init__(method=method, http_conn_id=conn_id, **kwargs)
         self.akinon_conn_id = conn_id
@@ -143,6 +145,20 @@ class AkinonHook(HttpHookCompat):
     def get(self, endpoint: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET ``endpoint`` (relative to ``api_prefix``, or absolute from the host root) as parsed JSON."""
         return self.core.call("GET", self.url_for(endpoint), query=params)
+
+    def head(
+        self, endpoint: str, params: Mapping[str, Any] | None = None
+    ) -> tuple[int, dict[str, Any] | None]:
+        """The ``count`` of a list query, and its first record (``None`` when empty): one small request."""
+        page = page_of(self.get(endpoint, {**(params or {}), "limit": 1}))
+        return page.count, (page.parsed[0] if page.parsed else None)
+
+    async def ahead(
+        self, endpoint: str, params: Mapping[str, Any] | None = None
+    ) -> tuple[int, dict[str, Any] | None]:
+        """The async face of :meth:`head`, for triggers."""
+        page = page_of(await self.aget(endpoint, {**(params or {}), "limit": 1}))
+        return page.count, (page.parsed[0] if page.parsed else None)
 
     async def aget(self, endpoint: str, params: Mapping[str, Any] | None = None) -> Any:
         """Async GET for triggers: the rules of :meth:`get`; the event loop never blocks."""
@@ -220,7 +236,7 @@ class AkinonHook(HttpHookCompat):
         key: str = "id",
     ) -> Capabilities:
         """Find what ``endpoint`` honours (page cap, sort, id and date lookups, offsets); cached per hook."""
-        cache_key = (endpoint, date_field, key, tuple(sorted((params or {}).items())))
+        cache_key = (endpoint, date_field, key, orjson.dumps(params or {}, option=orjson.OPT_SORT_KEYS))
         with self._probe_lock:
             if cache_key not in self._probes:
                 caps = probe_endpoint(

@@ -1,8 +1,11 @@
-"""What ``HttpHook`` callers (``HttpOperator``, ``HttpSensor``) get from an akinon connection.
+"""What ``HttpOperator`` gets from an akinon connection: ``HttpHook``'s interface on the request core.
 
-``HttpOperator(http_conn_id=<an akinon connection>)`` builds :class:`~airflow_provider_akinon.hooks.akinon.
-AkinonHook`; these methods give it ``HttpHook``'s public interface on top of the request core, so its
-calls log in, retry and re-login like every other call of the provider.
+``HttpOperator(http_conn_id=<an akinon connection>)`` (synchronous) builds its hook from the connection
+type, so it gets :class:`~airflow_provider_akinon.hooks.akinon.AkinonHook`; these methods give it
+``HttpHook``'s public interface on top of the request core, so its calls log in, retry and re-login like
+every other call of the provider. ``HttpSensor`` and a deferrable ``HttpOperator`` build a plain
+``HttpHook`` (or ``HttpAsyncHook``) themselves and do not come here: use ``AkinonNewOrdersSensor`` or
+``AkinonHook`` directly instead.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ class HttpHookCompat(HttpHook):
         **request_kwargs: Any,
     ) -> requests.Response:
         """
-        ``HttpHook.run`` (what ``HttpOperator`` and ``HttpSensor`` call) through the request core: the same
+        ``HttpHook.run`` (what a synchronous ``HttpOperator`` calls) through the request core: the same
         login, retries, ``Retry-After`` and re-login as :meth:`get`. ``data`` is the query of a GET or
         HEAD, else the body (a dict is sent as JSON); ``extra_options={"check_response": False}`` returns
         error answers instead of raising.
@@ -42,13 +45,16 @@ class HttpHookCompat(HttpHook):
                 f"AkinonHook.run does not take {sorted(request_kwargs)}; pass data= or json=."
             )
         query = body = None
-        if method in ("GET", "HEAD"):
+        url = self.url_for(endpoint or "")
+        if method in ("GET", "HEAD") and isinstance(data, str | bytes):  # a ready query string
+            text = data.decode() if isinstance(data, bytes) else data
+            url = f"{url}{'&' if '?' in url else '?'}{text.lstrip('?')}" if text else url
+        elif method in ("GET", "HEAD"):
             query = data
         elif isinstance(data, str | bytes):
             body = data.encode() if isinstance(data, str) else data
         elif data is not None:
             json_body = data
-        url = self.url_for(endpoint or "")
         answer = self.core.call(
             method,
             url,

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from airflow_provider_akinon.hooks.errors import AkinonApiError
+from airflow_provider_akinon.hooks.records import page_of
 from airflow_provider_akinon.timestamps import offset_label
 
 FAR_FUTURE = "2100-01-01T00:00:00.000000Z"
@@ -129,9 +130,9 @@ def probe_endpoint(
 
     def timed(query: Mapping[str, Any]) -> dict[str, Any]:
         started = time.monotonic()
-        body = get(endpoint, {**params, **query})
+        page = page_of(get(endpoint, {**params, **query}))
         timings.append(time.monotonic() - started)
-        return body if isinstance(body, dict) else {"count": len(body), "next": None, "results": body}
+        return page.envelope()
 
     first = timed({"sort": "id", "limit": limit})
     count, ids = int(first.get("count", 0)), _ids(first, key)

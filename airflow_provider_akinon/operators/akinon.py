@@ -132,7 +132,9 @@ class AkinonExportOperator(BaseOperator):
             raise AirflowException(f"max_file_bytes must be >= 1, got {self.max_file_bytes!r}.")
 
     def _window(self, context: Context) -> Window | None:
-        """The date window; with an ``id_range`` (or given orders) only when given explicitly."""
+        """The date window; with an ``id_range`` only when given explicitly (start and end)."""
+        if resolve_id_range(self.id_range) is not None:
+            context = None  # the ids define the export, not the run's data interval
         if self._defined_without_window():
             try:
                 return resolve_window(self.start, self.end, context)
@@ -294,6 +296,12 @@ class _OrderChildrenExportOperator(AkinonExportOperator):
                 ) from None
         if self.orders_from is not None:
             uri = self.orders_from.get("uri") if isinstance(self.orders_from, dict) else self.orders_from
+            if isinstance(self.orders_from, dict) and "table_version" in self.orders_from:
+                raise AirflowException(
+                    f"orders_from={uri!r} is a Delta table (file_format='delta'), which holds the current state "
+                    "of every order, not this run's orders. Export the orders as jsonl or parquet for "
+                    "orders_from, and merge that export into the table (exports.delta.merge_export)."
+                )
             if not uri:
                 raise AirflowException(
                     f"orders_from={self.orders_from!r} names no export; pass orders_task.output or an export URI."

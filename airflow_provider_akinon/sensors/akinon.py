@@ -78,9 +78,8 @@ class AkinonNewOrdersSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> PokeReturnValue:
         since = self._since(context)
-        body = self.hook.get(ORDERS.endpoint, self._query(since))
-        count = int(body.get("count", 0))
-        newest = (body.get("results") or [{}])[0].get(self.date_field) if count else None
+        count, first = self.hook.head(ORDERS.endpoint, self._query(since))
+        newest = first.get(self.date_field) if first else None
         self.log.info("%d order(s) with %s >= %s (newest %s)", count, self.date_field, since, newest)
         return PokeReturnValue(bool(count), {"count": count, "newest": newest, "since": since})
 

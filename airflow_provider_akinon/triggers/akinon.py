@@ -68,13 +68,12 @@ class AkinonNewOrdersTrigger(BaseTrigger):
         while True:
             polls += 1
             try:
-                body = await hook.aget(self.endpoint, self.params)
+                count, first = await hook.ahead(self.endpoint, self.params)
             except Exception as err:  # one error event, never a crashed trigger
                 yield TriggerEvent({"status": "error", "message": str(err), "since": self.since})
                 return
-            count = int(body.get("count", 0))
             if count:
-                newest = (body.get("results") or [{}])[0].get(self.date_field)
+                newest = (first or {}).get(self.date_field)
                 yield TriggerEvent(
                     {
                         "status": "success",
@@ -190,12 +189,10 @@ if AIRFLOW_V3:
 
         async def _newest(self, hook: AkinonHook, after_id: int | None) -> tuple[int, dict[str, Any] | None]:
             """How many orders lie above ``after_id``, and the newest of them."""
-            params: dict[str, Any] = {**self.filters, "sort": "-id", "limit": 1}
+            params: dict[str, Any] = {**self.filters, "sort": "-id"}
             if after_id is not None:
                 params["id__gt"] = after_id
-            body = await hook.aget(ORDERS.endpoint, params)
-            results = body.get("results") or []
-            return int(body.get("count", 0)), (results[0] if results else None)
+            return await hook.ahead(ORDERS.endpoint, params)
 
         async def _start(self, hook: AkinonHook, store: WatermarkStore) -> dict[str, Any]:
             while True:

@@ -178,7 +178,7 @@ def _export_merging_with_the_other(barrier, table: str, day: str) -> None:
         barrier.wait()  # both runs staged their changes: they merge into the table at once
         return merge(*args, **kwargs)
 
-    delta.merge_into_table = together
+    delta.merge_into_table = together  # Export.run calls it through the module
     export(table, day)
 
 
@@ -238,3 +238,24 @@ def test_maintenance_compacts_small_files_and_vacuums_old_ones(tenant, tmp_path)
     assert done["vacuumed"] >= files_before  # the compacted files are no longer referenced
     assert len(open_table(table).file_uris()) == 1
     assert table_rows(table) == before
+
+
+def test_an_empty_window_merges_nothing_and_orders_from_refuses_a_table(tenant, tmp_path):
+    from airflow_provider_akinon.operators.akinon import FetchOrderItemsOperator
+
+    table = str(tmp_path / "orders")
+    empty = FetchOrdersOperator(
+        task_id="e", destination=table, date_field="modified_date", start="2030-01-01", end="2030-01-02",
+        file_format="delta",
+    ).execute({})  # fmt: skip
+    assert (empty["records"], empty["table_version"]) == (0, None)
+    summary = export(table, "2026-01-02")
+    again = FetchOrdersOperator(
+        task_id="e", destination=table, date_field="modified_date", start="2030-01-01", end="2030-01-02",
+        file_format="delta",
+    ).execute({})  # fmt: skip
+    assert again["table_version"] == summary["table_version"]  # no empty commit
+    with pytest.raises(Exception, match="is a Delta table"):
+        FetchOrderItemsOperator(
+            task_id="i", destination=str(tmp_path / "items"), orders_from=summary
+        ).execute({})

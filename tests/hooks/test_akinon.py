@@ -393,3 +393,8 @@ def test_a_host_without_scheme_keeps_its_port_in_the_advice(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_AKINON_NOSCHEME", json.dumps(conn))
     with pytest.raises(AkinonConfigError, match=r"write it as https://acme\.omnitron\.akinon\.net:8443"):
         AkinonHook("akinon_noscheme").get("orders/")
+
+
+def test_httphook_run_takes_a_ready_query_string(make_hook, server):
+    response = make_hook().run("orders/", data="limit=2&sort=-id")
+    assert [o["id"] for o in response.json()["results"]] == [500, 499]
