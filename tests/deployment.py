@@ -60,6 +60,16 @@ def base_env(home: Path, **extra: str) -> dict[str, str]:
     }
 
 
+def api_server_env(port: int) -> dict[str, str]:
+    """Airflow 3: the API server on loopback at ``port``, and the task processes told where it is."""
+    return {
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        # moved from its default port, it must be named, or every task fails with "connection refused"
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+    }
+
+
 class Deployment:
     """Airflow components (and their helpers, such as Redis) as process groups sharing one home."""
 
@@ -83,6 +93,14 @@ class Deployment:
             return done.stdout if done.returncode == 0 else None
         assert done.returncode == 0, f"airflow {' '.join(args)}: {done.stdout}\n{done.stderr}"
         return done.stdout
+
+    def prepare(self, dag_id: str, *, pool_slots: int, reserialize: bool = True) -> None:
+        """Every DB write before the components start (SQLite takes one writer at a time)."""
+        self.cli("db", "migrate")
+        self.cli("pools", "set", "akinon_api", str(pool_slots), "Akinon API")
+        if reserialize:
+            self.cli("dags", "reserialize")
+        self.cli("dags", "unpause", dag_id)
 
     def start(self, name: str, *command: str, env: dict[str, Any] | None = None) -> subprocess.Popen:
         """Start ``command`` (``airflow ...`` when it starts with a component name) as group ``name``."""

@@ -46,8 +46,7 @@ def test_backfill_of_three_days_with_the_airflow_2_triggerer(tmp_path):
             AKINON_POLL_SECONDS="1",
         )
         deployment = Deployment(home, env)
-        deployment.cli("db", "migrate")
-        deployment.cli("pools", "set", "akinon_api", "4", "Akinon API")
+        deployment.prepare(DAG_ID, pool_slots=4, reserialize=False)
         deployment.start("triggerer", "triggerer")
         backfill = deployment.start(
             "backfill", "dags", "backfill", "--start-date", "2026-01-01", "--end-date", "2026-01-03", DAG_ID

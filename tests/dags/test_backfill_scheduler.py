@@ -16,7 +16,7 @@ from airflow_provider_akinon.exports.reader import iter_export_records
 from airflow_provider_akinon.exports.target import read_manifest
 from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
 from airflow_provider_akinon.testing.data import parse_ts
-from tests.deployment import Deployment, api_ready, base_env, free_port
+from tests.deployment import Deployment, api_ready, api_server_env, base_env, free_port
 
 pytestmark = [pytest.mark.scheduler, pytest.mark.timeout(900)]
 
@@ -36,9 +36,7 @@ def test_backfill_of_three_days_with_a_real_scheduler(tmp_path):
         env = base_env(
             home,
             AIRFLOW__CORE__EXECUTOR="LocalExecutor",
-            AIRFLOW__API__HOST="127.0.0.1",
-            AIRFLOW__API__PORT=str(port),
-            AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{port}/execution/",
+            **api_server_env(port),
             AIRFLOW_CONN_AKINON_DEFAULT=server.connection_json(),
             AIRFLOW_VAR_AKINON_EXPORT_BASE=str(base),
             AKINON_POLL_SECONDS="1",
@@ -49,10 +47,7 @@ def test_backfill_of_three_days_with_a_real_scheduler(tmp_path):
         # through it. Opening the pool is the one write made while the scheduler runs; it is idempotent
         # and retried.
         airflow = Deployment(home, env)
-        airflow.cli("db", "migrate")
-        airflow.cli("pools", "set", "akinon_api", "0", "Akinon API")
-        airflow.cli("dags", "reserialize")
-        airflow.cli("dags", "unpause", DAG_ID)
+        airflow.prepare(DAG_ID, pool_slots=0)
         airflow.cli(
             "backfill", "create", "--dag-id", DAG_ID, "--from-date", "2026-01-01", "--to-date", "2026-01-03"
         )

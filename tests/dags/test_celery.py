@@ -24,7 +24,7 @@ import pytest
 from airflow_provider_akinon.exports.reader import iter_export_records
 from airflow_provider_akinon.exports.target import STAGING, read_manifest
 from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
-from tests.deployment import DAGS, Deployment, api_ready, base_env, free_port
+from tests.deployment import DAGS, Deployment, api_ready, api_server_env, base_env, free_port
 
 pytestmark = [pytest.mark.scheduler, pytest.mark.timeout(900)]
 
@@ -65,9 +65,7 @@ def test_six_day_backfill_on_two_celery_workers_survives_a_killed_worker(tmp_pat
             AIRFLOW__CELERY__BROKER_URL=f"redis://127.0.0.1:{redis_port}/0",
             AIRFLOW__CELERY__RESULT_BACKEND=f"redis://127.0.0.1:{redis_port}/1",
             AIRFLOW__CORE__HOSTNAME_CALLABLE="tests.deployment.worker_hostname",
-            AIRFLOW__API__HOST="127.0.0.1",
-            AIRFLOW__API__PORT=str(port),
-            AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{port}/execution/",
+            **api_server_env(port),
             AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT="20",
             AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL="5",
             # tasks the dead worker had reserved but not started go back to the queue
@@ -80,10 +78,7 @@ def test_six_day_backfill_on_two_celery_workers_survives_a_killed_worker(tmp_pat
         )
         deployment = Deployment(home, env, deadline=600)
         # every DB write before the scheduler starts (SQLite), the pool closed until the API answers
-        deployment.cli("db", "migrate")
-        deployment.cli("pools", "set", "akinon_api", "0", "Akinon API")
-        deployment.cli("dags", "reserialize")
-        deployment.cli("dags", "unpause", DAG_ID)
+        deployment.prepare(DAG_ID, pool_slots=0)
         deployment.cli(
             "backfill", "create", "--dag-id", DAG_ID, "--from-date", DAYS[0], "--to-date", DAYS[-1]
         )

@@ -15,7 +15,7 @@ import pytest
 
 from airflow_provider_akinon.exports.reader import iter_export_records
 from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
-from tests.deployment import Deployment, api_ready, base_env, free_port
+from tests.deployment import Deployment, api_ready, api_server_env, base_env, free_port
 
 pytestmark = [pytest.mark.scheduler, pytest.mark.timeout(900)]
 
@@ -47,19 +47,14 @@ def test_new_orders_start_runs_that_export_exactly_them_across_a_triggerer_resta
         env = base_env(
             home,
             AIRFLOW__CORE__EXECUTOR="LocalExecutor",
-            AIRFLOW__API__HOST="127.0.0.1",
-            AIRFLOW__API__PORT=str(port),
-            AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{port}/execution/",
+            **api_server_env(port),
             AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD="10",
             AIRFLOW_CONN_AKINON_DEFAULT=server.connection_json(),
             AIRFLOW_VAR_AKINON_EXPORT_BASE=str(base),
             AKINON_EVENTS_POLL_SECONDS="1",
         )
         deployment = Deployment(home, env)
-        deployment.cli("db", "migrate")
-        deployment.cli("pools", "set", "akinon_api", "4", "Akinon API")
-        deployment.cli("dags", "reserialize")
-        deployment.cli("dags", "unpause", DAG_ID)
+        deployment.prepare(DAG_ID, pool_slots=4)
         for component in ("api-server", "scheduler", "dag-processor", "triggerer"):
             deployment.start(component, component)
 
