@@ -27,7 +27,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -182,12 +182,12 @@ class ExportTarget:
         with self.writable("publish"):
             with self.fs.open((self.staging / MANIFEST).path, "wb") as out:
                 out.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-            with self._publish_lock():
-                self._swap(staged, final)
+            with self._publish_lock() as heartbeat:
+                self._swap(staged, final, heartbeat)
         self._rm_tree(self.staging)
         return manifest
 
-    def _swap(self, staged: list[PartFile], final: list[PartFile]) -> None:
+    def _swap(self, staged: list[PartFile], final: list[PartFile], heartbeat: Callable[[], None]) -> None:
         fs, old_manifest = self.fs, self.destination / MANIFEST
         fs.invalidate_cache(self.destination.path)  # another run may have published since we listed
         if old_manifest.exists():
@@ -198,11 +198,15 @@ class ExportTarget:
                 entry.unlink()
         for part, target in zip(staged, final, strict=True):
             fs.mv((self.staging / part.name).path, (self.destination / target.name).path)
+            heartbeat()  # a long publish (server-side copies of big parts) keeps its lock fresh
         fs.mv((self.staging / MANIFEST).path, old_manifest.path)
 
     @contextlib.contextmanager
-    def _publish_lock(self) -> Iterator[None]:
-        """Hold ``_publish.lock`` (exclusive create); wait for another publisher; break a dead one's lock."""
+    def _publish_lock(self) -> Iterator[Callable[[], None]]:
+        """
+        Hold ``_publish.lock`` (exclusive create); wait for another publisher; break a dead one's lock.
+        Yields a heartbeat that rewrites the lock, so a live publish is never taken for a dead one.
+        """
         lock = (self.destination / LOCK).path
         waited = 0.0
         while True:
@@ -214,7 +218,7 @@ class ExportTarget:
                 pass
             except (ValueError, NotImplementedError, TypeError):  # a filesystem without exclusive create
                 log.warning("%s cannot create files exclusively: publishing without a lock", self.fs.protocol)
-                yield
+                yield lambda: None
                 return
             owner = self._lock_owner(lock)
             if self._lock_age(lock) > self.lock_timeout.total_seconds() and self._lock_owner(lock) == owner:
@@ -226,8 +230,14 @@ class ExportTarget:
                 log.info("Another run is publishing %s; waiting for it", self.uri)
             time.sleep(0.2)
             waited += 0.2
+
+        def heartbeat() -> None:
+            if self._lock_owner(lock) == self.token:
+                with self.fs.open(lock, "wb") as out:
+                    out.write(orjson.dumps({"token": self.token, "at": time.time()}))
+
         try:
-            yield
+            yield heartbeat
         finally:
             if self._lock_owner(lock) == self.token:  # never another run's lock
                 with contextlib.suppress(FileNotFoundError):

@@ -129,3 +129,24 @@ def test_an_unwritable_destination_names_the_path_and_the_fix(akinon_default, tm
     assert str(dest) in message
     assert "Give this worker write access" in message
     assert akinon_default.log.requests == 0  # checked before any request to the API
+
+
+def test_a_dead_publishers_lock_is_broken_and_a_live_lock_is_kept_fresh_then_released(
+    akinon_default, tmp_path
+):
+    dest = tmp_path / "p"
+    dest.mkdir()
+    lock = dest / "_publish.lock"
+    lock.write_bytes(orjson.dumps({"token": "a-run-that-died", "at": 0}))
+    old = (datetime.now(UTC) - timedelta(hours=1)).timestamp()
+    os.utime(lock, (old, old))  # untouched for an hour: its publisher is gone
+    export(str(dest))
+    assert read_manifest(str(dest))["records"] > 0
+    assert not lock.exists()
+
+    live = ExportTarget(destination_path(str(dest)), lock_timeout=timedelta(hours=1))
+    live.prepare()
+    with live._publish_lock() as heartbeat:  # held by a live publisher
+        heartbeat()
+        assert orjson.loads(lock.read_bytes())["token"] == live.token
+    assert not lock.exists()  # released by its owner
