@@ -9,9 +9,10 @@ current state: one row per order (per item), the newest ``modified_date`` winnin
 order and a backfill never overwrites a newer version. Once a week (the run of Monday 00:00) the tables
 are compacted and files unreferenced for 7 days are vacuumed.
 
-Order items follow their orders (the items of every changed order): Akinon's items endpoint needs an
-``order`` filter, so it cannot be cut on its own ``modified_date``; the probe says so for a tenant
-(``python -m airflow_provider_akinon.probe --endpoint order_item/detailed_integration/``).
+Order items are cut on their own ``modified_date`` where the tenant's items endpoint allows it (the probe
+asks: ``window_on="auto"``), else they are the items of the changed orders: Akinon's documented items
+endpoint needs an ``order`` filter (``python -m airflow_provider_akinon.probe --endpoint
+order_item/detailed_integration/`` shows what a tenant does).
 Needs ``pip install 'airflow-provider-akinon[delta]'``.
 """
 
@@ -56,7 +57,9 @@ with DAG(
     items = FetchOrderItemsOperator(
         task_id="export_order_items",
         destination=f"{BASE}/akinon/changes/order_items/hour={HOUR}/",
-        orders_from=orders.output,
+        date_field="modified_date",
+        window_on="auto",  # the items' own modified_date where the endpoint filters on it
+        orders_from=orders.output,  # else: the items of the changed orders
         file_format="parquet",
         outlets=[Asset("akinon://changes/order_items")],
     )

@@ -14,7 +14,7 @@ from airflow_provider_akinon.exports.plan import PAGINGS, choose_paging, walk_id
 from airflow_provider_akinon.exports.reader import iter_export_records
 from airflow_provider_akinon.exports.target import destination_path
 from airflow_provider_akinon.exports.writers import DEFAULT_MAX_FILE_BYTES, check_format
-from airflow_provider_akinon.hooks.akinon import AkinonHook
+from airflow_provider_akinon.hooks.akinon import AkinonApiError, AkinonHook
 from airflow_provider_akinon.hooks.records import Records
 from airflow_provider_akinon.resources import (
     DISCOUNT_ITEMS,
@@ -34,6 +34,9 @@ from airflow_provider_akinon.windows import (
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+
+#: What the date window of a children export cuts (see ``window_on``).
+WINDOW_ON = ("orders", "records", "auto")
 
 
 class AkinonExportOperator(BaseOperator):
@@ -266,22 +269,57 @@ class _OrderChildrenExportOperator(AkinonExportOperator):
 
     :param order_ids: order ids to export the children of. (templated)
     :param orders_from: ``orders_task.output`` or an orders export URI. (templated)
+    :param window_on: what the date window cuts: ``orders`` (default: the children of the window's
+        orders, or of ``orders_from``), ``records`` (the children's own ``date_field``: the endpoint must
+        list them without an order filter), or ``auto`` (``records`` where the probe finds the endpoint
+        filtering on ``date_field``, else ``orders``).
     """
 
     template_fields: Sequence[str] = (*AkinonExportOperator.template_fields, "order_ids", "orders_from")
 
-    def __init__(self, *, order_ids: Any = None, orders_from: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, order_ids: Any = None, orders_from: Any = None, window_on: str = "orders", **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.order_ids = order_ids
         self.orders_from = orders_from
+        self.window_on = window_on
+
+    def _validate(self) -> None:
+        super()._validate()
+        if self.window_on not in WINDOW_ON:
+            raise AirflowException(
+                f"window_on={self.window_on!r} is not supported; use one of {', '.join(map(repr, WINDOW_ON))}."
+            )
 
     def _defined_without_window(self) -> bool:
         return self.order_ids is not None or self.orders_from is not None or super()._defined_without_window()
 
     def _walk(self, export: Export, window: Window | None) -> tuple[Tally, dict[str, Any]]:
+        if window is not None and self._by_own_dates():
+            return super()._walk(export, window)  # a window resource of its own: keyset or page walks
         ids, source = self._order_ids(export, window)
         tally, requests = fetch_children(export.job(), ids)
         return tally, {"source": source, "paging": requests}
+
+    def _by_own_dates(self) -> bool:
+        """Whether the window cuts the children's own ``date_field`` (``window_on``, probed for ``auto``)."""
+        if self.window_on != "auto":
+            return self.window_on == "records"
+        try:
+            caps = self.hook.probe(
+                self.resource.endpoint, date_field=self.date_field, key=self.resource.primary_key
+            )
+        except AkinonApiError as err:  # Akinon's documented children lists need an order filter
+            self.log.info(
+                "%s cannot be listed on its own (%s): exporting the orders' children", self.resource.name, err
+            )
+            return False
+        own = caps.count > 0 and caps.date_gte is True and caps.date_lt is True
+        self.log.info(
+            "%s %s", self.resource.name, f"cut on its own {self.date_field}" if own else "follows the orders"
+        )
+        return own
 
     def _order_ids(self, export: Export, window: Window | None) -> tuple[Iterator[int], str]:
         if self.order_ids is not None:

@@ -12,6 +12,7 @@ or through the ``akinon_server`` pytest fixture, or ``python -m airflow_provider
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import secrets
@@ -256,9 +257,12 @@ class FakeAkinonServer:
             ids = self.lists.filter(query, data.ids, order_columns(data))
             self._send_page(handler, path, query, ids, data.order_json)
 
-    def _children(self, handler: _Handler, path: str, query: dict[str, str], render) -> None:
-        """Children of ``order=<id>`` or ``order__in=<id>,<id>``; one of them is required."""
+    def _children(self, handler: _Handler, path: str, query: dict[str, str], render, kind: str) -> None:
+        """Children of ``order=<id>`` or ``order__in=<id>,<id>``; one of them is required unless the
+        variant lists children on their own (``ApiVariant.list_children``)."""
         wanted = query.get("order__in") or query.get("order")
+        if not wanted and self.api.list_children:
+            return self._all_children(handler, path, query, render, kind)
         if not wanted:
             raise ValueError("order: this filter is required.")
         try:
@@ -273,11 +277,30 @@ class FakeAkinonServer:
         pks = self.lists.filter(query, sorted(by_pk), {})
         self._send_page(handler, path, query, pks, by_pk.__getitem__)
 
+    def _all_children(self, handler: _Handler, path: str, query: dict[str, str], render, kind: str) -> None:
+        """Every child of every order, filterable on its own dates (as the records give them)."""
+        data = self.data
+        with data.lock:
+            offsets = data.item_offsets if kind == "items" else data.discount_offsets
+            owners = [bisect.bisect_left(offsets, pk) for pk in range(1, offsets[-1] + 1)]
+            created = [data.created[o - 1] + (0.01 if kind == "items" else 0.02) for o in owners]
+            modified = [
+                data.modified[o - 1] if kind == "items" else c for o, c in zip(owners, created, strict=True)
+            ]
+            columns = {"created_date": created, "modified_date": modified}
+            pks = self.lists.filter(query, list(range(1, len(owners) + 1)), columns)
+
+            def row(pk: int) -> bytes:
+                order_id = owners[pk - 1]
+                return next(r for r in render(order_id) if orjson.loads(r)["pk"] == pk)
+
+            self._send_page(handler, path, query, pks, row)
+
     def _order_items(self, handler: _Handler, path: str, query: dict[str, str]) -> None:
-        self._children(handler, path, query, self.data.items_json)
+        self._children(handler, path, query, self.data.items_json, "items")
 
     def _discount_items(self, handler: _Handler, path: str, query: dict[str, str]) -> None:
-        self._children(handler, path, query, self.data.discounts_json)
+        self._children(handler, path, query, self.data.discounts_json, "discounts")
 
     def _oms_order_items(self, handler: _Handler, path: str, query: dict[str, str]) -> None:
         self._maybe_mutate(query)

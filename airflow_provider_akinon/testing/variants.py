@@ -22,11 +22,14 @@ class ApiVariant:
         filterset does not declare: ``{"sort"}``, ``{"id__gt", "id__gte", "id__lt"}``, ``{"order__in"}``,
         ``{"created_date__gte", "created_date__lt"}``.
     :param default_sort: the order of a list when ``sort`` is absent or ignored.
+    :param list_children: order items and discount items can be listed without an ``order`` filter, and
+        filtered on their own dates (Akinon's documented endpoints need ``order``).
     """
 
     max_limit: int = 1000
     ignore_params: frozenset[str] = frozenset()
     default_sort: str = "-id"
+    list_children: bool = False
 
 
 @dataclass

@@ -78,3 +78,41 @@ def test_records_of_orders_not_asked_for_are_refused():
     pages = [{"count": 2, "next": None, "results": [{"pk": 1, "order": 5}, {"pk": 9, "order": 6}]}]
     with pytest.raises(ExportConsistencyError, match="record of order 6 that was not asked for"):
         fetch_batch(job_for(pages), [5, 7], batched=True)
+
+
+DAY = {"start": "2026-01-02T00:00:00Z", "end": "2026-01-03T00:00:00Z"}
+
+
+@pytest.mark.parametrize("listable", [True, False])
+def test_window_on_auto_cuts_the_items_own_dates_where_the_endpoint_allows_it(
+    akinon_default, tmp_path, listable
+):
+    server = akinon_default
+    server.api.list_children = listable
+    summary = FetchOrderItemsOperator(
+        task_id="i",
+        destination=str(tmp_path),
+        date_field="modified_date",
+        window_on="auto",
+        page_size=10,
+        **DAY,
+    ).execute({})
+    expected = server.data.expected("order_items", "modified_date", DAY["start"], DAY["end"])
+    assert sorted(r["pk"] for r in iter_export_records(summary["uri"])) == sorted(expected)
+    manifest = read_manifest(summary["uri"])
+    item_requests = [p for p in server.log.paths if "order_item/" in p]
+    if listable:  # one window list of items, walked by its own keys; no request names an order
+        assert manifest["paging"] == "keyset"
+        assert manifest["probe"]["endpoint"] == "order_item/detailed_integration/"
+        assert not any("order=" in p or "order__in=" in p for p in item_requests)
+    else:  # Akinon's documented endpoint: the children of the window's orders
+        assert manifest["paging"].endswith("(order__in)")
+        assert any("order__in=" in p for p in item_requests)
+
+
+def test_window_on_records_needs_a_listable_endpoint_and_says_what_it_answered(akinon_default, tmp_path):
+    with pytest.raises(Exception, match=r"order_item/detailed_integration/ -> 400: .*order"):
+        FetchOrderItemsOperator(
+            task_id="i", destination=str(tmp_path), date_field="modified_date", window_on="records", **DAY
+        ).execute({})
+    assert not (tmp_path / "_manifest.json").exists()
