@@ -161,6 +161,21 @@ class Deployment:
             time.sleep(pause)  # polling a condition, not synchronising on time
 
 
+def assert_daily_partitions(base: Path, data: Any, days: range) -> None:
+    """Each day's orders, items and discounts partition holds exactly the server's records, and says so."""
+    from airflow_provider_akinon.exports.reader import iter_export_records
+    from airflow_provider_akinon.exports.target import read_manifest
+
+    for day in days:
+        start, end = f"2026-01-0{day}T00:00:00", f"2026-01-0{day + 1}T00:00:00"
+        for resource, key in (("orders", "id"), ("order_items", "pk"), ("discount_items", "pk")):
+            folder = str(base / "akinon" / resource / f"date=2026-01-0{day}")
+            got = [r[key] for r in iter_export_records(folder)]
+            expected = data.expected(resource, "created_date", start, end)
+            assert got == expected, (resource, day)
+            assert read_manifest(folder)["records"] == len(expected) > 0
+
+
 def api_ready(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5) as resp:

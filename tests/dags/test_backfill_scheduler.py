@@ -12,11 +12,16 @@ import json
 
 import pytest
 
-from airflow_provider_akinon.exports.reader import iter_export_records
-from airflow_provider_akinon.exports.target import read_manifest
 from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
 from airflow_provider_akinon.testing.data import parse_ts
-from tests.deployment import Deployment, api_ready, api_server_env, base_env, free_port
+from tests.deployment import (
+    Deployment,
+    api_ready,
+    api_server_env,
+    assert_daily_partitions,
+    base_env,
+    free_port,
+)
 
 pytestmark = [pytest.mark.scheduler, pytest.mark.timeout(900)]
 
@@ -99,14 +104,7 @@ def test_backfill_of_three_days_with_a_real_scheduler(tmp_path):
         finally:
             airflow.stop()
 
-    for day in (1, 2, 3):
-        start, end = f"2026-01-0{day}T00:00:00", f"2026-01-0{day + 1}T00:00:00"
-        for resource, key in (("orders", "id"), ("order_items", "pk"), ("discount_items", "pk")):
-            folder = str(base / "akinon" / resource / f"date=2026-01-0{day}")
-            got = [r[key] for r in iter_export_records(folder)]
-            expected = data.expected(resource, "created_date", start, end)
-            assert got == expected, (resource, day)
-            assert read_manifest(folder)["records"] == len(expected) > 0
+    assert_daily_partitions(base, data, range(1, 4))
     assert json.loads((base / "akinon" / "orders" / "date=2026-01-03" / "_manifest.json").read_text())[
         "window"
     ] == {
