@@ -11,8 +11,6 @@ import argparse
 import os
 import sys
 
-from airflow_provider_akinon.resources import DATE_FIELDS, DISCOUNT_ITEMS, ORDER_ITEMS, ORDERS
-
 
 def table(rows: list[tuple[str, str]]) -> str:
     """Two aligned columns with a rule under the header."""
@@ -28,26 +26,29 @@ def main(argv: list[str] | None = None) -> int:
         "--conn-id", default="akinon_default", help="the akinon connection (default: %(default)s)"
     )
     parser.add_argument(
-        "--endpoint", default=ORDERS.endpoint, help="the list to probe (default: %(default)s)"
+        "--endpoint", default="orders/", help="the list to probe (default: %(default)s)"
     )
-    parser.add_argument("--date-field", default="created_date", choices=DATE_FIELDS)
+    parser.add_argument("--date-field", default="created_date", help="created_date, modified_date or date_placed")
     args = parser.parse_args(argv)
 
     # the table is the output (it states what the logs would): Airflow reads this when first imported
-    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
+    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
+    from airflow_provider_akinon.errors import AkinonError
     from airflow_provider_akinon.hooks.akinon import AkinonHook
-    from airflow_provider_akinon.hooks.errors import AkinonApiError, AkinonConfigError
+    from airflow_provider_akinon.resources import DISCOUNT_ITEMS, ORDER_ITEMS, ORDERS, check_date_field
 
     hook = AkinonHook(args.conn_id, max_retries=1)  # a person waits on it: fail in seconds, not minutes
     try:
+        check_date_field(args.date_field)
         caps = hook.probe(args.endpoint, date_field=args.date_field)
         rows = caps.rows()
         if args.endpoint == ORDERS.endpoint:
-            first = [int(o["id"]) for o in hook.get(ORDERS.endpoint, {"sort": "id", "limit": 2})["results"]]
+            query = {caps.sort_param: caps.sort} if caps.sort else {}
+            first = [int(o["id"]) for o in hook.get_page(ORDERS.endpoint, {**query, "limit": 2}).parsed]
             for child in (ORDER_ITEMS, DISCOUNT_ITEMS):
                 ok = len(first) == 2 and hook.probe_batch_lookup(child.endpoint, child.parent_param, first)
                 rows.append((f"{child.name}: {child.parent_param}__in", "honoured" if ok else "IGNORED"))
-    except (AkinonApiError, AkinonConfigError) as err:
+    except AkinonError as err:
         print(f"Could not probe {args.endpoint} with connection {args.conn_id!r}: {err}", file=sys.stderr)
         return 2
     print(f"Akinon API at {hook.host} (connection {args.conn_id!r}), endpoint {args.endpoint}\n")

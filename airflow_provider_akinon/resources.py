@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from airflow_provider_akinon.errors import AkinonConfigError
+
 #: Fields an order window may be cut on; the API takes ``<field>__gte`` / ``<field>__lt``.
 DATE_FIELDS = ("created_date", "modified_date", "date_placed")
 
@@ -15,9 +17,7 @@ DATE_FIELDS = ("created_date", "modified_date", "date_placed")
 def check_date_field(date_field: str) -> str:
     """Refuse a ``date_field`` the API cannot filter orders on, naming the ones it can."""
     if date_field not in DATE_FIELDS:
-        from airflow_provider_akinon.compat import AirflowException
-
-        raise AirflowException(
+        raise AkinonConfigError(
             f"date_field={date_field!r} is not supported; use one of {', '.join(DATE_FIELDS)}."
         )
     return date_field

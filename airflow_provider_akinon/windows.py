@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pendulum
 
-from airflow_provider_akinon.compat import AirflowException
+from airflow_provider_akinon.errors import WindowError
 from airflow_provider_akinon.timestamps import api_time
 
+#: The most sub-windows ``window_step`` may cut a window into: each costs a probe of counts and a walk.
+MAX_SUB_WINDOWS = 1000
 FIX = (
     "Schedule the DAG with CronDataIntervalTimetable('0 0 * * *', timezone='UTC') (from airflow.sdk; "
     "airflow.timetables.interval on Airflow 2) so each run covers a whole day from midnight to midnight, "
     "or pass start= and end= to the operator explicitly."
 )
-
-
-class WindowError(AirflowException):
-    """The export window is missing, empty or unreadable; the message says how to fix the DAG."""
 
 
 @dataclass(frozen=True)
@@ -58,21 +57,24 @@ class Window:
 
 def to_datetime(value: Any, name: str) -> datetime:
     """Read an ISO string, date or datetime as an aware UTC datetime (naive values are UTC)."""
+    refused = WindowError(f"{name}={value!r} is not an ISO date or datetime (e.g. 2026-01-31T00:00:00Z).")
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str) and value.strip():
         try:
-            moment = pendulum.parse(value.strip())
-        except (ValueError, pendulum.parsing.exceptions.ParserError) as err:
-            raise WindowError(
-                f"{name}={value!r} is not an ISO date or datetime (e.g. 2026-01-31T00:00:00Z)."
-            ) from err
-        if not isinstance(moment, datetime):
-            moment = datetime(moment.year, moment.month, moment.day)
-    elif hasattr(value, "year") and hasattr(value, "month") and hasattr(value, "day"):
+            parsed = pendulum.parse(value.strip())
+        except (ValueError, pendulum.parsing.exceptions.ParserError):
+            raise refused from None
+        if isinstance(parsed, datetime):
+            moment = parsed
+        elif isinstance(parsed, date):
+            moment = datetime(parsed.year, parsed.month, parsed.day)
+        else:  # a duration (P1D) or a time of day: not a moment
+            raise refused
+    elif isinstance(value, date):
         moment = datetime(value.year, value.month, value.day)
     else:
-        raise WindowError(f"{name}={value!r} is not an ISO date or datetime (e.g. 2026-01-31T00:00:00Z).")
+        raise refused
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return datetime.fromtimestamp(moment.timestamp(), tz=UTC)
@@ -96,7 +98,12 @@ def resolve_window(start: Any, end: Any, context: Mapping[str, Any] | None) -> W
             )
         start = interval_start if start in (None, "") else start
         end = interval_end if end in (None, "") else end
+    explicit = start is not None and start != "" and end is not None and end != ""
     window = Window(to_datetime(start, "start"), to_datetime(end, "end"))
+    if explicit and window.end < window.start:
+        raise WindowError(
+            f"start {window.start.isoformat()} is after end {window.end.isoformat()}: swap them."
+        )
     if window.end <= window.start:
         kind = "zero-width" if window.end == window.start else "negative"
         raise WindowError(
@@ -107,28 +114,37 @@ def resolve_window(start: Any, end: Any, context: Mapping[str, Any] | None) -> W
     return window
 
 
-def parse_step(value: Any) -> timedelta | None:
-    """Read ``window_step``: a timedelta, seconds, or an ISO 8601 duration like ``P1D`` / ``PT6H``."""
-    if value in (None, "", 0):
+def parse_step(value: Any, window: Window | None = None) -> timedelta | None:
+    """
+    Read ``window_step``: a ``timedelta`` or an ISO 8601 duration like ``P1D`` / ``PT6H`` (a bare number
+    would be a guess at its unit). Refuses a step that cuts ``window`` into over ``MAX_SUB_WINDOWS``.
+    """
+    if value is None or value == "":
         return None
+    refused = WindowError(
+        f"window_step={value!r} is not a duration: pass a timedelta or an ISO 8601 duration, e.g. "
+        "timedelta(days=1) or 'P1D' (a bare number would leave its unit to a guess)."
+    )
     if isinstance(value, timedelta):
         step = value
-    elif isinstance(value, int | float):
-        step = timedelta(seconds=value)
-    else:
+    elif isinstance(value, str) and value.strip().upper().startswith("P"):
         try:
-            duration = pendulum.parse(str(value))
-        except Exception as err:
-            raise WindowError(
-                f"window_step={value!r} is not a duration; use e.g. timedelta(days=1) or 'P1D'."
-            ) from err
+            duration = pendulum.parse(value.strip())
+        except Exception:
+            raise refused from None
         if not isinstance(duration, timedelta):
-            raise WindowError(
-                f"window_step={value!r} is not a duration; use e.g. timedelta(days=1) or 'P1D'."
-            )
+            raise refused
         step = timedelta(seconds=duration.total_seconds())
+    else:
+        raise refused
     if step.total_seconds() <= 0:
         raise WindowError(f"window_step must be positive, got {value!r}.")
+    if window is not None and (window.end - window.start) / step > MAX_SUB_WINDOWS:
+        pieces = math.ceil((window.end - window.start) / step)
+        raise WindowError(
+            f"window_step={value!r} cuts the window {window} into {pieces:,} sub-windows (at most "
+            f"{MAX_SUB_WINDOWS:,}): choose a longer step, e.g. timedelta(days=1)."
+        )
     return step
 
 

@@ -32,8 +32,10 @@ def test_the_probe_command_prints_its_table(server):
     rows = {question.strip(): answer.strip() for question, answer in rows.items()}
     assert rows["question"] == "answer"
     assert rows["records visible"] == "500"
-    assert rows["limit (page size)"] == "capped at 100 (asked 250)"
-    assert rows["sort=id"] == rows["id__gt"] == rows["id__lt"] == "honoured"
+    assert rows["page size (limit)"] == "capped at 100 (asked 250)"
+    assert rows["paging"] == "page"
+    assert rows["sort"] == "sort=id honoured"
+    assert rows["id__gt"] == rows["id__lt"] == "honoured"
     assert rows["created_date__gte"] == rows["created_date__lt"] == "honoured"
     assert rows["created_date time zone"] == "Z"
     assert rows["window exports walk by"] == "keyset (id cursor)"

@@ -11,24 +11,31 @@ from collections.abc import Container
 from datetime import tzinfo
 from typing import Any
 
-from airflow_provider_akinon.compat import AirflowException
+from airflow_provider_akinon.errors import ExportConsistencyError
 from airflow_provider_akinon.hooks.records import Records
 from airflow_provider_akinon.timestamps import offset_label, parse_instant
 from airflow_provider_akinon.windows import Window
 
 
-class ExportConsistencyError(AirflowException):
-    """The API's data or counts disagree with what was fetched, and retrying did not settle it."""
+def check_keyset_page(
+    endpoint: str, ids: list[int], after: int | None, below: int | None, *, probed: bool = False
+) -> None:
+    """
+    The ids of a keyset page are strictly increasing, above the cursor ``after``, below ``below``.
 
-
-def check_keyset_page(endpoint: str, ids: list[int], after: int | None, below: int | None) -> None:
-    """The ids of a keyset page are strictly increasing, above the cursor ``after``, below ``below``."""
+    :param probed: the probe found the sort and the id lookups honoured (``paging='auto'``).
+    """
     in_order = ids == sorted(set(ids))
     if not in_order or (after is not None and ids[0] <= after) or (below is not None and ids[-1] >= below):
+        advice = (
+            "The probe found them honoured, so the endpoint answers inconsistently: export with paging='page'."
+            if probed
+            else "Export with paging='auto' (it probes the endpoint and walks by its own paging where keysets "
+            "do not work) or paging='page'."
+        )
         raise ExportConsistencyError(
             f"{endpoint} returned ids {ids[0]}..{ids[-1]} outside the requested id range or order: the API "
-            "ignores sort=id or the id__gt/id__lt lookups. Export with paging='auto' (it probes the "
-            "endpoint and walks by page numbers where keysets do not work) or paging='page'."
+            f"ignores the sort on id or the id__gt/id__lt lookups. {advice}"
         )
 
 
@@ -64,9 +71,14 @@ class WindowCheck:
                 f"{where}. Its timestamps carry no time zone and are read as {self.naive_zone}: if the API "
                 "answers in local time, set the connection's timezone extra (e.g. Europe/Istanbul)."
             )
+        # the probe found the filter honoured before any walk (an endpoint that ignores it is refused)
+        what = (
+            "no date (null)" if value is None else "a date the filter did not use (a placeholder or epoch?)"
+        )
         return (
-            f"{where}: the API ignored the {self.date_field}__gte/__lt filters. Choose a date_field this "
-            "endpoint filters on."
+            f"{where}, although the API filters on {self.date_field}: this record shows {what}, so its "
+            f"{self.date_field} and the one the API filters on disagree. Nothing was published; report the "
+            "record to the tenant, or export this window on another date_field."
         )
 
 

@@ -14,9 +14,10 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from airflow_provider_akinon.exports.checks import ExportConsistencyError, check_parents
+from airflow_provider_akinon.exports.checks import check_parents
 from airflow_provider_akinon.exports.job import Tally, WalkJob
 from airflow_provider_akinon.exports.reconcile import Distinct
+from airflow_provider_akinon.exports.settle import STRICT, Walked, settle
 from airflow_provider_akinon.hooks.records import PageDecoder, Records
 
 log = logging.getLogger(__name__)
@@ -34,34 +35,27 @@ def fetch_batch(job: WalkJob, orders: list[int], batched: bool) -> tuple[Records
     params = {f"{parent}__in": ",".join(map(str, orders))} if batched else {parent: orders[0]}
     wanted = {str(order) for order in orders}
     decoder = PageDecoder(key, parent=parent)
-    for _ in range(job.max_passes):
+    found: list[Records] = []
+
+    def walk() -> Walked:
         distinct, batches, count = Distinct(key), [], None
         for page in job.hook.pages(resource.endpoint, params, page_size=job.limit, decoder=decoder):
             count = page.count if count is None else count
             check_parents(resource.endpoint, page, parent, wanted)
             batches.append(distinct.fresh(page))
-        records = Records.concat(batches) if batches else Records(parsed=[])
-        if distinct.matches(count):
-            job.progress.add(len(batches), len(records))
-            if batched:
-                position = {order: n for n, order in enumerate(orders)}
-                keys, parents = records.field(key, records.keys), records.field(parent, records.parents)
-                order = sorted(
-                    range(len(records)), key=lambda i: (position.get(int(parents[i]), -1), int(keys[i]))
-                )
-                records = records.take(order)
-            return records, count or 0
-        log.warning(
-            "%s of orders %s: found %d, the API counts %s; fetching again",
-            resource.name,
-            orders,
-            len(distinct),
-            count,
-        )
-    raise ExportConsistencyError(
-        f"{resource.name} of orders {orders[0]}..{orders[-1]}: the records found never matched the API's "
-        f"count in {job.max_passes} tries; no export was published."
-    )
+        found[:] = [Records.concat(batches) if batches else Records(parsed=[])]
+        job.progress.add(len(batches), len(found[0]))
+        return Walked(len(distinct), (count,))
+
+    what = f"{resource.name} of orders {orders[0]}..{orders[-1]}"
+    walked = settle(walk, rule=STRICT, passes=job.max_passes, what=what, again=lambda: None)
+    records = found[0]
+    if batched:
+        position = {order: n for n, order in enumerate(orders)}
+        keys, parents = records.field(key, records.keys), records.field(parent, records.parents)
+        order = sorted(range(len(records)), key=lambda i: (position.get(int(parents[i]), -1), int(keys[i])))
+        records = records.take(order)
+    return records, walked.last
 
 
 def fetch_children(job: WalkJob, order_ids: Iterable[int]) -> tuple[Tally, str]:

@@ -23,9 +23,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from airflow_provider_akinon.compat import AirflowException, ObjectStoragePath
-from airflow_provider_akinon.exports.checks import ExportConsistencyError
-from airflow_provider_akinon.exports.target import DestinationError
+from airflow_provider_akinon.compat import ObjectStoragePath
+from airflow_provider_akinon.errors import AkinonConfigError, DestinationError, ExportConsistencyError
 from airflow_provider_akinon.resources import Resource
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,7 @@ def check_delta() -> None:
     try:
         import deltalake  # noqa: F401
     except ImportError:
-        raise AirflowException(
+        raise AkinonConfigError(
             "file_format='delta' needs the deltalake package: pip install 'airflow-provider-akinon[delta]'."
         ) from None
 
@@ -190,7 +189,7 @@ def merge_export(export: Any, table: Any) -> dict[str, Any]:
     folder = destination_path(export.get("uri") if isinstance(export, dict) else export)
     manifest = read_manifest(folder)
     if manifest["format"] != "parquet":
-        raise AirflowException(f"{folder} holds {manifest['format']}; merge_export merges Parquet exports.")
+        raise AkinonConfigError(f"{folder} holds {manifest['format']}; merge_export merges Parquet exports.")
     parts = [folder / entry["name"] for entry in manifest["files"]]
     exported_at = datetime.fromisoformat(manifest["created_at"])
     return merge_into_table(resource_named(manifest["resource"]), destination_path(table), parts, exported_at)

@@ -6,12 +6,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow_provider_akinon.exports.checks import ExportConsistencyError
+from airflow_provider_akinon.errors import ExportConsistencyError
 from airflow_provider_akinon.exports.job import Tally, WalkJob
 from airflow_provider_akinon.exports.progress import Progress
+from airflow_provider_akinon.exports.settle import STRICT, Rule
 from airflow_provider_akinon.exports.target import ExportTarget, destination_path
 from airflow_provider_akinon.exports.writers import PartFile, PartWriter
 from airflow_provider_akinon.hooks.akinon import AkinonHook
+from airflow_provider_akinon.hooks.capabilities import Capabilities
+from airflow_provider_akinon.hooks.config import DEFAULT_PAGE_SIZE
 from airflow_provider_akinon.resources import Resource
 from airflow_provider_akinon.timestamps import api_time
 
@@ -54,6 +57,7 @@ class Export:
             self.resource,
             self.max_file_bytes,
             self.hook.config.timezone,
+            guard=lambda what, path: self.target.writable(what, path),
         )
         self.writers.append(writer)
         return writer
@@ -66,23 +70,30 @@ class Export:
         date_field: str | None = None,
         resource: Resource | None = None,
         open_writer: Callable[[int], Any] | None = None,
+        caps: Capabilities | None = None,
+        probed: bool = False,
+        rule: Rule = STRICT,
     ) -> WalkJob:
-        """A walk of this export (``page_size``: what the API returns a page, when the probe found a cap)."""
+        """A walk of this export: pages of what the probe found the API returns, else the connection's size."""
+        size = caps.page_size if caps else (self.hook.config.page_size or DEFAULT_PAGE_SIZE)
         return WalkJob(
             hook=self.hook,
             resource=resource or self.resource,
             open_writer=open_writer or self.open_writer,
             progress=self.progress,
             max_concurrency=self.max_concurrency,
-            limit=self.hook.config.page_size,
-            page_size=page_size or self.hook.config.page_size,
+            limit=size,
+            page_size=page_size or size,
             filters=dict(filters or {}),
             date_field=date_field,
+            caps=caps,
+            probed=probed,
+            rule=rule,
         )
 
     def run(self, walk: Walk, meta: dict[str, Any]) -> dict[str, Any]:
         """Prepare staging, ``walk``, check the counts, publish; return the manifest."""
-        self.target.prepare()
+        self.target.prepare(table=self.file_format == "delta")
         try:
             tally, found = walk(self)
             parts: list[PartFile] = [
@@ -96,6 +107,7 @@ class Export:
                 "records": tally.written,
                 "count": tally.count,
                 "skipped_duplicates": tally.skipped,
+                "left_window": tally.left,
                 "created_at": api_time(now),
             }
             if self.file_format == "delta":
@@ -124,7 +136,7 @@ class Export:
                 f"{name}: the part files hold {in_files} records but {tally.written} were written; "
                 "nothing was published."
             )
-        if tally.written + tally.skipped != tally.count:
+        if tally.written + tally.skipped - tally.left != tally.count:
             raise ExportConsistencyError(
                 f"{name}: wrote {tally.written} records (and skipped {tally.skipped} already written) but "
                 f"the API counts {tally.count}; nothing was published."

@@ -8,7 +8,9 @@ from typing import Any, Protocol
 
 from airflow_provider_akinon.exports.idset import IdSet
 from airflow_provider_akinon.exports.progress import Progress
+from airflow_provider_akinon.exports.settle import STRICT, Rule
 from airflow_provider_akinon.hooks.akinon import AkinonHook
+from airflow_provider_akinon.hooks.capabilities import Capabilities
 from airflow_provider_akinon.hooks.records import Records
 from airflow_provider_akinon.resources import Resource
 
@@ -24,18 +26,21 @@ class RecordWriter(Protocol):
 @dataclass
 class Tally:
     """
-    What a walk found: ``count`` records by the API's counts, ``written`` to files, and ``skipped`` because
-    an earlier sub-window of the same export (``window_step``) wrote them already.
+    What a walk found: ``count`` records by the API's counts, ``written`` to files, ``skipped`` because
+    an earlier sub-window of the same export (``window_step``) wrote them already, and ``left``: records
+    found that left a changes-feed window while it was walked (by the counts; see :mod:`.settle`).
     """
 
     count: int = 0
     written: int = 0
     skipped: int = 0
+    left: int = 0
 
     def __iadd__(self, other: Tally) -> Tally:
         self.count += other.count
         self.written += other.written
         self.skipped += other.skipped
+        self.left += other.left
         return self
 
 
@@ -61,10 +66,17 @@ class WalkJob:
     max_passes: int = 5
     exported: IdSet | None = None
     streams: int = 0
+    caps: Capabilities | None = None
+    probed: bool = False
+    rule: Rule = STRICT
 
-    def count(self, query: dict[str, Any], sort: str = "id") -> tuple[int, dict[str, Any] | None]:
-        """The API's count of ``query``, and its first record in ``sort`` order (``None``: empty)."""
-        return self.hook.head(self.resource.endpoint, {**query, "sort": sort})
+    def count(
+        self, query: dict[str, Any], descending: bool = False
+    ) -> tuple[int | None, dict[str, Any] | None]:
+        """The API's count of ``query``, and its first record in key order (``None``: empty)."""
+        param, sort = (self.caps.sort_param, self.caps.sort) if self.caps else ("sort", "id")
+        order = {param: f"-{sort}" if descending else sort} if sort else {}
+        return self.hook.head(self.resource.endpoint, {**query, **order}, key=self.resource.primary_key)
 
     def next_stream(self) -> int:
         """A new stream number (one per shard): part files of an export are ordered by it."""

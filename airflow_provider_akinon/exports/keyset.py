@@ -1,14 +1,15 @@
-"""Keyset walks: a window cut into id-range shards, each walked with ``sort=id`` and an ``id__gt`` cursor.
+"""Keyset walks: a window cut into id-range shards, each walked with a sort on the key and an id cursor.
 
 Unlike page numbers, a cursor cannot skip a record when another one leaves the window mid-walk, and ids
-only increase, so nothing is written twice. Shards run concurrently. After the walk every shard is
-counted again; a shard whose count moved (records inserted or modified while it was walked) is walked
-again, and a window that will not settle fails loudly rather than losing a record.
+only increase, so nothing is written twice. Shards run concurrently, and each settles on its own
+(:func:`~airflow_provider_akinon.exports.settle.settle`): counted again after its walk, and walked again
+until the job's rule calls it exact. Once all have settled, every shard is counted once more (another
+shard's walk took time, and data may have moved meanwhile); a shard that moved is settled again. A window
+that will not settle fails the export rather than lose a record.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 from collections.abc import Callable
@@ -16,14 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_akinon.exports.checks import ExportConsistencyError, check_keyset_page
+from airflow_provider_akinon.errors import ExportConsistencyError
+from airflow_provider_akinon.exports.checks import check_keyset_page
 from airflow_provider_akinon.exports.idset import IdSet
 from airflow_provider_akinon.exports.job import RecordWriter, Tally, WalkJob
 from airflow_provider_akinon.exports.reconcile import unexported
+from airflow_provider_akinon.exports.settle import Walked, settle
 from airflow_provider_akinon.hooks.paging import KeysetPaginator
 from airflow_provider_akinon.hooks.records import PageDecoder, Records
-
-log = logging.getLogger(__name__)
 
 #: A window is cut into concurrent shards only when each gets at least this many pages.
 PAGES_PER_SHARD = 8
@@ -39,13 +40,14 @@ class Shard:
     written: int = 0
     skipped: int = 0
     ids: IdSet | None = None  # the ids this shard wrote, when sub-windows must not write one twice
+    walked: Walked | None = None
 
-    def id_filters(self) -> dict[str, int]:
+    def id_filters(self, lookup: str) -> dict[str, int]:
         bounds: dict[str, int] = {}
         if self.lo is not None:
-            bounds["id__gte"] = self.lo
+            bounds[f"{lookup}__gte"] = self.lo
         if self.hi is not None:
-            bounds["id__lt"] = self.hi
+            bounds[f"{lookup}__lt"] = self.hi
         return bounds
 
 
@@ -64,13 +66,17 @@ class KeysetWalk:
         self.query = query
         self.check = check
         self.label = label
+        self.lookup = job.caps.lookup if job.caps else "id"
         self._failed = threading.Event()
 
     def plan(self, pool: ThreadPoolExecutor) -> list[Shard]:
         """Count the window and cut its id range into shards (first and last open-ended)."""
-        (count, first), (_, last) = pool.map(lambda sort: self.job.count(self.query, sort), ("id", "-id"))
+        (count, first), (_, last) = pool.map(lambda desc: self.job.count(self.query, desc), (False, True))
         if not count or first is None:
-            return []
+            recount, first = self.job.count(self.query)  # an empty window publishes only once confirmed
+            if not recount or first is None:
+                return []
+            count, last = recount, first
         key = self.job.resource.primary_key
         low, high = int(first[key]), int((last or first)[key])
         # one shard per concurrent walker, and at least PAGES_PER_SHARD pages each: small windows stay
@@ -82,69 +88,88 @@ class KeysetWalk:
         return [Shard(lo, hi) for lo, hi in zip([None, *edges], [*edges, None], strict=True)]
 
     def run(self) -> Tally:
-        """Walk every shard; walk again the shards whose count moved; return what was found."""
+        """Walk every shard until it settles; return what was found."""
         job = self.job
         with ThreadPoolExecutor(job.max_concurrency, thread_name_prefix="akinon-shard") as pool:
             shards = self.plan(pool)
             for shard in shards:
                 shard.writer = job.open_writer(job.next_stream())
             pending = shards
-            for walk in range(1, job.max_passes + 1):
-                list(pool.map(self._walk, pending))
-                counts = list(pool.map(lambda s: job.count({**self.query, **s.id_filters()})[0], shards))
-                pending = [s for s, c in zip(shards, counts, strict=True) if c != s.written + s.skipped]
+            for _ in range(job.max_passes):
+                list(pool.map(self._settle, pending))
+                pending = [s for s, moved in zip(shards, pool.map(self._moved, shards), strict=True) if moved]
                 if not pending:
-                    tally = Tally(sum(counts), sum(s.written for s in shards), sum(s.skipped for s in shards))
-                    if job.exported is not None:  # merged here, by one thread: IdSet is not thread-safe
-                        for shard in shards:
-                            job.exported.update(shard.ids or ())
-                    return tally
+                    break
                 for shard in pending:
-                    log.warning(
-                        "%s ids %s..%s changed while walked (found %d, the API now counts %d); walking it "
-                        "again (pass %d)",
-                        job.resource.name,
-                        shard.lo,
-                        shard.hi,
-                        shard.written + shard.skipped,
-                        counts[shards.index(shard)],
-                        walk + 1,
-                    )
-                    shard.writer.discard()
-        raise ExportConsistencyError(
-            f"{job.resource.name} in {self.label} kept changing during {job.max_passes} walks; "
-            "no export was published. Retry later, or export a window that is no longer being written."
-        )
+                    shard.writer.discard()  # type: ignore[union-attr]
+            if pending:
+                raise ExportConsistencyError(
+                    f"{job.resource.name} in {self.label} kept changing after every shard settled, "
+                    f"{job.max_passes} times; no export was published. Retry later, or export a window "
+                    "that is no longer being written."
+                )
+        tally = Tally()
+        for shard in shards:
+            assert shard.walked is not None
+            last = shard.walked.last
+            tally += Tally(last, shard.written, shard.skipped, shard.walked.found - last)
+            if job.exported is not None:  # merged here, by one thread: IdSet is not thread-safe
+                job.exported.update(shard.ids or ())
+        return tally
 
-    def _walk(self, shard: Shard) -> None:
+    def _moved(self, shard: Shard) -> bool:
+        """Whether the shard's count moved since it settled (a recount no longer exact by the rule)."""
+        assert shard.walked is not None
+        now = self.job.count({**self.query, **shard.id_filters(self.lookup)})[0]
+        again = Walked(shard.walked.found, (*shard.walked.counts[:1], now))
+        if self.job.rule.exact(again):
+            shard.walked = again
+            return False
+        return True
+
+    def _settle(self, shard: Shard) -> None:
+        lo = "" if shard.lo is None else shard.lo
+        hi = "" if shard.hi is None else shard.hi - 1
+        assert shard.writer is not None
         try:
-            self._walk_shard(shard)
+            shard.walked = settle(
+                lambda: self._walk(shard),
+                rule=self.job.rule,
+                passes=self.job.max_passes,
+                what=f"{self.job.resource.name} in {self.label} (ids {lo}..{hi})",
+                again=shard.writer.discard,
+            )
         except BaseException:
             self._failed.set()  # the other shards stop at their next page
             raise
 
-    def _walk_shard(self, shard: Shard) -> None:
+    def _walk(self, shard: Shard) -> Walked:
         job = self.job
         endpoint, key = job.resource.endpoint, job.resource.primary_key
         shard.written = shard.skipped = 0
         shard.ids = IdSet() if job.exported is not None else None
         after = shard.lo - 1 if shard.lo is not None else None
-        paginator = KeysetPaginator(key, "id")
+        paginator = job.caps.keyset_paginator(key) if job.caps else KeysetPaginator(key, "id")
         decoder = PageDecoder(key, job.date_field)
-        query = {**self.query, **shard.id_filters()}
+        query = {**self.query, **shard.id_filters(self.lookup)}
+        before: int | None = None
         pages = job.hook.pages(endpoint, query, page_size=job.limit, paginator=paginator, decoder=decoder)
-        for page in pages:
+        for number, page in enumerate(pages):
             if self._failed.is_set():
-                return
+                break
+            before = page.count if number == 0 else before
             records: Records = page
             if len(page):
-                check_keyset_page(endpoint, page.keys, after, shard.hi)
+                check_keyset_page(endpoint, page.keys, after, shard.hi, probed=job.probed)
                 self.check(page)
                 after = page.keys[-1]
                 records, skipped = unexported(page, job.exported, key)
                 if shard.ids is not None:
                     shard.skipped += skipped
                     shard.ids.update(records.keys)
+                assert shard.writer is not None
                 shard.writer.write(records)
                 shard.written += len(records)
             job.progress.add(1, len(records))
+        after_count = job.count(query)[0]
+        return Walked(shard.written + shard.skipped, (before, after_count))

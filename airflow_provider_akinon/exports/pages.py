@@ -1,26 +1,24 @@
-"""Page-number walks of a window, for endpoints without id lookups: deduplicated, checked, reconciled.
+"""Walks by the list's own paging (page numbers, limit/offset, a cursor), for endpoints without keysets.
 
 Page numbers over data that changes can skip or repeat records, so the walk keeps the distinct records,
-checks every page against the window, and compares what it found with the API's count before and after.
-A walk that does not match is discarded and run again; one that never matches fails loudly.
+checks every page against the window, and settles with the API's count before and after
+(:func:`~airflow_provider_akinon.exports.settle.settle`): a walk that does not match is discarded and run
+again; one that never matches fails loudly.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_akinon.exports.checks import ExportConsistencyError
 from airflow_provider_akinon.exports.job import Tally, WalkJob
 from airflow_provider_akinon.exports.reconcile import Distinct, unexported
+from airflow_provider_akinon.exports.settle import Walked, settle
 from airflow_provider_akinon.hooks.records import PageDecoder, Records
-
-log = logging.getLogger(__name__)
 
 
 class PageWalk:
-    """Export one window by page numbers into one stream of part files."""
+    """Export one window by the list's own paging into one stream of part files."""
 
     def __init__(
         self, job: WalkJob, query: dict[str, Any], check: Callable[[Records], None], label: str
@@ -29,39 +27,41 @@ class PageWalk:
         self.query = query
         self.check = check
         self.label = label
+        self.writer = job.open_writer(job.next_stream())
+        self.distinct = Distinct(job.resource.primary_key)
+        self.skipped = 0
 
     def run(self) -> Tally:
         job = self.job
-        key, exported = job.resource.primary_key, job.exported
-        decoder = PageDecoder(key, job.date_field)
-        writer = job.open_writer(job.next_stream())
-        for walk in range(1, job.max_passes + 1):
-            distinct, first_count, skipped = Distinct(key), None, 0
-            for page in job.hook.pages(
-                job.resource.endpoint, self.query, page_size=job.limit, decoder=decoder
-            ):
-                first_count = page.count if first_count is None else first_count
-                self.check(page)
-                fresh = distinct.fresh(page)
-                fresh, already = unexported(fresh, exported, key)
-                skipped += already
-                writer.write(fresh)
-                job.progress.add(1, len(fresh))
-            final = job.count(self.query)[0]
-            if distinct.matches(first_count, final):
-                if exported is not None:
-                    exported.update(distinct.ids)
-                return Tally(final, len(distinct) - skipped, skipped)
-            log.warning(
-                "%s: a page walk found %d records, the API counts %s then %d: data moved, walking again "
-                "(pass %d)",
-                job.resource.name,
-                len(distinct),
-                first_count,
-                final,
-                walk + 1,
-            )
-            writer.discard()
-        raise ExportConsistencyError(
-            f"{job.resource.name} in {self.label}: page walks kept missing records; no export was published."
+        what = f"{job.resource.name} in {self.label}"
+        walked = settle(
+            self._walk, rule=job.rule, passes=job.max_passes, what=what, again=self.writer.discard
         )
+        if not walked.found and not walked.known:  # nothing, and no count to say so: asked once more
+            walked = settle(
+                self._walk, rule=job.rule, passes=job.max_passes, what=what, again=self.writer.discard
+            )
+        if job.exported is not None:
+            job.exported.update(self.distinct.ids)
+        last = walked.last
+        return Tally(last, walked.found - self.skipped, self.skipped, walked.found - last)
+
+    def _walk(self) -> Walked:
+        job = self.job
+        key = job.resource.primary_key
+        decoder = PageDecoder(key, job.date_field)
+        self.distinct, self.skipped, first_count = Distinct(key), 0, None
+        paginator = job.caps.paginator() if job.caps else None
+        for number, page in enumerate(
+            job.hook.pages(
+                job.resource.endpoint, self.query, page_size=job.limit, paginator=paginator, decoder=decoder
+            )
+        ):
+            first_count = page.count if number == 0 else first_count
+            self.check(page)
+            fresh, already = unexported(self.distinct.fresh(page), job.exported, key)
+            self.skipped += already
+            self.writer.write(fresh)
+            job.progress.add(1, len(fresh))
+        final = job.count(self.query)[0] if first_count is not None else None
+        return Walked(len(self.distinct), (first_count, final))

@@ -11,13 +11,15 @@ Schema of every file (documented in the README):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, tzinfo
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from airflow_provider_akinon.errors import ExportConsistencyError
 from airflow_provider_akinon.hooks.records import Records
 from airflow_provider_akinon.resources import Resource
 from airflow_provider_akinon.timestamps import parse_instant
@@ -38,7 +40,12 @@ def schema_for(resource: Resource) -> pa.Schema:
 
 
 def _decimal(value: Any) -> Decimal | None:
-    return None if value in (None, "") else Decimal(str(value))
+    if value in (None, ""):
+        return None
+    number = Decimal(str(value))
+    if not number.is_finite():
+        raise InvalidOperation(value)
+    return number
 
 
 def _string(value: Any) -> str | None:
@@ -65,11 +72,27 @@ class ParquetEncoder:
 
     def write(self, records: Records) -> int:
         parsed = records.parsed
-        arrays = {name: [convert(r.get(name)) for r in parsed] for name, convert in self.columns}
+        arrays = {name: self._column(name, convert, parsed) for name, convert in self.columns}
         raw = records.texts()
         arrays["_record"] = raw
         self.writer.write_table(pa.table(arrays, schema=self.schema))
         return sum(map(len, raw))
+
+    def _column(self, name: str, convert: Callable[[Any], Any], parsed: list[dict[str, Any]]) -> list[Any]:
+        """One typed column of a page; a value that does not fit names the field, the record and itself."""
+        values = []
+        for record in parsed:
+            value = record.get(name)
+            try:
+                values.append(convert(value))
+            except (ArithmeticError, TypeError, ValueError):
+                key = self.resource.primary_key
+                raise ExportConsistencyError(
+                    f"{self.resource.name} {key}={record.get(key)!r}: {name}={value!r} does not fit the "
+                    f"Parquet column {name} ({self.schema.field(name).type}); nothing was published. Export "
+                    "as jsonl to keep records as the API wrote them."
+                ) from None
+        return values
 
     def close(self) -> None:
         self.writer.close()

@@ -8,14 +8,17 @@ refused, since no walk could cut the window. ``keyset`` and ``page`` force a str
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow_provider_akinon.exports.checks import ExportConsistencyError, IdRangeCheck, WindowCheck
+from airflow_provider_akinon.errors import ExportConsistencyError, WindowError
+from airflow_provider_akinon.exports.checks import IdRangeCheck, WindowCheck
 from airflow_provider_akinon.exports.idset import IdSet
 from airflow_provider_akinon.exports.job import Tally, WalkJob
 from airflow_provider_akinon.exports.keyset import KeysetWalk
 from airflow_provider_akinon.exports.pages import PageWalk
+from airflow_provider_akinon.exports.settle import CHANGES_FEED, STRICT, Rule
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.hooks.probe import Capabilities
 from airflow_provider_akinon.resources import Resource
@@ -24,6 +27,39 @@ from airflow_provider_akinon.windows import Window
 log = logging.getLogger(__name__)
 
 PAGINGS = ("auto", "keyset", "page")
+#: The field every update stamps "now" (Django's ``auto_now``): windows on it are a changes feed.
+VERSION_FIELD = "modified_date"
+#: A changes-feed window is walked only once it closed this long ago (clocks of two machines differ) ...
+SETTLE = timedelta(seconds=15)
+#: ... and the export waits at most this long for it to close.
+MAX_WAIT_TO_CLOSE = timedelta(minutes=5)
+
+
+def rule_for(date_field: str | None, paging: str, caps: Capabilities) -> Rule:
+    """When a walk is exact: the changes-feed rule for ``modified_date`` windows walked by a cursor."""
+    cursor = paging == "keyset" or caps.pagination == "cursor"
+    return CHANGES_FEED if date_field == VERSION_FIELD and cursor else STRICT
+
+
+def wait_until_closed(window: Window, date_field: str | None) -> None:
+    """
+    A ``modified_date`` window still open takes records updated while it is walked, which no walk can
+    promise to see: wait until it closed (``SETTLE`` ago), or refuse one that closes too far ahead.
+    """
+    if date_field != VERSION_FIELD:
+        return
+    closes = window.end + SETTLE - datetime.now(UTC)
+    if closes <= timedelta(0):
+        return
+    if closes > MAX_WAIT_TO_CLOSE:
+        raise WindowError(
+            f"The window {window} on {date_field} has not closed yet: orders updated while it is walked "
+            "land in it and could be missed. Export it once it closed (a run after its interval ends)."
+        )
+    log.info(
+        "The window %s closes in %.0f s: waiting for it before walking it", window, closes.total_seconds()
+    )
+    time.sleep(closes.total_seconds())
 
 
 def choose_paging(
@@ -40,13 +76,18 @@ def choose_paging(
     chosen = paging if paging != "auto" else ("keyset" if caps.keyset else "page")
     if paging == "auto" and not caps.keyset:
         log.warning(
-            "%s does not honour %s: walking by page numbers (deduplicated and reconciled with the count)",
+            "%s does not honour %s: walking by its own paging (%s; deduplicated and reconciled with the count)",
             resource.endpoint,
             ", ".join(
                 name
-                for name, ok in (("sort=id", caps.sort_id), ("id__gt", caps.id_gt), ("id__lt", caps.id_lt))
+                for name, ok in (
+                    (f"a sort on {resource.primary_key}", caps.sort_id),
+                    (f"{caps.lookup}__gt", caps.id_gt),
+                    (f"{caps.lookup}__lt", caps.id_lt),
+                )
                 if not ok
             ),
+            caps.pagination,
         )
     log.info("%s: %s walk, %d records a page", resource.name, chosen, caps.page_size)
     return chosen, caps

@@ -2,52 +2,56 @@
 
 Layout of a published export::
 
-    {destination}/part-00000.jsonl
-    {destination}/part-00001.jsonl
-    {destination}/_manifest.json      <- written last: an export without it is not complete
+    {destination}/part-00000-1a2b3c4d.jsonl   <- parts named after the run that wrote them
+    {destination}/part-00001-1a2b3c4d.jsonl
+    {destination}/_manifest.json              <- the commit point: lists exactly the export's parts
 
-While running, files go to ``{destination}/_staging/{token}/``, a folder of this run alone: runs of the
-same partition at once (a retry beside a zombie attempt, a cleared backfill run) never touch each other's
-staging. Staging left by a dead run is removed by a later run: at once when that run was a process of the
-same machine that no longer exists (its ``_run.json`` names host and pid), else once it is older than
-``stale_after`` (24 h).
+The destination is shared: the provider owns only the files its manifests list (and its staging).
+Before any request, a destination holding a Delta table, or part files of this provider's naming that
+no manifest or staging of it accounts for, is refused; anything else (a user's ``part-0001.csv``, a
+``README``) is left untouched beside the export.
 
-Publishing holds ``{destination}/_publish.lock``, created exclusively (``O_EXCL`` on local disks, a
-conditional ``If-None-Match: *`` PUT on S3), so two publishes of one partition run one after the other:
-the last one wins whole, and the manifest always lists exactly the part files present. Under the lock,
-the old manifest goes first, old parts the new export does not have are removed, the new parts move in
-(a rename on local disks, a server-side copy on object stores) and the manifest comes last.
+While running, files go to ``{destination}/_staging/{token}/``, a folder of this run alone. Publishing,
+under the publish lock (:mod:`~airflow_provider_akinon.exports.lock`), moves the new parts in under
+names of their own (the previous export stays whole), replaces ``_manifest.json`` in one step (a rename
+on local disks, one PUT on object stores), and only then removes the previous export's parts (the new
+manifest lists them under ``replaces`` until they are gone). So a reader always finds the previous
+export or the new one, whole, with its manifest; a run killed at any step leaves one of the two. Staging
+(and parts a dead run moved in before its manifest) is removed by a later run: at once when that run was
+a process of this machine that no longer exists, else once it is older than ``stale_after`` (24 h).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
+import re
 import socket
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
 from airflow_provider_akinon import __version__
-from airflow_provider_akinon.compat import AirflowException, ObjectStoragePath
+from airflow_provider_akinon.compat import ObjectStoragePath
+from airflow_provider_akinon.errors import AkinonConfigError, DestinationError
+from airflow_provider_akinon.exports.lock import LOCK, PublishLock, process_is_gone
 from airflow_provider_akinon.exports.writers import PartFile
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "_manifest.json"
 STAGING = "_staging"
-LOCK = "_publish.lock"
 RUN = "_run.json"
+DELTA_LOG = "_delta_log"
 TOKEN_TIME = "%Y%m%dT%H%M%S"
-
-
-class DestinationError(AirflowException):
-    """The destination cannot be written; the message names the path, the cause and the fix."""
+#: Names this provider gives part files: ``part-00000-<run>.<suffix>`` (and ``part-00000.<suffix>``
+#: before 0.3); a file so named that no manifest or staging of ours accounts for is not ours to touch.
+PART_NAME = re.compile(r"^part-\d{5}(?:-(?P<run>[0-9a-f]{8}))?\.(?:jsonl|jsonl\.gz|parquet)$")
 
 
 def destination_path(destination: Any) -> ObjectStoragePath:
@@ -55,7 +59,7 @@ def destination_path(destination: Any) -> ObjectStoragePath:
     if isinstance(destination, ObjectStoragePath):
         return destination
     if not isinstance(destination, str | os.PathLike) or not str(destination).strip():
-        raise AirflowException(
+        raise AkinonConfigError(
             f"destination={destination!r} is not a path; use e.g. 'file:///data/akinon/orders/date=2026-01-01/' "
             "or 's3://aws_default@bucket/akinon/orders/date=2026-01-01/'."
         )
@@ -66,13 +70,36 @@ def destination_path(destination: Any) -> ObjectStoragePath:
         path = ObjectStoragePath(text)
         path.fs  # noqa: B018 - resolve the filesystem now: Airflow 2 defers unknown schemes to first use
     except Exception as err:
-        raise AirflowException(
+        raise AkinonConfigError(
             f"destination {text!r} cannot be opened as object storage ({type(err).__name__}: {err}); "
             "check the scheme and install its provider (s3:// needs apache-airflow-providers-amazon[s3fs])."
         ) from None
-    if path.protocol in ("", "file") and text.rstrip("/") in ("file:", "file://"):
-        raise AirflowException("destination must name a folder, not the file system root.")
+    if path.protocol in ("", "file", "local") and text.rstrip("/") in ("file:", "file://"):
+        raise AkinonConfigError("destination must name a folder, not the file system root.")
     return path
+
+
+def storage_problem(err: BaseException) -> str | None:
+    """The cause and the fix of a storage error, or ``None`` when ``err`` is not one."""
+    name = type(err).__name__
+    if name in ("NoCredentialsError", "PartialCredentialsError", "NoAuthTokenError"):
+        return (
+            "no credentials for this storage. Name a connection that has them in the URI "
+            "(s3://<aws_conn_id>@bucket/prefix/) or give the worker a role"
+        )
+    if not isinstance(err, OSError):
+        return None
+    if err.errno == errno.ENOSPC:
+        return "no space left on the device. Free space there, or choose another destination"
+    if isinstance(err, PermissionError) or err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return (
+            "permission denied. Give this worker write access to it (file permissions, or the bucket "
+            "policy of the connection's credentials), or choose another destination"
+        )
+    if isinstance(err, NotADirectoryError | FileExistsError | IsADirectoryError):
+        return "a file stands where a folder should be. Choose another destination"
+    cause = getattr(err, "strerror", None) or str(err) or name
+    return f"{name}: {cause}. Check the destination and this worker's access to it"
 
 
 class ExportTarget:
@@ -80,7 +107,7 @@ class ExportTarget:
     Staging, publishing and the manifest of one export into ``destination``.
 
     :param stale_after: staging folders of other runs older than this are removed.
-    :param lock_timeout: a publish lock older than this was left by a dead run and is broken.
+    :param lock_stale_after: a publish lock without a heartbeat for this long was left by a dead run.
     """
 
     def __init__(
@@ -88,12 +115,13 @@ class ExportTarget:
         destination: ObjectStoragePath,
         *,
         stale_after: timedelta = timedelta(hours=24),
-        lock_timeout: timedelta = timedelta(minutes=15),
+        lock_stale_after: timedelta = timedelta(minutes=2),
     ) -> None:
         self.destination = destination
         self.stale_after = stale_after
-        self.lock_timeout = lock_timeout
-        self.token = f"{datetime.now(UTC).strftime(TOKEN_TIME)}-{uuid.uuid4().hex[:8]}"
+        self.lock_stale_after = lock_stale_after
+        self.run_id = uuid.uuid4().hex[:8]
+        self.token = f"{datetime.now(UTC).strftime(TOKEN_TIME)}-{self.run_id}"
         self.staging = destination / STAGING / self.token
 
     @property
@@ -104,159 +132,190 @@ class ExportTarget:
     def fs(self) -> Any:
         return self.destination.fs
 
+    @property
+    def local(self) -> bool:
+        return self.destination.protocol in ("", "file", "local")
+
     @contextlib.contextmanager
-    def writable(self, what: str) -> Iterator[None]:
-        """Turn storage errors into a :class:`DestinationError` that names the path and the fix."""
+    def writable(self, what: str, path: Any = None) -> Iterator[None]:
+        """Turn storage errors into a :class:`DestinationError` that names the path, the cause and the fix."""
         try:
             yield
-        except (PermissionError, NotADirectoryError, FileExistsError, IsADirectoryError, OSError) as err:
-            if isinstance(err, FileNotFoundError) and what != "prepare":
+        except DestinationError:
+            raise
+        except Exception as err:
+            problem = storage_problem(err)
+            if problem is None:
                 raise
-            cause = f"{type(err).__name__}: {getattr(err, 'strerror', None) or err}"
-            raise DestinationError(
-                f"Cannot {what} the export at {self.uri} ({cause}). Give this worker write access to it "
-                "(file permissions, or the bucket policy of the connection's credentials), or choose "
-                "another destination."
-            ) from None
+            where = str(path) if path is not None else self.uri
+            raise DestinationError(f"Cannot {what} {where}: {problem}.") from None
 
-    def prepare(self) -> None:
-        """Create this run's staging folder (checked writable), removing stale staging of dead runs."""
-        with self.writable("prepare"):
+    # ------------------------------------------------------------------ before any request
+    def prepare(self, *, table: bool = False) -> None:
+        """
+        Check the destination is ours to write (a Delta table for ``table``, else a folder of exports),
+        remove stale staging of dead runs, and create this run's staging folder.
+        """
+        with self.writable("prepare the export at"):
+            self._check_bucket()
+            self.fs.invalidate_cache(self.destination.path)
+            self._check_owner(table)
             self._sweep_stale()
-            self.staging.mkdir(parents=True, exist_ok=True)
+            if self.local:  # object stores have no folders, and s3fs's mkdir would create a bucket
+                self.staging.mkdir(parents=True, exist_ok=True)
             with self.fs.open((self.staging / RUN).path, "wb") as out:
                 out.write(orjson.dumps(_run_identity(self.token)))
 
-    def _sweep_stale(self) -> None:
+    def _check_bucket(self) -> None:
+        bucket = "" if self.local else self.destination.path.split("/")[0]
+        if bucket and not self.fs.exists(bucket):
+            raise DestinationError(
+                f"Cannot export to {self.uri}: the bucket {bucket!r} does not exist, or the connection's "
+                "credentials cannot see it. Create it first (the provider never creates buckets), or fix "
+                "the connection named in the URI."
+            )
+
+    def _names(self) -> set[str]:
+        try:
+            return {
+                entry.rstrip("/").rsplit("/", 1)[-1]
+                for entry in self.fs.ls(self.destination.path, detail=False)
+            }
+        except FileNotFoundError:
+            return set()
+
+    def _check_owner(self, table: bool) -> None:
+        names = self._names()
+        if not table and DELTA_LOG in names:
+            raise DestinationError(
+                f"{self.uri} holds a Delta table ({DELTA_LOG}/): an export there would mix files into the "
+                "table's folder. Choose a folder of its own, or file_format='delta' to merge into the table."
+            )
+        if table and MANIFEST in names:
+            raise DestinationError(
+                f"{self.uri} holds a file export ({MANIFEST}), not a Delta table. Give the Delta table a "
+                "folder of its own."
+            )
+        owned = self.manifest_names(self.current_manifest()) if MANIFEST in names else set()
+        staged = {token.rsplit("-", 1)[-1] for token in self._staging_tokens()}
+        foreign = sorted(
+            name
+            for name in names
+            if (match := PART_NAME.match(name)) and name not in owned and match["run"] not in staged
+        )
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise DestinationError(
+                f"{self.uri} holds part files that no manifest of this provider lists ({shown}): another "
+                "tool's files, or an export whose manifest was lost. Nothing was touched; move them away or "
+                "choose another destination."
+            )
+
+    def _staging_tokens(self) -> list[str]:
         root = self.destination / STAGING
-        if not root.exists():
-            return
+        try:
+            entries = self.fs.ls(root.path, detail=False)
+        except FileNotFoundError:
+            return []
+        return [entry.rstrip("/").rsplit("/", 1)[-1] for entry in entries]
+
+    def _sweep_stale(self) -> None:
+        """Remove the staging of dead runs, and parts such a run moved in that no manifest lists."""
         now = datetime.now(UTC)
-        for entry in root.iterdir():
+        for token in self._staging_tokens():
             try:
-                started = datetime.strptime(entry.name.split("-")[0], TOKEN_TIME).replace(tzinfo=UTC)
+                started = datetime.strptime(token.split("-")[0], TOKEN_TIME).replace(tzinfo=UTC)
             except ValueError:
                 continue  # not a staging folder of ours
+            entry = self.destination / STAGING / token
             if now - started > self.stale_after or self._run_is_gone(entry):
-                log.info("Removing the staging folder of a run that is gone: %s", entry)
+                log.info("Removing what a run that is gone left behind: %s", entry)
+                self._remove_orphans(token.rsplit("-", 1)[-1])
                 self._rm_tree(entry)
 
+    def _remove_orphans(self, run_id: str) -> None:
+        listed = self.manifest_names(self.current_manifest())
+        for name in self._names():
+            match = PART_NAME.match(name)
+            if match and match["run"] == run_id and name not in listed:
+                self._rm(name)
+
     def _run_is_gone(self, staging: ObjectStoragePath) -> bool:
-        """True when the run of ``staging`` was a process of this machine that no longer exists."""
         try:
             with self.fs.open((staging / RUN).path, "rb") as handle:
                 run = orjson.loads(handle.read())
         except (FileNotFoundError, orjson.JSONDecodeError):
             return False
-        if run.get("host") != socket.gethostname() or not isinstance(run.get("pid"), int):
-            return False
-        try:
-            os.kill(run["pid"], 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:  # alive, another user's
-            return False
-        return False
+        return isinstance(run, dict) and process_is_gone(run)
 
+    # ------------------------------------------------------------------ after the walk
     def abandon(self) -> None:
         """Remove this run's staging folder (after a failure); the published export is untouched."""
         with contextlib.suppress(Exception):  # cleanup must not hide the original error
             self._rm_tree(self.staging)
 
+    def _rm(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm((self.destination / name).path)
+
     def _rm_tree(self, path: ObjectStoragePath) -> None:
         path.fs.invalidate_cache(path.path)  # listings cached while files were written are stale
         with contextlib.suppress(FileNotFoundError):
             path.fs.rm(path.path, recursive=True)
-        if path.parent.name == STAGING and path.protocol in ("file", "local"):
-            with contextlib.suppress(OSError):  # the last run out removes the (empty) staging folder;
-                path.fs.rmdir(path.parent.path)  # object stores have no folders to remove
+        if self.local:  # the last run out removes the (empty) staging folder
+            with contextlib.suppress(OSError):
+                path.fs.rmdir(path.parent.path)
+
+    def current_manifest(self) -> dict[str, Any] | None:
+        """The published manifest, or ``None`` when there is none (or it is unreadable)."""
+        try:
+            with self.fs.open((self.destination / MANIFEST).path, "rb") as handle:
+                manifest = orjson.loads(handle.read())
+        except (FileNotFoundError, orjson.JSONDecodeError):
+            return None
+        return manifest if isinstance(manifest, dict) else None
+
+    @staticmethod
+    def manifest_names(manifest: dict[str, Any] | None) -> set[str]:
+        """The files a manifest owns: its export's parts and those of the export it replaced."""
+        if not manifest:
+            return set()
+        return {f["name"] for f in manifest.get("files", ())} | set(manifest.get("replaces", ()))
 
     def publish(self, parts: list[PartFile], manifest: dict[str, Any]) -> dict[str, Any]:
-        """Move staged ``parts`` (in order) to ``part-NNNNN.*`` names, then write the manifest last."""
+        """Move staged ``parts`` in under this run's names, commit the manifest, then remove the old parts."""
         staged = [p for p in parts if p.records]
         final = [
-            PartFile(f"part-{number:05d}.{part.name.split('.', 1)[1]}", part.records, part.bytes, part.sha256)
-            for number, part in enumerate(staged)
+            PartFile(f"part-{n:05d}-{self.run_id}.{p.name.split('.', 1)[1]}", p.records, p.bytes, p.sha256)
+            for n, p in enumerate(staged)
         ]
-        manifest = {**manifest, "files": [f.as_dict() for f in final], "provider_version": __version__}
-        with self.writable("publish"):
+        new_names = {f.name for f in final}
+        lock = PublishLock(
+            self.fs,
+            (self.destination / LOCK).path,
+            self.token,
+            stale_after=self.lock_stale_after.total_seconds(),
+        )
+        with self.writable("publish the export at"), lock.held():
+            self.fs.invalidate_cache(self.destination.path)  # another run may have published since
+            previous, present = self.current_manifest(), self._names()
+            old = {f["name"] for f in (previous or {}).get("files", ())}
+            replaced = sorted(((old | set((previous or {}).get("replaces", ()))) & present) - new_names)
+            manifest = {
+                **manifest,
+                "files": [f.as_dict() for f in final],
+                "replaces": replaced,
+                "provider_version": __version__,
+            }
+            for part, target in zip(staged, final, strict=True):
+                self.fs.mv((self.staging / part.name).path, (self.destination / target.name).path)
             with self.fs.open((self.staging / MANIFEST).path, "wb") as out:
                 out.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-            with self._publish_lock() as heartbeat:
-                self._swap(staged, final, heartbeat)
+            self.fs.mv((self.staging / MANIFEST).path, (self.destination / MANIFEST).path)  # the commit
+            for name in replaced:
+                self._rm(name)
         self._rm_tree(self.staging)
         return manifest
-
-    def _swap(self, staged: list[PartFile], final: list[PartFile], heartbeat: Callable[[], None]) -> None:
-        fs, old_manifest = self.fs, self.destination / MANIFEST
-        fs.invalidate_cache(self.destination.path)  # another run may have published since we listed
-        if old_manifest.exists():
-            old_manifest.unlink()
-        keep = {f.name for f in final}
-        for entry in self.destination.iterdir():
-            if entry.name.startswith("part-") and entry.name not in keep:
-                entry.unlink()
-        for part, target in zip(staged, final, strict=True):
-            fs.mv((self.staging / part.name).path, (self.destination / target.name).path)
-            heartbeat()  # a long publish (server-side copies of big parts) keeps its lock fresh
-        fs.mv((self.staging / MANIFEST).path, old_manifest.path)
-
-    @contextlib.contextmanager
-    def _publish_lock(self) -> Iterator[Callable[[], None]]:
-        """
-        Hold ``_publish.lock`` (exclusive create); wait for another publisher; break a dead one's lock.
-        Yields a heartbeat that rewrites the lock, so a live publish is never taken for a dead one.
-        """
-        lock = (self.destination / LOCK).path
-        waited = 0.0
-        while True:
-            try:
-                with self.fs.open(lock, "xb") as out:
-                    out.write(orjson.dumps({"token": self.token, "at": time.time()}))
-                break
-            except FileExistsError:
-                pass
-            except (ValueError, NotImplementedError, TypeError):  # a filesystem without exclusive create
-                log.warning("%s cannot create files exclusively: publishing without a lock", self.fs.protocol)
-                yield lambda: None
-                return
-            owner = self._lock_owner(lock)
-            if self._lock_age(lock) > self.lock_timeout.total_seconds() and self._lock_owner(lock) == owner:
-                log.warning("Breaking the publish lock of a dead run (%s) at %s", owner, lock)
-                with contextlib.suppress(FileNotFoundError):
-                    self.fs.rm(lock)
-                continue
-            if waited == 0:
-                log.info("Another run is publishing %s; waiting for it", self.uri)
-            time.sleep(0.2)
-            waited += 0.2
-
-        def heartbeat() -> None:
-            if self._lock_owner(lock) == self.token:
-                with self.fs.open(lock, "wb") as out:
-                    out.write(orjson.dumps({"token": self.token, "at": time.time()}))
-
-        try:
-            yield heartbeat
-        finally:
-            if self._lock_owner(lock) == self.token:  # never another run's lock
-                with contextlib.suppress(FileNotFoundError):
-                    self.fs.rm(lock)
-
-    def _lock_owner(self, lock: str) -> str | None:
-        """The token of the run holding ``lock`` (``None``: no lock, or not readable yet)."""
-        self.fs.invalidate_cache(lock)
-        try:
-            with self.fs.open(lock, "rb") as handle:
-                return orjson.loads(handle.read()).get("token")
-        except (FileNotFoundError, orjson.JSONDecodeError, AttributeError):
-            return None
-
-    def _lock_age(self, lock: str) -> float:
-        try:
-            return (datetime.now(UTC) - self.fs.modified(lock).astimezone(UTC)).total_seconds()
-        except FileNotFoundError:
-            return 0.0
 
 
 def _run_identity(token: str) -> dict[str, Any]:
@@ -268,7 +327,7 @@ def read_manifest(folder: Any) -> dict[str, Any]:
     path = destination_path(folder)
     manifest = path / MANIFEST
     if not manifest.exists():
-        raise AirflowException(
+        raise DestinationError(
             f"{str(path).rstrip('/')}/ has no {MANIFEST}: the export is missing or incomplete; rerun it first."
         )
     with manifest.open("rb") as handle:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import Any, BinaryIO
 
-from airflow_provider_akinon.compat import AirflowException
+from airflow_provider_akinon.errors import AkinonConfigError
 from airflow_provider_akinon.hooks.records import Records
 from airflow_provider_akinon.resources import Resource
 
@@ -120,14 +122,14 @@ _FORMAT_CLASSES = {"jsonl": _JsonLines, "jsonl.gz": _GzipJsonLines, "parquet": _
 def check_format(file_format: str) -> None:
     """Refuse unknown formats, and Parquet without pyarrow, before any request."""
     if file_format not in _FORMAT_CLASSES:
-        raise AirflowException(
+        raise AkinonConfigError(
             f"file_format={file_format!r} is not supported; use one of {', '.join(FORMATS)}."
         )
     if file_format in ("parquet", "delta"):
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise AirflowException(
+            raise AkinonConfigError(
                 f"file_format={file_format!r} needs pyarrow: pip install 'airflow-provider-akinon[parquet]'."
             ) from None
     if file_format == "delta":
@@ -144,6 +146,7 @@ class PartWriter:
     :param folder: an ``ObjectStoragePath`` (the staging folder).
     :param prefix: file name prefix, unique per writer.
     :param zone: the time zone of timestamps without an offset (typed Parquet columns).
+    :param guard: ``guard(what, path)`` is a context that turns storage errors into clear ones.
     """
 
     def __init__(
@@ -154,8 +157,10 @@ class PartWriter:
         resource: Resource,
         max_file_bytes: int,
         zone: tzinfo = UTC,
+        guard: Callable[[str, Any], AbstractContextManager[Any]] | None = None,
     ) -> None:
         self.zone = zone
+        self.guard = guard or (lambda what, path: contextlib.nullcontext())
         self.folder = folder
         self.prefix = prefix
         self.cls = _FORMAT_CLASSES[file_format]
@@ -174,12 +179,13 @@ class PartWriter:
     def write(self, records: Records) -> None:
         if not len(records):
             return
-        if self._current is None:
-            self._open()
-        self._current.write(records)
-        self._records += len(records)
-        if self._current.written >= self.max_file_bytes:
-            self._finish()
+        with self.guard("write", f"{self.folder}/{self._name or self.prefix}"):
+            if self._current is None:
+                self._open()
+            self._current.write(records)
+            self._records += len(records)
+            if self._current.written >= self.max_file_bytes:
+                self._finish()
 
     def _open(self) -> None:
         self._name = f"{self.prefix}-{len(self.files):03d}.{self.cls.suffix}"
@@ -199,7 +205,8 @@ class PartWriter:
     def close(self) -> list[PartFile]:
         """Finish the open file; return every file written."""
         if self._current is not None:
-            self._finish()
+            with self.guard("write", f"{self.folder}/{self._name}"):
+                self._finish()
         return self.files
 
     def abort(self) -> None:

@@ -4,26 +4,34 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 import orjson
 
+from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError
 from airflow_provider_akinon.hooks import form
-from airflow_provider_akinon.hooks.config import AkinonConfig, RetryPolicy, config_from_connection
+from airflow_provider_akinon.hooks.capabilities import Capabilities
+from airflow_provider_akinon.hooks.config import (
+    DEFAULT_PAGE_SIZE,
+    AkinonConfig,
+    RetryPolicy,
+    config_from_connection,
+)
 from airflow_provider_akinon.hooks.core import RequestCore, RequestStats
-from airflow_provider_akinon.hooks.errors import AkinonApiError, AkinonConfigError
 from airflow_provider_akinon.hooks.http import HttpHookCompat
 from airflow_provider_akinon.hooks.paging import (
+    CursorPaginator,
     KeysetPaginator,
+    LimitOffsetPaginator,
     PageNumberPaginator,
     Paginator,
     iter_pages,
 )
-from airflow_provider_akinon.hooks.probe import Capabilities, probe_batch_lookup, probe_endpoint
-from airflow_provider_akinon.hooks.records import Page, PageDecoder, page_of
+from airflow_provider_akinon.hooks.probe import PROBE_LIMIT, probe_batch_lookup, probe_endpoint
+from airflow_provider_akinon.hooks.records import Page, decode_page
 from airflow_provider_akinon.hooks.rules import parse_retry_after
 from airflow_provider_akinon.resources import DISCOUNT_ITEMS, OMS_ORDER_ITEMS, ORDER_ITEMS, ORDERS
 
@@ -32,14 +40,18 @@ __all__ = [
     "AkinonConfigError",
     "AkinonHook",
     "Capabilities",
+    "CursorPaginator",
     "KeysetPaginator",
+    "LimitOffsetPaginator",
     "PageNumberPaginator",
     "RetryPolicy",
     "parse_retry_after",
 ]
 
-#: A connection test never waits longer than this for one step (connect, or an answer).
+#: A connection test never waits longer than this for one step (connect, or an answer) ...
 TEST_TIMEOUT = 10.0
+#: ... nor longer than this in all, whatever the server does.
+TEST_BUDGET = 14.0
 
 
 class AkinonHook(HttpHookCompat):
@@ -147,34 +159,47 @@ class AkinonHook(HttpHookCompat):
         return self.core.call("GET", self.url_for(endpoint), query=params)
 
     def head(
-        self, endpoint: str, params: Mapping[str, Any] | None = None
-    ) -> tuple[int, dict[str, Any] | None]:
-        """The ``count`` of a list query, and its first record (``None`` when empty): one small request."""
-        page = page_of(self.get(endpoint, {**(params or {}), "limit": 1}))
+        self, endpoint: str, params: Mapping[str, Any] | None = None, *, key: str | None = None
+    ) -> tuple[int | None, dict[str, Any] | None]:
+        """
+        The ``count`` of a list query (``None`` where its paging has none), and its first record (``None``
+        when empty): one small request. An answer that is not a page is an error, never an empty list.
+        """
+        page = self.get_page(endpoint, {**(params or {}), "limit": 1}, partial(decode_page, key=key))
         return page.count, (page.parsed[0] if page.parsed else None)
 
     async def ahead(
-        self, endpoint: str, params: Mapping[str, Any] | None = None
-    ) -> tuple[int, dict[str, Any] | None]:
+        self, endpoint: str, params: Mapping[str, Any] | None = None, *, key: str | None = None
+    ) -> tuple[int | None, dict[str, Any] | None]:
         """The async face of :meth:`head`, for triggers."""
-        page = page_of(await self.aget(endpoint, {**(params or {}), "limit": 1}))
+        page = await self.aget(endpoint, {**(params or {}), "limit": 1}, decode=partial(decode_page, key=key))
         return page.count, (page.parsed[0] if page.parsed else None)
 
-    async def aget(self, endpoint: str, params: Mapping[str, Any] | None = None) -> Any:
+    async def aget(
+        self,
+        endpoint: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        decode: bool | Callable[[bytes], Any] = True,
+    ) -> Any:
         """Async GET for triggers: the rules of :meth:`get`; the event loop never blocks."""
         import asyncio
 
         core = await asyncio.to_thread(lambda: self.core)  # reads the connection off the event loop
-        return await core.acall("GET", core.url_for(endpoint), query=params)
+        return await core.acall("GET", core.url_for(endpoint), query=params, decode=decode)
 
     # ------------------------------------------------------------------ paging
     def get_page(
-        self, endpoint: str, params: Mapping[str, Any] | None = None, decoder: PageDecoder | None = None
+        self,
+        endpoint: str,
+        params: Mapping[str, Any] | None = None,
+        decoder: Callable[[bytes], Page] | None = None,
     ) -> Page:
-        """One page of a list; with a ``decoder`` its records stay raw bytes (the exports' fast path)."""
-        if decoder is None:
-            return page_of(self.get(endpoint, params))
-        return self.core.call("GET", self.url_for(endpoint), query=params, decode=decoder)
+        """
+        One page of a list, checked (a 200 that is not a page is retried like a 5xx, then an error); with
+        a :class:`~airflow_provider_akinon.hooks.records.PageDecoder` its records stay raw bytes.
+        """
+        return self.core.call("GET", self.url_for(endpoint), query=params, decode=decoder or decode_page)
 
     def pages(
         self,
@@ -183,14 +208,15 @@ class AkinonHook(HttpHookCompat):
         *,
         page_size: int | None = None,
         paginator: Paginator | None = None,
-        decoder: PageDecoder | None = None,
+        decoder: Callable[[bytes], Page] | None = None,
     ) -> Iterator[Page]:
         """
         Yield the :class:`~airflow_provider_akinon.hooks.records.Page` objects of a list, one at a time.
 
         Default paging: ``page`` and ``limit`` and ``sort=id`` unless ``params`` sorts; ``next`` is followed
         by its page number only (never its host); the walk ends on ``next: null``, an empty page or a 404
-        "Invalid page.". Pass ``paginator=KeysetPaginator()`` for an ``id__gt`` cursor walk.
+        "Invalid page.". Pass ``paginator=KeysetPaginator()`` for an ``id__gt`` cursor walk,
+        ``LimitOffsetPaginator()`` or ``CursorPaginator()`` for lists that page so (the probe tells).
         """
         return iter_pages(
             lambda e, q: self.get_page(e, q, decoder),
@@ -221,7 +247,7 @@ class AkinonHook(HttpHookCompat):
 
     def _page_size(self, page_size: int | None) -> int:
         if page_size is None:
-            return self.config.page_size
+            return self.config.page_size or DEFAULT_PAGE_SIZE
         if not isinstance(page_size, int) or page_size < 1:
             raise AkinonConfigError(f"page_size must be a positive integer, got {page_size!r}.")
         return page_size
@@ -235,17 +261,21 @@ class AkinonHook(HttpHookCompat):
         params: Mapping[str, Any] | None = None,
         key: str = "id",
     ) -> Capabilities:
-        """Find what ``endpoint`` honours (page cap, sort, id and date lookups, offsets); cached per hook."""
+        """
+        Find what ``endpoint`` honours (page size, paging style, sort, id and date lookups, offsets), judged
+        by the records it returns; cached per hook.
+        """
         cache_key = (endpoint, date_field, key, orjson.dumps(params or {}, option=orjson.OPT_SORT_KEYS))
         with self._probe_lock:
             if cache_key not in self._probes:
                 caps = probe_endpoint(
-                    self.get,
+                    partial(self.get_page, endpoint, decoder=partial(decode_page, key=key)),
                     endpoint,
                     date_field=date_field,
                     params=params,
-                    limit=self.config.page_size,
+                    limit=self.config.page_size or PROBE_LIMIT,
                     key=key,
+                    zone=self.config.timezone,
                 )
                 self.log.info("Probe of %s: %s", endpoint, caps.summary())
                 if caps.capped:
@@ -257,11 +287,12 @@ class AkinonHook(HttpHookCompat):
 
     def probe_batch_lookup(self, endpoint: str, parent_param: str, parents: list[int]) -> bool:
         """Does ``endpoint`` honour ``{parent_param}__in`` (the children of many orders in one request)?"""
-        return probe_batch_lookup(self.get, endpoint, parent_param, parents)
+        return probe_batch_lookup(self.get_page, endpoint, parent_param, parents)
 
     def test_connection(self) -> tuple[bool, str]:
         """
-        Log in and probe the orders list, with no retries and at most 10 s per step: ``(ok, one line)``.
+        Log in and probe the orders list, with no retries, at most 10 s per step and 15 s in all, whatever
+        the server does: ``(ok, one line)``.
 
         What the UI's Test button and ``POST /api/v2/connections/test`` call.
         """
@@ -274,15 +305,18 @@ class AkinonHook(HttpHookCompat):
             timeout=min(cfg.timeout, TEST_TIMEOUT),
             connect_timeout=min(cfg.connect_timeout, TEST_TIMEOUT),
         )
-        core = RequestCore(quick, log=self.log, sleep=self.sleep)
+        core = RequestCore(quick, log=self.log, sleep=self.sleep, until=time.monotonic() + TEST_BUDGET)
+        url = core.url_for(ORDERS.endpoint)
+        decode = partial(decode_page, key=ORDERS.primary_key)
         try:
             caps = probe_endpoint(
-                lambda endpoint, params: core.call("GET", core.url_for(endpoint), query=params),
+                lambda params: core.call("GET", url, query=params, decode=decode),
                 ORDERS.endpoint,
                 date_field="created_date",
-                limit=cfg.page_size,
+                limit=cfg.page_size or PROBE_LIMIT,
+                zone=cfg.timezone,
             )
-        except AkinonApiError as err:
+        except (AkinonApiError, AkinonConfigError) as err:
             return False, str(err)
         finally:
             core.transport.close()
@@ -291,8 +325,7 @@ class AkinonHook(HttpHookCompat):
     # ------------------------------------------------------------------ Akinon's lists
     def get_order_by_number(self, number: str) -> dict[str, Any]:
         """Return the order with this ``number``; raise if there is none."""
-        page = self.get(ORDERS.endpoint, {"number": number, "limit": 1})
-        results = page.get("results") or []
+        results = self.get_page(ORDERS.endpoint, {"number": number, "limit": 1}).parsed
         if not results or str(results[0].get("number")) != str(number):
             raise AkinonApiError(f"No order with number {number!r} at {self.config.base_url}.", status=404)
         return results[0]

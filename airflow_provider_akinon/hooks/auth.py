@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_akinon.compat import mask_secret
+from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError
 from airflow_provider_akinon.hooks.config import AkinonConfig
-from airflow_provider_akinon.hooks.errors import AkinonApiError, AkinonConfigError
+from airflow_provider_akinon.hooks.redact import Redactor
 
 #: Login answers that mean the credentials were refused (DRF answers 400 to bad credentials).
 LOGIN_REFUSED = frozenset({400, 401, 403})
+#: What a token may hold to be sent in a header: visible ASCII, no spaces or control characters.
+TOKEN_CHARS = re.compile(r"[!-~]+")
 
 
 class TokenAuth:
@@ -21,17 +24,23 @@ class TokenAuth:
 
     With a login, ``POST {api_prefix}{login_endpoint}`` exchanges login and password for a token once;
     threads share it; after a 401 the first thread to notice logs in again and the others reuse its
-    token. Without a login, the password is a ready API token. Tokens are masked in logs.
+    token. Without a login, the password is a ready API token. Tokens are masked in logs and cut out
+    of any body quoted in a message (``redactor``); a token that cannot go in a header is refused unseen.
 
     :param login_call: sends the login request (with the request rules) and returns its parsed body.
     """
 
     def __init__(
-        self, config: AkinonConfig, login_call: Callable[[dict[str, Any]], Any], log: logging.Logger
+        self,
+        config: AkinonConfig,
+        login_call: Callable[[dict[str, Any]], Any],
+        log: logging.Logger,
+        redactor: Redactor,
     ) -> None:
         self.config = config
         self.login_call = login_call
         self.log = log
+        self.redactor = redactor
         self.logins = 0
         self._token: str | None = None
         self._lock = threading.Lock()
@@ -57,7 +66,11 @@ class TokenAuth:
                 "or an API token as the password (with no login)."
             )
         if not cfg.login:
-            mask_secret(cfg.password)
+            if not TOKEN_CHARS.fullmatch(cfg.password):
+                raise AkinonConfigError(
+                    f"The API token of connection {cfg.conn_id!r} (its password, with no login) holds spaces "
+                    "or control characters, so it cannot be sent in a header; paste the token alone."
+                )
             return cfg.password
         try:
             body = self.login_call({"username": cfg.login, "password": cfg.password})
@@ -71,12 +84,15 @@ class TokenAuth:
                 ) from None
             raise
         token = (body.get("key") or body.get("token")) if isinstance(body, dict) else None
+        where = f"login at {cfg.base_url}/{cfg.api_prefix}{cfg.login_endpoint}"
         if not token:
+            raise AkinonApiError(f"{where} returned no 'key'; check the connection's api_prefix.")
+        if not isinstance(token, str) or not TOKEN_CHARS.fullmatch(token):
             raise AkinonApiError(
-                f"login at {cfg.base_url}/{cfg.api_prefix}{cfg.login_endpoint} returned no 'key'; "
-                "check the connection's api_prefix."
+                f"{where} returned a token that is not text of visible characters (control characters or "
+                "spaces), which cannot be sent in a header; the login endpoint or a proxy before it is broken."
             )
-        mask_secret(token)
+        self.redactor.add(token)
         self.logins += 1
         self.log.info("Logged in to %s as %s", cfg.base_url, cfg.login)
         return token

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_akinon import __version__
 from airflow_provider_akinon.compat import mask_secret
-from airflow_provider_akinon.hooks.errors import AkinonConfigError
+from airflow_provider_akinon.errors import AkinonConfigError
 
 USER_AGENT = f"airflow-provider-akinon/{__version__}"
+#: Records a page when nothing says otherwise (plain paging through the hook).
+DEFAULT_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -47,19 +49,22 @@ class AkinonConfig:
     What a hook needs from the ``akinon`` connection and the environment, read and checked once.
 
     ``verify`` is ``False``, ``True`` (the default CA certificates) or the path of a CA bundle;
-    ``proxy`` is the proxy URL the environment names for the host, if any.
+    ``proxy`` is the proxy URL the environment names for the host, if any. ``page_size`` is ``None`` when
+    neither the connection nor the caller set it: exports then use the largest page the API allows (up
+    to 1,000), plain paging :data:`DEFAULT_PAGE_SIZE`. Neither the password nor the proxy (which may
+    carry credentials) shows in ``repr``.
     """
 
     conn_id: str
     base_url: str
     api_prefix: str
     login: str | None
-    password: str | None
-    page_size: int
+    password: str | None = field(repr=False)
+    page_size: int | None
     timeout: float
     connect_timeout: float
     verify: bool | str
-    proxy: str | None
+    proxy: str | None = field(repr=False)
     retry: RetryPolicy
     login_endpoint: str
     timezone: tzinfo
@@ -102,6 +107,12 @@ def _base_url(conn: Any, conn_id: str) -> str:
             )
         host = f"{conn.schema}://{host}"
     parts = urlsplit(host)
+    if parts.username or parts.password:
+        shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+        raise AkinonConfigError(
+            f"Connection {conn_id!r} host {shown!r} carries credentials (user:password@); they would show in "
+            "logs and manifests. Put them in the connection's login and password, and the host without them."
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise AkinonConfigError(
             f"Connection {conn_id!r} host {host!r} is not an http(s) URL; "
@@ -146,7 +157,8 @@ def config_from_connection(
     conn: Any, conn_id: str, *, page_size: int | None = None, max_retries: int | None = None
 ) -> AkinonConfig:
     """Read an Airflow connection into an :class:`AkinonConfig`; a clear error for anything unusable."""
-    extra = conn.extra_dejson
+    # the UI saves fields left untouched as null or "": absent, so the defaults apply
+    extra = {k: v for k, v in (conn.extra_dejson or {}).items() if v is not None and v != ""}
     base_url = _base_url(conn, conn_id)
     retry = RetryPolicy(
         max_retries=_number(
@@ -172,8 +184,10 @@ def config_from_connection(
         api_prefix=str(extra.get("api_prefix") or "api/v1/").strip("/") + "/",
         login=conn.login or None,
         password=password,
-        page_size=_number(
-            "page_size", extra.get("page_size", 100) if page_size is None else page_size, int, conn_id, 1
+        page_size=(
+            _number("page_size", page_size if page_size is not None else extra["page_size"], int, conn_id, 1)
+            if page_size is not None or "page_size" in extra
+            else None
         ),
         timeout=_number("timeout", extra.get("timeout", 60), float, conn_id, 0.001),
         connect_timeout=_number("connect_timeout", extra.get("connect_timeout", 10), float, conn_id, 0.001),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +20,10 @@ from urllib.parse import urlsplit
 import orjson
 import urllib3
 
+from airflow_provider_akinon.errors import AkinonConfigError, AkinonUnreachableError
 from airflow_provider_akinon.hooks.auth import TokenAuth
 from airflow_provider_akinon.hooks.config import AkinonConfig
-from airflow_provider_akinon.hooks.errors import AkinonConfigError
+from airflow_provider_akinon.hooks.redact import Redactor
 from airflow_provider_akinon.hooks.rules import RELOGIN, RETRY, Attempts, same_origin
 from airflow_provider_akinon.hooks.transport import Urllib3Transport
 
@@ -58,15 +60,26 @@ class RequestCore:
     Send requests to one Akinon host with login, retries, ``Retry-After`` and re-login on 401.
 
     :param sleep: how to wait between tries (tests record waits instead of sleeping).
+    :param until: a ``time.monotonic()`` instant no request may outlast (a connection test's budget).
     """
 
-    def __init__(self, config: AkinonConfig, *, log: logging.Logger, sleep: Callable[[float], Any]) -> None:
+    def __init__(
+        self,
+        config: AkinonConfig,
+        *,
+        log: logging.Logger,
+        sleep: Callable[[float], Any],
+        until: float | None = None,
+    ) -> None:
         self.config = config
         self.log = log
         self.sleep = sleep
+        self.until = until
         self.stats = RequestStats()
+        self.redactor = Redactor(config.password)
+        self.reached = False  # the host answered a request of this core
         self.transport = Urllib3Transport(config)
-        self.auth = TokenAuth(config, self._login, log)
+        self.auth = TokenAuth(config, self._login, log, self.redactor)
 
     # ------------------------------------------------------------------ URLs
     def url_for(self, endpoint: str) -> str:
@@ -115,11 +128,17 @@ class RequestCore:
             self.sleep(attempts.wait)
 
     async def acall(
-        self, method: str, url: str, *, query: Mapping[str, Any] | None = None, json: Any = None
+        self,
+        method: str,
+        url: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        json: Any = None,
+        decode: bool | Callable[[bytes], Any] = True,
     ) -> Any:
         """The async face of :meth:`call`: each attempt in a worker thread, waits on the event loop."""
         call = Call(method.upper(), url, query, orjson.dumps(json) if json is not None else None)
-        attempts = self._attempts(call)
+        attempts = self._attempts(call, decode=decode)
         while True:
             outcome = await asyncio.to_thread(self._attempt, call, attempts)
             if outcome is RELOGIN:
@@ -131,7 +150,15 @@ class RequestCore:
 
     # ------------------------------------------------------------------ one attempt
     def _attempts(self, call: Call, idempotent: bool | None = None, **options: Any) -> Attempts:
-        attempts = Attempts(self.config, call.method, urlsplit(call.url).path, log=self.log, **options)
+        attempts = Attempts(
+            self.config,
+            call.method,
+            urlsplit(call.url).path,
+            log=self.log,
+            redactor=self.redactor,
+            reached=self.reached,
+            **options,
+        )
         if idempotent is not None:
             attempts.idempotent = idempotent
         return attempts
@@ -145,13 +172,21 @@ class RequestCore:
                 raise AkinonConfigError(f"refusing to send the token to {urlsplit(call.url).netloc}")
             token = self.auth.token()
             headers["Authorization"] = f"Token {token}"
+        within = None
+        if self.until is not None:
+            within = self.until - time.monotonic()
+            if within <= 0:
+                raise AkinonUnreachableError(
+                    f"{call.method} {urlsplit(call.url).path}: no whole answer within the time allowed"
+                )
         self.stats.add(requests=1)
         try:
             answer = self.transport.send(
-                call.method, call.url, query=call.query, body=call.body, headers=headers
+                call.method, call.url, query=call.query, body=call.body, headers=headers, within=within
             )
         except urllib3.exceptions.HTTPError as err:  # refused, resets, timeouts, broken bodies
             return attempts.failed(err)
+        self.reached = True
         outcome = attempts.answered(answer, token)
         if outcome is RELOGIN:
             self.auth.refresh(token)

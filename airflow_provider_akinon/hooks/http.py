@@ -17,7 +17,7 @@ from typing import Any
 import requests
 from airflow.providers.http.hooks.http import HttpHook
 
-from airflow_provider_akinon.hooks.errors import AkinonApiError, AkinonConfigError, excerpt
+from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError, excerpt
 from airflow_provider_akinon.hooks.rules import same_origin
 
 

@@ -1,188 +1,279 @@
-"""What an endpoint honours, found by asking it: page cap, ``sort``, id and date lookups, offsets, speed.
+"""What an endpoint honours, found by asking it and judged by the records it returns.
 
 Akinon documents little of this (its lists are Django REST Framework, which silently ignores filters it
-does not know), so the provider asks the tenant instead of assuming: a handful of small GETs, run
-concurrently, answer each question. Exports choose keyset or page walking from the answers and record
-them in the manifest; ``test_connection()`` and ``python -m airflow_provider_akinon.probe`` show them.
+does not know), so the provider asks the tenant instead of assuming. Each question is judged from the
+records that come back, never by comparing counts taken at different moments (a busy shop inserts and
+updates orders between any two requests): a lookup is honoured when every record returned satisfies it
+and the record chosen to violate it is absent; a sort when ascending and descending answers are ordered.
+An answer left ambiguous by a record changed in between is asked again with another record.
+
+Two round trips of concurrent requests: the default answer (the largest page the tenant allows, up to
+:data:`PROBE_LIMIT`) with a sort ascending and descending; then the lookups, the date filters and the
+paging style (what ``page``, ``offset`` and ``next`` do), chosen from the first answers.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from datetime import timedelta, tzinfo
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
-from airflow_provider_akinon.hooks.errors import AkinonApiError
-from airflow_provider_akinon.hooks.records import page_of
-from airflow_provider_akinon.timestamps import offset_label
+from airflow_provider_akinon.errors import AkinonApiError
+from airflow_provider_akinon.hooks.capabilities import Capabilities
+from airflow_provider_akinon.hooks.records import Page
+from airflow_provider_akinon.timestamps import api_time, offset_label, parse_instant
 
+#: The largest page the probe asks for: exports use what the tenant allows of it.
+PROBE_LIMIT = 1000
+#: Records a lookup question asks for (enough to see a record that breaks the lookup).
+SAMPLE = 20
+#: Other records a question may be asked again with, when a record changed between two requests.
+RETRIES = 3
+#: Bounds no record's date lies beyond, for lists whose records do not carry the date they filter on.
 FAR_FUTURE = "2100-01-01T00:00:00.000000Z"
 FAR_PAST = "1970-01-02T00:00:00.000000Z"
 
-
-@dataclass(frozen=True)
-class Capabilities:
-    """
-    What one endpoint did when asked. ``None`` means the endpoint holds too few records to tell.
-
-    :param limit: the ``limit`` asked for; ``page_size`` is what a full page held.
-    :param offset: how timestamps of ``date_field`` state their zone: ``Z``, ``+03:00`` or ``naive``.
-    :param rtt_ms: the fastest round trip of the probe's requests.
-    """
-
-    endpoint: str
-    date_field: str | None
-    count: int
-    limit: int
-    page_size: int
-    sort_id: bool | None
-    id_gt: bool | None
-    id_lt: bool | None
-    date_gte: bool | None
-    date_lt: bool | None
-    offset: str | None
-    rtt_ms: float
-    batch_lookup: bool | None = None
-
-    @property
-    def capped(self) -> bool:
-        return self.page_size < self.limit
-
-    @property
-    def keyset(self) -> bool:
-        """Keyset walks need ``sort=id`` and both id lookups."""
-        return bool(self.sort_id and self.id_gt and self.id_lt)
-
-    @property
-    def date_filter_ignored(self) -> bool:
-        return self.date_gte is False or self.date_lt is False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "paging": "keyset" if self.keyset else "page"}
-
-    def rows(self) -> list[tuple[str, str]]:
-        """(question, answer) pairs: the probe command's table."""
-
-        def yes(flag: bool | None) -> str:
-            return {True: "honoured", False: "IGNORED", None: "cannot tell (too few records)"}[flag]
-
-        df = self.date_field or "date"
-        cap = (
-            f"capped at {self.page_size} (asked {self.limit})"
-            if self.capped
-            else f"{self.limit} honoured"
-            if self.count > self.page_size or self.page_size == self.limit
-            else "cannot tell (too few records)"
-        )
-        rows = [
-            ("records visible", f"{self.count:,}"),
-            ("limit (page size)", cap),
-            ("sort=id", yes(self.sort_id)),
-            ("id__gt", yes(self.id_gt)),
-            ("id__lt", yes(self.id_lt)),
-            (f"{df}__gte", yes(self.date_gte)),
-            (f"{df}__lt", yes(self.date_lt)),
-            (f"{df} time zone", self.offset or "cannot tell (no records)"),
-            ("round trip", f"{self.rtt_ms:.0f} ms"),
-            ("window exports walk by", "keyset (id cursor)" if self.keyset else "page numbers"),
-        ]
-        if self.batch_lookup is not None:
-            rows.append(("batch lookup (order__in)", yes(self.batch_lookup)))
-        return rows
-
-    def summary(self, noun: str = "records") -> str:
-        """One line for logs and ``test_connection()``: ``500 orders visible; limit (page size) ...``."""
-        rest = [f"{question} {answer}" for question, answer in self.rows()[1:]]
-        return "; ".join([f"{self.count:,} {noun} visible", *rest])
+GetPage = Callable[[Mapping[str, Any]], Page]
 
 
-def _ids(page: Mapping[str, Any], key: str) -> list[int]:
-    return [int(record[key]) for record in page.get("results") or ()]
+def _keys(page: Page, key: str) -> list[int]:
+    return [int(k) for k in page.field(key, page.keys)]
 
 
-def _questions(ids: list[int], date_field: str | None) -> dict[str, dict[str, Any]]:
-    """The queries that tell whether sort, id and date lookups are honoured (each needs enough records)."""
-    questions: dict[str, dict[str, Any]] = {}
-    if len(ids) >= 2:
-        questions["desc"] = {"sort": "-id", "limit": 2}
-        questions["gt"] = {"sort": "id", "id__gt": min(ids), "limit": 1}
-        questions["lt"] = {"sort": "id", "id__lt": max(ids), "limit": 1}
-    if date_field:
-        questions["gte"] = {f"{date_field}__gte": FAR_FUTURE, "limit": 1}
-        questions["before"] = {f"{date_field}__lt": FAR_PAST, "limit": 1}
-    return questions
+def _ordered(keys: list[int], descending: bool = False) -> bool:
+    return all(b < a if descending else a < b for a, b in itertools.pairwise(keys))
+
+
+class _Asker:
+    """Sends the probe's queries concurrently and times them."""
+
+    def __init__(self, get: GetPage, params: Mapping[str, Any]) -> None:
+        self.get, self.params, self.timings = get, dict(params), []  # type: ignore[var-annotated]
+
+    def one(self, query: Mapping[str, Any]) -> Page:
+        started = time.monotonic()
+        page = self.get({**self.params, **query})
+        self.timings.append(time.monotonic() - started)
+        return page
+
+    def many(self, queries: dict[str, dict[str, Any]]) -> dict[str, Page]:
+        if not queries:
+            return {}
+        with ThreadPoolExecutor(len(queries), thread_name_prefix="akinon-probe") as pool:
+            return dict(zip(queries, pool.map(self.one, queries.values()), strict=True))
+
+
+class _Judge:
+    """Judges lookups from records: every record satisfies it, and the pivot record (which breaks it) is gone."""
+
+    def __init__(self, key: str, date_field: str | None, zone: tzinfo) -> None:
+        self.key, self.date_field, self.zone = key, date_field, zone
+
+    def instant(self, record: Mapping[str, Any]) -> Any:
+        value = record.get(self.date_field or "")
+        try:
+            return parse_instant(value, self.zone) if isinstance(value, str) else None
+        except ValueError:
+            return None
+
+    def lookup(
+        self, page: Page, pivot: Mapping[str, Any], test: Callable[[Mapping[str, Any]], bool]
+    ) -> bool | None:
+        records = page.parsed
+        if any(not test(record) for record in records):
+            return False
+        if all(int(r[self.key]) != int(pivot[self.key]) for r in records):
+            return True
+        return None  # the pivot is back and satisfies the lookup now: it changed in between
+
+
+def _paging_style(first: Page, answers: dict[str, Page], key: str) -> str:
+    """How the list pages: from its ``next`` link, checked by what ``page`` and ``offset`` did."""
+    if not first.next:
+        return "single"
+    linked = dict(parse_qsl(urlsplit(first.next).query))
+    head = _keys(first, key)[:1]
+    moved = {
+        name: bool(len(answers[name])) and _keys(answers[name], key)[:1] != head
+        for name in ("page", "offset")
+        if name in answers
+    }
+    if "cursor" in linked and not any(moved.values()):
+        return "cursor"
+    if "offset" in linked and moved.get("offset"):
+        return "limit_offset"
+    if moved.get("page"):
+        return "page"
+    return "limit_offset" if moved.get("offset") else "unknown"
 
 
 def probe_endpoint(
-    get: Callable[[str, Mapping[str, Any]], Any],
+    get: GetPage,
     endpoint: str,
     *,
     date_field: str | None,
     params: Mapping[str, Any] | None = None,
-    limit: int,
     key: str = "id",
+    sort_param: str = "sort",
+    lookup: str = "id",
+    limit: int = PROBE_LIMIT,
+    zone: tzinfo | None = None,
 ) -> Capabilities:
-    """Ask ``endpoint`` (with ``params``) what it honours; one GET first, then four at once."""
-    params = dict(params or {})
-    timings: list[float] = []
+    """
+    Ask ``endpoint`` (with ``params``) what it honours, judged by the records it returns.
 
-    def timed(query: Mapping[str, Any]) -> dict[str, Any]:
-        started = time.monotonic()
-        page = page_of(get(endpoint, {**params, **query}))
-        timings.append(time.monotonic() - started)
-        return page.envelope()
+    :param get: sends one GET of the endpoint with a query and returns its checked :class:`Page`.
+    :param lookup: the filter name of the key (``id`` for ``id__gt``).
+    :param limit: the largest page to ask for; the answer says what the tenant allows of it.
+    """
+    from datetime import UTC
 
-    first = timed({"sort": "id", "limit": limit})
-    count, ids = int(first.get("count", 0)), _ids(first, key)
-    page_size = len(ids) if (len(ids) < limit and count > len(ids)) else limit
-    questions = _questions(ids, date_field if count else None)
-    with ThreadPoolExecutor(max(1, len(questions)), thread_name_prefix="akinon-probe") as pool:
-        answers = dict(zip(questions, pool.map(timed, questions.values()), strict=True))
-
-    def fewer(name: str, test: Callable[[int], bool] = lambda _: True) -> bool | None:
-        """Did the question narrow the list (and only to records that pass ``test``)?"""
-        if name not in answers:
-            return None
-        answer = answers[name]
-        return int(answer.get("count", 0)) < count and all(test(i) for i in _ids(answer, key))
-
-    sort_id = None
-    if "desc" in answers:
-        desc = _ids(answers["desc"], key)
-        sort_id = ids == sorted(set(ids)) and len(desc) == 2 and desc[0] > desc[1]
-    sample = (first.get("results") or [{}])[0].get(date_field) if date_field else None
+    zone = zone or UTC
+    ask, judge = _Asker(get, params or {}), _Judge(key, date_field, zone)
+    first_round = {"default": {"limit": limit}}
+    first_round |= {"asc": {sort_param: key, "limit": 3}, "desc": {sort_param: f"-{key}", "limit": 3}}
+    answers = ask.many(first_round)
+    first = answers["default"]
+    records = first.parsed
+    sort, used_param = _sort(ask, answers, key, sort_param)
+    keys = _keys(first, key)
+    page_size = len(records) if first.next else limit
+    size_param = "limit"
+    # the second round: lookups, dates and paging, each judged against a record chosen to break it
+    reference = _keys(answers["asc"], key) if sort else keys
+    ordered = {used_param: key} if sort else {}
+    pivots = answers["asc"].parsed if sort else records
+    questions: dict[str, dict[str, Any]] = {}
+    low = reference[0] if reference else 0
+    top = _keys(answers["desc"], key)[0] if sort else low
+    if len(keys) >= 2:
+        questions["gt"] = {**ordered, f"{lookup}__gt": low, "limit": SAMPLE}
+        high_first = {used_param: f"-{key}"} if sort else {}
+        questions["lt"] = {**high_first, f"{lookup}__lt": top, "limit": SAMPLE}
+    if first.next:
+        questions["page"] = {"limit": limit, "page": 2}
+        questions["offset"] = {"limit": limit, "offset": len(records)}
+        if len(records) < limit:
+            questions["page_size"] = {"page_size": limit}
+    second = ask.many(questions)
+    id_gt = id_lt = None
+    if "gt" in second:
+        id_gt = judge.lookup(second["gt"], {key: low}, lambda r: int(r[key]) > low)
+        id_lt = judge.lookup(second["lt"], {key: top}, lambda r: int(r[key]) < top)
+    if "page_size" in second and len(second["page_size"]) > len(records):
+        size_param, page_size = "page_size", len(second["page_size"])
+    date_gte, date_lt = _dates(ask, judge, pivots, ordered, date_field)
+    sample = records[0].get(date_field) if date_field and records else None
     return Capabilities(
         endpoint=endpoint,
         date_field=date_field,
-        count=count,
+        count=first.count,
         limit=limit,
-        page_size=page_size,
-        sort_id=sort_id,
-        id_gt=fewer("gt", lambda i: i > min(ids)),
-        id_lt=fewer("lt", lambda i: i < max(ids)),
-        date_gte=fewer("gte"),
-        date_lt=fewer("before"),
+        page_size=max(1, page_size),
+        size_param=size_param,
+        pagination=_paging_style(first, second, key),
+        sort=sort,
+        sort_param=used_param,
+        lookup=lookup,
+        id_gt=id_gt,
+        id_lt=id_lt,
+        date_gte=date_gte,
+        date_lt=date_lt,
+        default_order=("asc" if _ordered(keys) else "desc" if _ordered(keys, True) else None)
+        if len(keys) >= 2
+        else None,
         offset=offset_label(sample) if isinstance(sample, str) else None,
-        rtt_ms=min(timings) * 1000,
+        rtt_ms=min(ask.timings) * 1000,
+        requests=len(ask.timings),
     )
 
 
+def _sort(ask: _Asker, answers: dict[str, Page], key: str, sort_param: str) -> tuple[str | None, str]:
+    """The sort value (and parameter) that orders by the key, asking other spellings if needed."""
+
+    def orders(asc: Page, desc: Page, field: str) -> bool:
+        up, down = _keys(asc, key), _keys(desc, key)
+        return len(up) >= 2 and len(down) >= 2 and _ordered(up) and _ordered(down, True) and up[0] < down[0]
+
+    if orders(answers["asc"], answers["desc"], key):
+        return key, sort_param
+    candidates = [(sort_param, "id"), ("ordering", key), ("ordering", "id")]
+    candidates = [(p, f) for p, f in dict.fromkeys(candidates) if (p, f) != (sort_param, key)]
+    if len(answers["default"]) < 2:
+        return None, sort_param
+    queries = {}
+    for param, field in candidates:
+        queries[f"{param}:{field}:asc"] = {param: field, "limit": 3}
+        queries[f"{param}:{field}:desc"] = {param: f"-{field}", "limit": 3}
+    tried = ask.many(queries)
+    for param, field in candidates:
+        if orders(tried[f"{param}:{field}:asc"], tried[f"{param}:{field}:desc"], field):
+            answers["asc"], answers["desc"] = tried[f"{param}:{field}:asc"], tried[f"{param}:{field}:desc"]
+            return field, param
+    return None, sort_param
+
+
+def _dates(
+    ask: _Asker, judge: _Judge, pivots: list[dict[str, Any]], ordered: dict[str, Any], date_field: str | None
+) -> tuple[bool | None, bool | None]:
+    """Whether ``date_field__gte`` and ``__lt`` are honoured; each asked again if a pivot changed."""
+    if not date_field or not pivots:
+        return None, None
+    dated = [p for p in pivots if judge.instant(p) is not None]
+    naive = any(offset_label(p.get(date_field)) == "naive" for p in dated)
+    if not dated or naive:
+        # records without the field, or naive times whose zone is only a guess: an honoured filter
+        # answers nothing for dates no record has
+        far = ask.many(
+            {
+                "gte": {f"{date_field}__gte": FAR_FUTURE, "limit": 1},
+                "lt": {f"{date_field}__lt": FAR_PAST, "limit": 1},
+            }
+        )
+        return not len(far["gte"]), not len(far["lt"])
+    verdicts: dict[str, bool | None] = {"gte": None, "lt": None}
+    for pivot in dated[:RETRIES]:
+        moment = judge.instant(pivot)
+        bounds = {"gte": moment + timedelta(microseconds=1), "lt": moment}
+        queries = {
+            name: {**ordered, f"{date_field}__{name}": api_time(bound), "limit": SAMPLE}
+            for name, bound in bounds.items()
+            if verdicts[name] is None
+        }
+        for name, page in ask.many(queries).items():
+            bound = bounds[name]
+
+            def test(record: Mapping[str, Any], name: str = name, bound: Any = bound) -> bool:
+                when = judge.instant(record)
+                return when is not None and (when >= bound if name == "gte" else when < bound)
+
+            verdicts[name] = judge.lookup(page, pivot, test)
+        if None not in verdicts.values():
+            break
+    return verdicts["gte"], verdicts["lt"]
+
+
 def probe_batch_lookup(
-    get: Callable[[str, Mapping[str, Any]], Any], endpoint: str, parent_param: str, parents: list[int]
+    get: Callable[[str, Mapping[str, Any]], Page], endpoint: str, parent_param: str, parents: list[int]
 ) -> bool:
     """
     Does ``{parent_param}__in=a,b`` return exactly the children of ``a`` and ``b``? (django-filter drops
-    an undeclared ``__in`` lookup silently: the answer is then the unfiltered list, or an error.)
+    an undeclared ``__in`` lookup silently: the answer is then the unfiltered list, or an error.) Judged by
+    the records: every child belongs to ``a`` or ``b``, and each single answer's children are in the batch.
     """
     try:
-        singles = [int(get(endpoint, {parent_param: p, "limit": 1}).get("count", 0)) for p in parents]
+        singles = [get(endpoint, {parent_param: p, "limit": 100}) for p in parents]
         batch = get(endpoint, {f"{parent_param}__in": ",".join(map(str, parents)), "limit": 100})
     except AkinonApiError:
         return False
     wanted = {str(p) for p in parents}
-    records = batch.get("results") or []
-    return int(batch.get("count", -1)) == sum(singles) and all(
-        str(r.get(parent_param)) in wanted for r in records
+    owners = {str(r.get(parent_param)) for r in batch.parsed}
+    return (
+        bool(batch.parsed)
+        and owners <= wanted
+        and all({str(r.get(parent_param)) for r in single.parsed} <= owners for single in singles)
     )

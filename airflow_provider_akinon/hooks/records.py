@@ -15,8 +15,14 @@ import msgspec
 import orjson
 
 
+class NotAPageError(ValueError):
+    """A 2xx body that is JSON but not a page of a list (``{"detail": "maintenance"}``, no ``results``):
+    a server fault, retried like a 5xx."""
+
+
 class PageShapeError(ValueError):
-    """A 2xx body that is JSON but not a list page (no ``results`` list, a key that is not an integer)."""
+    """A page whose records are not this list's (not objects, no key, a key that is not an integer), or a
+    bare list where a paged envelope was expected: another try will not help."""
 
 
 class Records:
@@ -104,11 +110,11 @@ class Records:
 
 
 class Page(Records):
-    """One page of a list: the API's ``count`` and ``next`` link, and its records."""
+    """One page of a list: the API's ``count`` (``None`` where the paging carries none) and ``next`` link."""
 
     __slots__ = ("count", "next")
 
-    def __init__(self, count: int, next: str | None, **records: Any) -> None:
+    def __init__(self, count: int | None, next: str | None, **records: Any) -> None:
         super().__init__(**records)
         self.count = count
         self.next = next
@@ -118,54 +124,91 @@ class Page(Records):
         return {"count": self.count, "next": self.next, "previous": None, "results": self.parsed}
 
 
-def page_of(body: Any) -> Page:
-    """A :class:`Page` of an already parsed answer; a bare list is one page."""
+def page_of(body: Any, *, key: str | None = None, allow_bare: bool = False) -> Page:
+    """
+    A :class:`Page` of an already parsed answer, checked: an object with a ``results`` list of objects
+    (carrying ``key`` when given). A bare list is one page only where ``allow_bare``.
+    """
     if isinstance(body, list):
-        return Page(len(body), None, parsed=body)
-    return Page(int(body.get("count") or 0), body.get("next"), parsed=list(body.get("results") or ()))
+        if not allow_bare:
+            raise PageShapeError(
+                f"a bare list of {len(body)} records, without the paging envelope (count, next)"
+            )
+        results, count, link = body, len(body), None
+    elif isinstance(body, dict) and isinstance(body.get("results"), list):
+        results, count, link = body["results"], body.get("count"), body.get("next")
+        if (count is not None and not isinstance(count, int)) or (
+            link is not None and not isinstance(link, str)
+        ):
+            raise NotAPageError("its count or next is not a number or a link")
+    else:
+        raise NotAPageError("it has no results list")
+    for position, record in enumerate(results):
+        if not isinstance(record, dict):
+            raise PageShapeError(f"record {position} of the page is {type(record).__name__}, not an object")
+        if key is not None and key not in record:
+            raise PageShapeError(f"record {position} of the page has no {key!r}")
+    return Page(count, link, parsed=list(results))
+
+
+def decode_page(body: bytes, *, key: str | None = None, allow_bare: bool = False) -> Page:
+    """Parse and check a page body (``ValueError`` when it is not JSON)."""
+    return page_of(orjson.loads(body), key=key, allow_bare=allow_bare)
 
 
 class PageDecoder:
     """
     Decode list pages in C: records stay raw; only ``key`` (as int), ``date_field`` and ``parent`` are read.
 
-    Raises ``ValueError`` for a body that is not JSON (a broken answer, which the request rules retry) and
-    :class:`PageShapeError` for JSON that is not a list page (which they do not: it will not heal).
+    Raises ``ValueError`` for a body that is not JSON, :class:`NotAPageError` for JSON that is not a page
+    (both retried by the request rules: a proxy or a tenant in maintenance heals), and
+    :class:`PageShapeError` for records that are not this list's (which will not heal).
+
+    :param allow_bare: a bare JSON array is one whole page (lists that answer without paging).
     """
 
-    def __init__(self, key: str, date_field: str | None = None, parent: str | None = None) -> None:
-        self.key, self.date_field, self.parent = key, date_field, parent
+    def __init__(
+        self, key: str, date_field: str | None = None, parent: str | None = None, *, allow_bare: bool = False
+    ) -> None:
+        self.key, self.date_field, self.parent, self.allow_bare = key, date_field, parent, allow_bare
         fields = [(key, Any)] + [(name, Any, None) for name in (date_field, parent) if name]
         head = msgspec.defstruct("Head", fields, forbid_unknown_fields=False)
         envelope = msgspec.defstruct(
-            "Envelope", [("count", int, 0), ("next", str | None, None), ("results", list[msgspec.Raw], [])]
+            "Envelope",
+            [("results", list[msgspec.Raw]), ("count", int | None, None), ("next", str | None, None)],
         )
         self._envelope = msgspec.json.Decoder(envelope | list[msgspec.Raw])
-        self._heads = msgspec.json.Decoder(
-            msgspec.defstruct("Heads", [("results", list[head], [])]) | list[head]
-        )
+        self._heads = msgspec.json.Decoder(msgspec.defstruct("Heads", [("results", list[head])]) | list[head])
 
     def __call__(self, body: bytes) -> Page:
         try:
             envelope = self._envelope.decode(body)
-            heads = self._heads.decode(body)
         except msgspec.ValidationError as err:
-            raise PageShapeError(
-                f"the answer is not a list page of records with {self.key!r}: {err}"
-            ) from None
+            raise NotAPageError(str(err)) from None
         except msgspec.DecodeError as err:
             raise ValueError(f"not JSON: {err}") from None
         if isinstance(envelope, list):
+            if not self.allow_bare:
+                raise PageShapeError(
+                    f"a bare list of {len(envelope)} records, without the paging envelope (count, next)"
+                )
             raw, count, link = envelope, len(envelope), None
         else:
             raw, count, link = envelope.results, envelope.count, envelope.next
+        try:
+            heads = self._heads.decode(body)
+        except msgspec.ValidationError as err:
+            raise PageShapeError(f"its records are not objects with {self.key!r}: {err}") from None
         if b"\n" in body:  # pretty-printed: records become one line each, as JSON Lines needs
             raw = [orjson.dumps(orjson.loads(bytes(record))) for record in raw]
         heads = heads if isinstance(heads, list) else heads.results
         try:
             keys = [int(getattr(head, self.key)) for head in heads]
         except (TypeError, ValueError):
-            raise PageShapeError(f"a record's {self.key!r} is not an integer") from None
+            bad = next(i for i, h in enumerate(heads) if not _is_int(getattr(h, self.key)))
+            raise PageShapeError(
+                f"record {bad} of the page has {self.key}={getattr(heads[bad], self.key)!r}, not an integer"
+            ) from None
         return Page(
             count,
             link,
@@ -174,3 +217,11 @@ class PageDecoder:
             dates=[getattr(head, self.date_field) for head in heads] if self.date_field else None,
             parents=[getattr(head, self.parent) for head in heads] if self.parent else None,
         )
+
+
+def _is_int(value: Any) -> bool:
+    try:
+        int(value)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(value, float) or value.is_integer()

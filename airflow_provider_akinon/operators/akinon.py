@@ -6,11 +6,20 @@ from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_akinon.compat import AirflowException, BaseOperator
+from airflow_provider_akinon.arguments import check_filters, one_of, positive_int
+from airflow_provider_akinon.compat import BaseOperator
+from airflow_provider_akinon.errors import AkinonConfigError
 from airflow_provider_akinon.exports.children import fetch_children
 from airflow_provider_akinon.exports.export import Export
 from airflow_provider_akinon.exports.job import Tally
-from airflow_provider_akinon.exports.plan import PAGINGS, choose_paging, walk_ids, walk_window
+from airflow_provider_akinon.exports.plan import (
+    PAGINGS,
+    choose_paging,
+    rule_for,
+    wait_until_closed,
+    walk_ids,
+    walk_window,
+)
 from airflow_provider_akinon.exports.reader import iter_export_records
 from airflow_provider_akinon.exports.target import destination_path
 from airflow_provider_akinon.exports.writers import DEFAULT_MAX_FILE_BYTES, check_format
@@ -123,16 +132,12 @@ class AkinonExportOperator(BaseOperator):
         """Refuse bad arguments before any request or write."""
         check_format(self.file_format)
         check_date_field(self.date_field)
-        if self.paging not in PAGINGS:
-            raise AirflowException(
-                f"paging={self.paging!r} is not supported; use one of {', '.join(map(repr, PAGINGS))}."
-            )
-        if not isinstance(self.max_concurrency, int) or self.max_concurrency < 1:
-            raise AirflowException(f"max_concurrency must be an integer >= 1, got {self.max_concurrency!r}.")
-        if self.filters is not None and not isinstance(self.filters, dict):
-            raise AirflowException(f"filters must be a dict of query parameters, got {self.filters!r}.")
-        if self.max_file_bytes < 1:
-            raise AirflowException(f"max_file_bytes must be >= 1, got {self.max_file_bytes!r}.")
+        one_of("paging", self.paging, PAGINGS)
+        positive_int("max_concurrency", self.max_concurrency)
+        positive_int("max_file_bytes", self.max_file_bytes)
+        if self.page_size is not None:
+            positive_int("page_size", self.page_size)
+        check_filters(self.filters, date_field=self.date_field, parent=self.resource.parent_param)
 
     def _window(self, context: Context) -> Window | None:
         """The date window; with an ``id_range`` only when given explicitly (start and end)."""
@@ -152,6 +157,7 @@ class AkinonExportOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         self._validate()
         window, ids = self._window(context), resolve_id_range(self.id_range)
+        self._step = parse_step(self.window_step, window) if window else None
         export = Export(
             self.hook,
             self.resource,
@@ -213,10 +219,14 @@ class AkinonExportOperator(BaseOperator):
             filters=filters,
             date_field=date_field,
             open_writer=open_writer,
+            caps=caps,
+            probed=self.paging == "auto",
+            rule=rule_for(date_field, paging, caps),
         )
         if ids:
             return walk_ids(job, *ids, paging), paging, caps
-        return walk_window(job, window, parse_step(self.window_step), paging), paging, caps
+        wait_until_closed(window, date_field)
+        return walk_window(job, window, self._step, paging), paging, caps
 
     def _annotate_outlets(self, context: Context, summary: dict[str, Any]) -> None:
         """Attach the summary to the asset events of this task's outlets (consumers see the URI)."""
@@ -288,7 +298,7 @@ class _OrderChildrenExportOperator(AkinonExportOperator):
     def _validate(self) -> None:
         super()._validate()
         if self.window_on not in WINDOW_ON:
-            raise AirflowException(
+            raise AkinonConfigError(
                 f"window_on={self.window_on!r} is not supported; use one of {', '.join(map(repr, WINDOW_ON))}."
             )
 
@@ -315,7 +325,7 @@ class _OrderChildrenExportOperator(AkinonExportOperator):
                 "%s cannot be listed on its own (%s): exporting the orders' children", self.resource.name, err
             )
             return False
-        own = caps.count > 0 and caps.date_gte is True and caps.date_lt is True
+        own = bool(caps.count) and caps.date_gte is True and caps.date_lt is True
         self.log.info(
             "%s %s", self.resource.name, f"cut on its own {self.date_field}" if own else "follows the orders"
         )
@@ -329,19 +339,19 @@ class _OrderChildrenExportOperator(AkinonExportOperator):
             try:
                 return iter([int(i) for i in ids]), "order_ids"
             except (TypeError, ValueError):
-                raise AirflowException(
+                raise AkinonConfigError(
                     f"order_ids must be a list of integers, got {self.order_ids!r}."
                 ) from None
         if self.orders_from is not None:
             uri = self.orders_from.get("uri") if isinstance(self.orders_from, dict) else self.orders_from
             if isinstance(self.orders_from, dict) and "table_version" in self.orders_from:
-                raise AirflowException(
+                raise AkinonConfigError(
                     f"orders_from={uri!r} is a Delta table (file_format='delta'), which holds the current state "
                     "of every order, not this run's orders. Export the orders as jsonl or parquet for "
                     "orders_from, and merge that export into the table (exports.delta.merge_export)."
                 )
             if not uri:
-                raise AirflowException(
+                raise AkinonConfigError(
                     f"orders_from={self.orders_from!r} names no export; pass orders_task.output or an export URI."
                 )
             return iter_export_records(uri, column=ORDERS.primary_key), f"orders_from {uri}"

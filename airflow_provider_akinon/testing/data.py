@@ -23,6 +23,11 @@ STATUS_WEIGHTS = (1, 4, 2, 2, 1, 30, 10, 20, 5, 2, 20, 3)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def micro(ts: float) -> float:
+    """``ts`` to the microsecond, as a database stores it: filters and rendered values then agree exactly."""
+    return round(ts * 1_000_000) / 1_000_000
+
+
 def iso(ts: float) -> str:
     """Render epoch seconds the way Akinon does: ``2021-05-11T06:42:55.684412Z``."""
     return (EPOCH + timedelta(microseconds=round(ts * 1_000_000))).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -76,6 +81,8 @@ class AkinonData(RecordShapes):
         self.n_items: list[int] = []
         self.n_discounts: list[int] = []
         self._cache: dict[tuple[str, int], bytes] = {}
+        #: orders rendered with ``created_date: null`` (their filters still see the stored date)
+        self.null_dates: set[int] = set()
         step = (self.end - self.start) / max(orders, 1)
         rng = random.Random(seed)
         for i in range(orders):
@@ -86,9 +93,9 @@ class AkinonData(RecordShapes):
     def _append(self, created: float, rng: random.Random) -> int:
         order_id = len(self.ids) + 1
         self.ids.append(order_id)
-        self.created.append(created)
-        self.placed.append(created - rng.uniform(0, 30))
-        self.modified.append(created + rng.uniform(0, 36 * 3600))
+        self.created.append(micro(created))
+        self.placed.append(micro(created - rng.uniform(0, 30)))
+        self.modified.append(micro(created + rng.uniform(0, 36 * 3600)))
         self.status.append(rng.choices(STATUSES, STATUS_WEIGHTS)[0])
         self.is_send.append(rng.random() < 0.7)
         self.n_items.append(rng.randint(1, 4))
@@ -100,13 +107,24 @@ class AkinonData(RecordShapes):
         self.discount_offsets = [0, *accumulate(self.n_discounts)]
         self.version += 1
 
-    def insert_order(self, created: float | None = None) -> int:
-        """Insert an order (a new highest id); ``created`` defaults to a random moment of the data range."""
+    def blank_date(self, order_id: int) -> None:
+        """Render the order's ``created_date`` as null from now on (the filters still see its date)."""
+        with self.lock:
+            self.null_dates.add(order_id)
+            self._cache.pop(("order", order_id), None)
+
+    def insert_order(self, created: float | None = None, *, modified: float | None = None) -> int:
+        """
+        Insert an order (a new highest id); ``created`` defaults to a random moment of the data range,
+        ``modified`` to a moment after it.
+        """
         with self.lock:
             rng = random.Random(self.seed * 7919 + len(self.ids))
             order_id = self._append(
                 created if created is not None else rng.uniform(self.start, self.end), rng
             )
+            if modified is not None:
+                self.modified[-1] = micro(modified)
             self._reindex()
             return order_id
 
@@ -117,7 +135,7 @@ class AkinonData(RecordShapes):
         with self.lock:
             i = order_id - 1
             rng = random.Random(self.seed * 104729 + order_id + self.version)
-            self.modified[i] = modified if modified is not None else rng.uniform(self.start, self.end)
+            self.modified[i] = micro(modified if modified is not None else rng.uniform(self.start, self.end))
             self.status[i] = status or rng.choices(STATUSES, STATUS_WEIGHTS)[0]
             for kind in ("order", "items", "discounts"):
                 self._cache.pop((kind, order_id), None)
@@ -204,7 +222,10 @@ class AkinonData(RecordShapes):
         key = ("order", order_id)
         cached = self._cache.get(key)
         if cached is None:
-            cached = self._cache[key] = orjson.dumps(self.order(order_id))
+            order = self.order(order_id)
+            if order_id in self.null_dates:
+                order["created_date"] = None
+            cached = self._cache[key] = orjson.dumps(order)
         return cached
 
     def items_json(self, order_id: int) -> list[bytes]:

@@ -6,6 +6,7 @@ at the variant's ``max_limit``; a page past the end is a 404 "Invalid page.".
 
 from __future__ import annotations
 
+import base64
 import bisect
 from collections.abc import Callable
 from typing import Any
@@ -47,7 +48,11 @@ class Lists:
     def filter(self, query: dict[str, str], ids: list[int], columns: dict[str, list]) -> Span:
         """Apply lookups and ``sort``; id lookups on an id-sorted list are bisections (cheap keyset walks)."""
         base_key = tuple(
-            sorted((k, v) for k, v in query.items() if not k.startswith(("id", "page", "limit")))
+            sorted(
+                (k, v)
+                for k, v in query.items()
+                if not k.startswith(("id", "page", "limit", "offset", "cursor"))
+            )
         )
         cache_key = (id(ids), len(ids), self.data.version, base_key, self.api.default_sort)
         selected = self._cache.get(cache_key)
@@ -57,7 +62,7 @@ class Lists:
                 self._cache.clear()
             self._cache[cache_key] = selected
         lo, hi = 0, len(selected)
-        ascending = query.get("sort", self.api.default_sort) in ("id", "pk")
+        ascending = query.get(self.api.sort_param, self.api.default_sort) in ("id", "pk")
         for key, value in query.items():
             if key not in ID_OPS:
                 continue
@@ -102,7 +107,8 @@ class Lists:
             elif key == "number" and ids is self.data.ids:
                 keep = [i for i in keep if orjson.loads(self.data.order_json(ids[i]))["number"] == value]
         selected = [ids[i] for i in keep]
-        for field_name in reversed([s for s in query.get("sort", self.api.default_sort).split(",") if s]):
+        order = query.get(self.api.sort_param, self.api.default_sort)
+        for field_name in reversed([s for s in order.split(",") if s]):
             descending, name = field_name.startswith("-"), field_name.lstrip("-")
             if name in ("id", "pk"):
                 selected.sort(reverse=descending)
@@ -114,10 +120,21 @@ class Lists:
     def page(
         self, query: dict[str, str], ids: Span, render: Callable[[int], bytes], base: str
     ) -> tuple[int, bytes]:
-        """One page of ``ids`` as DRF's envelope; ``base`` is the ``next``/``previous`` URL without query."""
+        """One page of ``ids`` as the variant's pagination answers; ``base``: ``next`` without its query."""
+        api = self.api
+        try:
+            limit = min(int(query.get("limit") or api.page_size), api.max_limit)
+        except ValueError:
+            return 404, b'{"detail":"Invalid page."}'
+        limit = api.fixed_page or limit
+        if api.pagination == "none":
+            return 200, b"[%s]" % b",".join(render(i) for i in ids.chunk(0, len(ids)))
+        if api.pagination == "limit_offset":
+            return self._limit_offset(query, ids, render, base, limit)
+        if api.pagination == "cursor":
+            return self._cursor(query, ids, render, base, limit)
         try:
             page = int(query.get("page", 1) or 1)
-            limit = min(int(query.get("limit", 10) or 10), self.api.max_limit)
         except ValueError:
             return 404, b'{"detail":"Invalid page."}'
         if page < 1 or limit < 1 or (page > 1 and (page - 1) * limit >= len(ids)):
@@ -128,12 +145,44 @@ class Lists:
 
         records = b",".join(render(i) for i in ids.chunk((page - 1) * limit, limit))
         body = b'{"count":%d,"next":%s,"previous":%s,"results":[%s]}' % (
-            len(ids),
+            len(ids) + self.api.count_offset,
             link(page + 1) if page * limit < len(ids) else b"null",
             link(page - 1) if page > 1 else b"null",
             records,
         )
         return 200, body
+
+    def _limit_offset(
+        self, query: dict[str, str], ids: Span, render: Callable[[int], bytes], base: str, limit: int
+    ) -> tuple[int, bytes]:
+        """DRF's ``LimitOffsetPagination``: ``page`` ignored, ``next`` carries ``offset``."""
+        offset = max(0, int(query.get("offset") or 0))
+        following = offset + limit < len(ids)
+        link = orjson.dumps(f"{base}?{urlencode({**query, 'limit': limit, 'offset': offset + limit})}")
+        records = b",".join(render(i) for i in ids.chunk(offset, limit))
+        body = b'{"count":%d,"next":%s,"previous":null,"results":[%s]}' % (
+            len(ids) + self.api.count_offset,
+            link if following else b"null",
+            records,
+        )
+        return 200, body
+
+    @staticmethod
+    def _cursor(
+        query: dict[str, str], ids: Span, render: Callable[[int], bytes], base: str, limit: int
+    ) -> tuple[int, bytes]:
+        """DRF's ``CursorPagination``: its own ascending order, an opaque position cursor, no ``count``."""
+        ordered = sorted(ids.chunk(0, len(ids)))
+        cursor = query.get("cursor")
+        after = int(base64.b64decode(cursor).decode().removeprefix("p=")) if cursor else None
+        start = bisect.bisect_right(ordered, after) if after is not None else 0
+        chunk = ordered[start : start + limit]
+        link = b"null"
+        if chunk and start + limit < len(ordered):
+            token = base64.b64encode(f"p={chunk[-1]}".encode()).decode()
+            link = orjson.dumps(f"{base}?{urlencode({**query, 'cursor': token})}")
+        records = b",".join(render(i) for i in chunk)
+        return 200, b'{"next":%s,"previous":null,"results":[%s]}' % (link, records)
 
 
 def order_columns(data: AkinonData) -> dict[str, Any]:

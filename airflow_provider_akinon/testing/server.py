@@ -69,6 +69,7 @@ class FakeAkinonServer:
         self.keep_log = keep_log
         self._counter = itertools.count(1)
         self._walk_counter = itertools.count(1)
+        self._drip_counter = itertools.count(1)
         self._lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"server_state": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -169,9 +170,15 @@ class FakeAkinonServer:
         if route_handler is None:
             return handler.send_json(404, {"detail": "Not found."})
         try:
-            return route_handler(handler, path, query)
+            route_handler(handler, path, query)  # renders the page under the data's lock ...
         except ValueError as err:
             return handler.send_json(400, {"detail": str(err)})
+        status, body = handler.pending  # ... and it leaves outside it, however slowly
+        f = self.faults
+        if f.drip_every and f.every(f.drip_every, next(self._drip_counter)):
+            self._count_fault("drip")
+            return handler.drip(status, body, f.drip_seconds)
+        return handler.send_body(status, body, "application/json")
 
     def _count_fault(self, name: str) -> None:
         with self._lock:
@@ -204,7 +211,24 @@ class FakeAkinonServer:
             self._count_fault("bad_json")
             handler.send_body(200, b'{"count": 3, "next": null, "results": [{"id": 1,', "application/json")
             return True
+        if f.every(f.not_a_page_every, n):
+            self._count_fault("not_a_page")
+            handler.send_body(200, f.not_a_page_body, "application/json")
+            return True
+        if f.every(f.churn_every, n):
+            self._churn()
         return False
+
+    def _churn(self) -> None:
+        """A busy shop between two requests: a new order (created now), another one updated now."""
+        data = self.data
+        with data.lock:
+            now = data.end + len(self.log.inserted)  # "now" is past every window of the data
+            inserted = data.insert_order(created=now)
+            victim = self.faults.rng.randint(1, len(data.ids) - 1)
+            data.modify_order(victim, modified=now)
+            self.log.inserted.append(inserted)
+            self.log.modified.append(victim)
 
     def _login(self, handler: _Handler) -> None:
         raw = handler.read_body()  # read before any answer: the connection is kept alive
@@ -224,10 +248,12 @@ class FakeAkinonServer:
         if not username or not password:
             return handler.send_json(400, {"username": ["This field is required."]})
         if self.users.get(username) != password:
-            return handler.send_json(
-                400, {"non_field_errors": ["Unable to log in with provided credentials."]}
-            )
-        token = secrets.token_hex(20)
+            echo = {"password": [f"'{password}' is not valid."]} if self.faults.echo_login else {}
+            body = orjson.dumps({"non_field_errors": ["Unable to log in with provided credentials."], **echo})
+            if echo:  # and its JSON-escaped spelling too, as json.dumps writes it
+                body = body[:-1] + b',"detail":' + json.dumps(password).encode() + b"}"
+            return handler.send_body(400, body, "application/json")
+        token = secrets.token_hex(20) + ("\r\nX-Injected: 1" if self.faults.bad_token else "")
         with self._lock:
             self.tokens.add(token)
             self.issued.append(token)
@@ -237,16 +263,21 @@ class FakeAkinonServer:
     # ------------------------------------------------------------------ lists
     def _maybe_mutate(self, query: dict[str, str]) -> None:
         f = self.faults
-        mid_walk = int(query.get("page", 1) or 1) > 1 or "id__gt" in query
+        mid_walk = int(query.get("page", 1) or 1) > 1 or any(
+            k in query for k in ("id__gt", "offset", "cursor")
+        )
         if not (f.mutate_every and mid_walk and f.mutations > 0):
             return
         if next(self._walk_counter) % f.mutate_every:
             return
         with self.data.lock:
             f.mutations -= 1
-            inserted = self.data.insert_order()
+            # writes stamp modified_date "now", past every window of the data: records leave past
+            # modified_date windows, never enter them (Django's auto_now)
+            now = self.data.end + len(self.log.modified) + 1
+            inserted = self.data.insert_order(modified=now)
             victim = f.rng.randint(1, len(self.data.ids) - 1)
-            self.data.modify_order(victim)
+            self.data.modify_order(victim, modified=now)
             self.log.inserted.append(inserted)
             self.log.modified.append(victim)
 
@@ -315,13 +346,13 @@ class FakeAkinonServer:
 
     def _send_page(self, handler: _Handler, path: str, query: dict[str, str], ids: Span, render) -> None:
         host = self.faults.foreign_next or handler.headers.get("Host", f"127.0.0.1:{self.port}")
-        status, body = self.lists.page(query, ids, render, f"http://{host}{path}")
-        handler.send_body(status, body, "application/json")
+        handler.pending = self.lists.page(query, ids, render, f"http://{host}{path}")
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_state: FakeAkinonServer
+    pending: tuple[int, bytes]  # the page a route rendered, sent once the data's lock is released
 
     def setup(self) -> None:
         super().setup()
@@ -352,6 +383,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def send_json(self, status: int, payload: Any, headers: dict | None = None) -> None:
         self.send_body(status, orjson.dumps(payload), "application/json", headers)
+
+    def drip(self, status: int, body: bytes, seconds: float) -> None:
+        """Send the answer's body one byte every ``seconds`` (a server that never stops being slow)."""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            for index in range(len(body)):
+                self.wfile.write(body[index : index + 1])
+                self.wfile.flush()
+                time.sleep(seconds)
+        except OSError:  # the client gave up: as it should
+            self.close_connection = True
 
     def reset(self) -> None:
         """Drop the connection without an answer (the client sees a reset or a closed connection)."""

@@ -24,12 +24,26 @@ class ApiVariant:
     :param default_sort: the order of a list when ``sort`` is absent or ignored.
     :param list_children: order items and discount items can be listed without an ``order`` filter, and
         filtered on their own dates (Akinon's documented endpoints need ``order``).
+    :param pagination: how lists page, as Django REST Framework's paginations do: ``page`` (page numbers,
+        ``PageNumberPagination``), ``limit_offset`` (``LimitOffsetPagination``: ``page`` is ignored,
+        ``next`` carries ``offset``), ``cursor`` (``CursorPagination``: an opaque ``cursor`` in ``next``, a
+        fixed ascending order, no ``count``), or ``none`` (no paging: the whole list as a bare JSON array).
+    :param sort_param: the ordering parameter (Akinon documents ``sort``; DRF's stock name is ``ordering``).
+    :param page_size: the page size when the client names none (DRF's ``PAGE_SIZE``; Akinon documents 10).
+    :param fixed_page: answer this many records a page whatever the client asks (a page far larger than
+        asked for, when it exceeds the ``limit`` sent).
+    :param count_offset: add this to every ``count`` (a count that lies about the records its pages hold).
     """
 
     max_limit: int = 1000
     ignore_params: frozenset[str] = frozenset()
     default_sort: str = "-id"
     list_children: bool = False
+    pagination: str = "page"
+    sort_param: str = "sort"
+    page_size: int = 10
+    fixed_page: int | None = None
+    count_offset: int = 0
 
 
 @dataclass
@@ -47,7 +61,15 @@ class Faults:
     :param login_errors: the next N logins answer 503 (a login that needs a retry).
     :param foreign_next: a ``host:port`` that ``next`` links name instead of the server's own.
     :param mutate_every: every N-th page request of a walk in progress (``page > 1`` or an ``id__gt``
-        cursor) first inserts an order and modifies another (until ``mutations`` run out).
+        cursor) first inserts an order (created at a random moment of the data) and updates another
+        (``modified_date`` "now", past the data), until ``mutations`` run out.
+    :param churn_every: every N-th data request first inserts an order created "now" (the end of the
+        data) and updates another one's ``modified_date`` to "now", as a busy shop does between any two
+        requests.
+    :param not_a_page_every: answer 200 with ``not_a_page_body`` (a tenant in maintenance, a proxy page).
+    :param drip_every: send the body of every N-th data answer ``drip_seconds`` apart, byte by byte.
+    :param echo_login: login answers quote the password sent (plainly and JSON-escaped).
+    :param bad_token: logins answer a token holding ``\r\n``.
     """
 
     latency: float = 0.0
@@ -65,6 +87,13 @@ class Faults:
     foreign_next: str | None = None
     mutate_every: int = 0
     mutations: int = 1_000_000
+    churn_every: int = 0
+    not_a_page_every: int = 0
+    not_a_page_body: bytes = b'{"detail": "Service is under maintenance, please try later."}'
+    drip_every: int = 0
+    drip_seconds: float = 1.0
+    echo_login: bool = False
+    bad_token: bool = False
     rng: random.Random = field(default_factory=lambda: random.Random(7), repr=False)
 
     def every(self, n: int, count: int) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from airflow_provider_akinon.exports.checks import ExportConsistencyError
+from airflow_provider_akinon.errors import ExportConsistencyError
 from airflow_provider_akinon.exports.children import fetch_batch
 from airflow_provider_akinon.exports.job import WalkJob
 from airflow_provider_akinon.exports.progress import Progress
@@ -61,7 +61,7 @@ def job_for(pages) -> WalkJob:
 
 def test_the_api_count_is_compared_with_the_records_found():
     pages = [{"count": 3, "next": None, "results": [{"pk": 1, "order": 5}, {"pk": 2, "order": 5}]}]
-    with pytest.raises(ExportConsistencyError, match="never matched the API's count"):
+    with pytest.raises(ExportConsistencyError, match="its count disagrees with the records its pages hold"):
         fetch_batch(job_for(pages), [5], batched=False)
 
 

@@ -245,13 +245,13 @@ def test_an_empty_window_merges_nothing_and_orders_from_refuses_a_table(tenant, 
 
     table = str(tmp_path / "orders")
     empty = FetchOrdersOperator(
-        task_id="e", destination=table, date_field="modified_date", start="2030-01-01", end="2030-01-02",
+        task_id="e", destination=table, date_field="modified_date", start="2020-01-01", end="2020-01-02",
         file_format="delta",
     ).execute({})  # fmt: skip
     assert (empty["records"], empty["table_version"]) == (0, None)
     summary = export(table, "2026-01-02")
     again = FetchOrdersOperator(
-        task_id="e", destination=table, date_field="modified_date", start="2030-01-01", end="2030-01-02",
+        task_id="e", destination=table, date_field="modified_date", start="2020-01-01", end="2020-01-02",
         file_format="delta",
     ).execute({})  # fmt: skip
     assert again["table_version"] == summary["table_version"]  # no empty commit

@@ -325,7 +325,7 @@ def test_connection_test_against_a_host_that_never_answers_returns_within_15_s(m
         ok, message = hook.test_connection()
         elapsed = time.monotonic() - started
     assert not ok
-    assert message.startswith(f"cannot reach http://127.0.0.1:{port}: no answer in 10 s")
+    assert message.startswith(f"cannot reach http://127.0.0.1:{port}: no whole answer in 10 s")
     assert elapsed < 15, elapsed
 
 
@@ -333,7 +333,7 @@ def test_connection_test_reports_what_the_api_honours(make_hook, server):
     server.api.max_limit = 100
     ok, message = make_hook(page_size=250).test_connection()
     assert ok
-    assert "500 orders visible; limit (page size) capped at 100 (asked 250)" in message
+    assert "500 orders visible; page size (limit) capped at 100 (asked 250)" in message
 
 
 def test_http_operator_survives_5xx_429_and_a_revoked_token(make_hook, server):

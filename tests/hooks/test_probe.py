@@ -1,15 +1,14 @@
-"""The capability probe against every API variant the fake server can play."""
+"""The capability probe against every API variant the fake server can play, judged by records."""
 
 from __future__ import annotations
 
 import pytest
 
-from airflow_provider_akinon.hooks.probe import FAR_FUTURE
 
-
-def test_an_api_that_honours_everything(make_hook):
+def test_an_api_that_honours_everything(make_hook, server):
     caps = make_hook(page_size=50).probe("orders/", date_field="created_date")
     assert (caps.count, caps.limit, caps.page_size, caps.capped) == (500, 50, 50, False)
+    assert (caps.pagination, caps.sort, caps.sort_param, caps.size_param) == ("page", "id", "sort", "limit")
     assert caps.sort_id
     assert caps.id_gt
     assert caps.id_lt
@@ -17,8 +16,17 @@ def test_an_api_that_honours_everything(make_hook):
     assert caps.date_lt
     assert caps.keyset
     assert not caps.date_filter_ignored
+    assert caps.default_order == "desc"  # the fake's default order, as Akinon's lists show newest first
     assert caps.offset == "Z"
     assert caps.rtt_ms > 0
+    assert caps.requests == len(server.log.paths) - 1  # every request but the login
+    assert caps.requests <= 10
+
+
+def test_without_a_page_size_the_largest_page_the_tenant_allows_is_found(make_hook, server):
+    server.api.max_limit = 300
+    caps = make_hook().probe("orders/")
+    assert (caps.limit, caps.page_size, caps.capped) == (1000, 300, True)
 
 
 def test_a_silent_limit_cap_is_found_and_logged_once(make_hook, server, caplog, capfd):
@@ -44,19 +52,45 @@ def test_a_silent_limit_cap_is_found_and_logged_once(make_hook, server, caplog, 
 )
 def test_each_ignored_parameter_is_found(make_hook, server, ignored, expected):
     server.api.ignore_params = frozenset(ignored)
-    caps = make_hook().probe("orders/", date_field="created_date")
+    caps = make_hook(page_size=100).probe("orders/", date_field="created_date")
     for name, value in expected.items():
         assert getattr(caps, name) == value, name
     untouched = {"sort_id", "id_gt", "id_lt", "date_gte", "date_lt"} - set(expected)
-    assert all(
-        getattr(caps, name) for name in untouched if name not in ("id_gt", "id_lt") or "sort" not in ignored
-    )
+    for name in untouched:
+        assert getattr(caps, name) is True, name
 
 
-def test_sort_ignored_with_an_ascending_default_order_is_still_found(make_hook, server):
+@pytest.mark.parametrize("default_sort", ["id", "-id"])
+def test_sort_ignored_is_found_whatever_the_default_order(make_hook, server, default_sort):
     server.api.ignore_params = frozenset({"sort"})
-    server.api.default_sort = "id"  # answers look sorted by accident: sort=-id gives them away
-    assert make_hook().probe("orders/").sort_id is False
+    server.api.default_sort = default_sort  # answers look sorted by accident one way or the other
+    caps = make_hook(page_size=100).probe("orders/")
+    assert caps.sort_id is False
+    assert caps.default_order == ("asc" if default_sort == "id" else "desc")
+    assert (caps.id_gt, caps.id_lt) == (True, True)  # judged against the default order's records
+
+
+def test_ordering_is_found_when_sort_is_not_the_parameter(make_hook, server):
+    server.api.sort_param = "ordering"
+    caps = make_hook(page_size=100).probe("orders/")
+    assert (caps.sort, caps.sort_param) == ("id", "ordering")
+    assert caps.keyset
+
+
+@pytest.mark.parametrize(
+    ("pagination", "expected"), [("page", "page"), ("limit_offset", "limit_offset"), ("cursor", "cursor")]
+)
+def test_the_paging_style_is_found(make_hook, server, pagination, expected):
+    server.api.pagination = pagination
+    caps = make_hook(page_size=50).probe("orders/")
+    assert caps.pagination == expected
+    assert caps.count == (None if pagination == "cursor" else 500)
+
+
+def test_a_list_that_fits_one_page_says_so(make_hook):
+    caps = make_hook().probe("orders/")  # 500 orders, pages of up to 1000
+    assert caps.pagination == "single"
+    assert caps.page_size == 1000
 
 
 @pytest.mark.parametrize(("style", "label"), [("Z", "Z"), ("+03:00", "+03:00"), ("naive+03:00", "naive")])
@@ -66,7 +100,7 @@ def test_timestamp_styles_are_reported(make_hook, server, style, label):
 
 
 def test_a_date_field_the_endpoint_cannot_filter_is_found(make_hook):
-    caps = make_hook().probe("/api/v1/oms/order_items/", date_field="date_placed")
+    caps = make_hook(page_size=100).probe("/api/v1/oms/order_items/", date_field="date_placed")
     assert caps.date_filter_ignored
     assert caps.keyset  # its ids still work
 
@@ -86,6 +120,15 @@ def test_batch_lookup_is_probed_both_ways(make_hook, server):
     assert hook.probe_batch_lookup("order_item/detailed_integration/", "order", [1, 2]) is False
 
 
-def test_probe_asks_with_far_bounds_only(make_hook, server):
-    make_hook().probe("orders/")
-    assert any(FAR_FUTURE.replace(":", "%3A") in p for p in server.log.paths)
+@pytest.mark.parametrize("default_sort", ["id", "-id"])
+def test_the_probe_is_right_while_orders_are_inserted_and_updated_between_its_requests(
+    make_hook, server, default_sort
+):
+    """A busy shop: before every request an order is created and another updated, ten probes running."""
+    server.api.default_sort = default_sort
+    server.faults.churn_every = 1
+    for date_field in ("created_date", "modified_date") * 5:
+        caps = make_hook(page_size=100).probe("orders/", date_field=date_field)
+        assert (caps.sort_id, caps.id_gt, caps.id_lt) == (True, True, True)
+        assert (caps.date_gte, caps.date_lt) == (True, True), date_field
+    assert len(server.log.inserted) >= 50  # the churn really ran between the requests

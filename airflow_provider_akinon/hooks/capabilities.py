@@ -1,0 +1,128 @@
+"""What one endpoint was found to honour (:class:`Capabilities`), and the paginators its answers call for."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from airflow_provider_akinon.hooks.paging import (
+    CursorPaginator,
+    KeysetPaginator,
+    LimitOffsetPaginator,
+    PageNumberPaginator,
+    Paginator,
+)
+
+#: How a list pages, as the probe found it: page numbers, limit/offset, a cursor in ``next``, all in one
+#: page (``single``), or ``unknown`` (more than one page, and nothing the probe tried moved through it).
+PAGINATIONS = ("page", "limit_offset", "cursor", "single", "unknown")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """
+    What one endpoint did when asked, judged by the records it returned. ``None``: too few records to tell.
+
+    :param limit: the page size asked for; ``page_size`` is what a full page held (the API's cap).
+    :param size_param: the query parameter that sets the page size (``limit``, or ``page_size``).
+    :param pagination: one of :data:`PAGINATIONS`.
+    :param sort: the value of ``sort_param`` that orders the list by its key, ascending (``id`` or
+        ``pk``), or ``None`` when no ordering the probe tried is honoured.
+    :param lookup: the filter name of the key (``id`` for ``id__gt``).
+    :param default_order: the order without a sort: ``asc`` or ``desc`` by key, ``None`` if neither.
+    :param offset: how timestamps of ``date_field`` state their zone: ``Z``, ``+03:00`` or ``naive``.
+    :param rtt_ms: the fastest round trip of the probe's requests.
+    """
+
+    endpoint: str
+    date_field: str | None
+    count: int | None
+    limit: int
+    page_size: int
+    size_param: str
+    pagination: str
+    sort: str | None
+    sort_param: str
+    lookup: str
+    id_gt: bool | None
+    id_lt: bool | None
+    date_gte: bool | None
+    date_lt: bool | None
+    default_order: str | None
+    offset: str | None
+    rtt_ms: float
+    requests: int = 0
+    batch_lookup: bool | None = None
+
+    @property
+    def capped(self) -> bool:
+        return self.page_size < self.limit
+
+    @property
+    def sort_id(self) -> bool | None:
+        """Whether a sort on the key is honoured (``None``: too few records to tell)."""
+        return None if self.count is not None and self.count < 2 else self.sort is not None
+
+    @property
+    def keyset(self) -> bool:
+        """Keyset walks need a sort on the key and both id lookups."""
+        return bool(self.sort and self.id_gt and self.id_lt)
+
+    @property
+    def date_filter_ignored(self) -> bool:
+        return self.date_gte is False or self.date_lt is False
+
+    def paginator(self) -> Paginator:
+        """The paginator of a walk over this list by its own paging (not keyset)."""
+        sorting = {"sort": self.sort, "sort_param": self.sort_param, "size_param": self.size_param}
+        if self.pagination == "limit_offset":
+            return LimitOffsetPaginator(**sorting)
+        if self.pagination == "cursor":
+            return CursorPaginator(size_param=self.size_param)
+        return PageNumberPaginator(**sorting)
+
+    def keyset_paginator(self, key: str) -> KeysetPaginator:
+        return KeysetPaginator(
+            key, self.lookup, sort=self.sort, sort_param=self.sort_param, size_param=self.size_param
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "sort_id": self.sort_id, "paging": "keyset" if self.keyset else "page"}
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(question, answer) pairs: the probe command's table."""
+
+        def yes(flag: bool | None) -> str:
+            return {True: "honoured", False: "IGNORED", None: "cannot tell (too few records)"}[flag]
+
+        df = self.date_field or "date"
+        if self.capped:
+            cap = f"capped at {self.page_size} (asked {self.limit})"
+        elif self.pagination == "single":
+            cap = f"up to {self.limit}: the whole list fits one page"
+        else:
+            cap = f"{self.limit} honoured"
+        sort = f"{self.sort_param}={self.sort} honoured" if self.sort else "no sort on the key honoured"
+        return [
+            ("records visible", "not counted (cursor paging)" if self.count is None else f"{self.count:,}"),
+            (f"page size ({self.size_param})", cap),
+            ("paging", self.pagination.replace("_", "/")),
+            ("sort", sort if self.sort_id is not None else "cannot tell (too few records)"),
+            (
+                "default order",
+                {"asc": "ascending ids", "desc": "descending ids"}.get(self.default_order or "", "none"),
+            ),
+            (f"{self.lookup}__gt", yes(self.id_gt)),
+            (f"{self.lookup}__lt", yes(self.id_lt)),
+            (f"{df}__gte", yes(self.date_gte)),
+            (f"{df}__lt", yes(self.date_lt)),
+            (f"{df} time zone", self.offset or "cannot tell (no records)"),
+            ("round trip", f"{self.rtt_ms:.0f} ms ({self.requests} requests)"),
+            ("window exports walk by", "keyset (id cursor)" if self.keyset else f"{self.pagination} walk"),
+        ]
+
+    def summary(self, noun: str = "records") -> str:
+        """One line for logs and ``test_connection()``: ``500 orders visible; page size ...``."""
+        count = "some" if self.count is None else f"{self.count:,}"
+        rest = [f"{question} {answer}" for question, answer in self.rows()[1:]]
+        return "; ".join([f"{count} {noun} visible", *rest])

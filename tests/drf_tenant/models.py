@@ -1,0 +1,40 @@
+"""Orders, order items and discount items, shaped like Akinon's seed pages (the fields an export reads)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class Order(models.Model):
+    number = models.CharField(max_length=32, db_index=True)
+    status = models.CharField(max_length=8, default="400")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=8, default="try")
+    created_date = models.DateTimeField(default=timezone.now, db_index=True)
+    modified_date = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        app_label = "drf_tenant"
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, related_name="items", on_delete=models.CASCADE)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    status = models.CharField(max_length=8, default="400")
+    created_date = models.DateTimeField(default=timezone.now, db_index=True)
+    modified_date = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        app_label = "drf_tenant"
+
+
+class DiscountItem(models.Model):
+    order = models.ForeignKey(Order, related_name="discounts", on_delete=models.CASCADE)
+    name = models.CharField(max_length=64)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    created_date = models.DateTimeField(default=timezone.now, db_index=True)
+    modified_date = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        app_label = "drf_tenant"

@@ -1,0 +1,137 @@
+"""Run the test tenant: ``python -m tests.drf_tenant.serve --port 0 --orders 3000 --inserts 2 --updates 3``.
+
+Creates the database and a user (``akinon`` / ``s3cret-Pa55``), seeds orders over the past days (each
+with items and discounts), prints ``READY <port>`` and serves on 127.0.0.1 with threads. A writer thread
+inserts ``--inserts`` orders a second (created now, with their items) and updates ``--updates`` others
+(``save()``: Django's ``auto_now`` stamps their ``modified_date`` now), until the process is stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socketserver
+import sys
+import threading
+from datetime import timedelta
+from decimal import Decimal
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.drf_tenant.settings")
+USER, PASSWORD = "akinon", "s3cret-Pa55"
+
+
+class ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def seed(orders: int, days: float, rng: random.Random) -> None:
+    """Orders spread over ``days`` days ending an hour ago, modified some time after, with children."""
+    from django.utils import timezone
+
+    from tests.drf_tenant.models import DiscountItem, Order, OrderItem
+
+    end = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    start = end - timedelta(days=days)
+    step = (end - start) / orders
+    rows = [
+        Order(
+            number=f"{rng.getrandbits(60):015x}",
+            status=rng.choice(["400", "450", "500", "550"]),
+            amount=Decimal(rng.randint(1000, 90000)) / 100,
+            created_date=start + step * i,
+        )
+        for i in range(orders)
+    ]
+    Order.objects.bulk_create(rows, batch_size=500)
+    saved = list(Order.objects.order_by("id"))
+    for order in saved:  # auto_now stamped them now: their history says otherwise
+        order.modified_date = order.created_date + timedelta(seconds=rng.uniform(0, 6 * 3600))
+    Order.objects.bulk_update(saved, ["modified_date"], batch_size=500)
+    items, discounts = [], []
+    for order in saved:
+        at = {"created_date": order.created_date}
+        items += [
+            OrderItem(order=order, price=Decimal(rng.randint(100, 9000)) / 100, **at)
+            for _ in range(rng.randint(1, 3))
+        ]
+        discounts += [
+            DiscountItem(order=order, name="3 al 2 Öde", amount=Decimal("5.00"), **at)
+            for _ in range(rng.choice((0, 1)))
+        ]
+    for model, batch in ((OrderItem, items), (DiscountItem, discounts)):
+        model.objects.bulk_create(batch, batch_size=500)
+        created = list(model.objects.select_related("order").order_by("id"))
+        for child in created:
+            child.modified_date = child.order.modified_date
+        model.objects.bulk_update(created, ["modified_date"], batch_size=500)
+
+
+def write(inserts: float, updates: float, rng: random.Random, stop: threading.Event) -> None:
+    """A busy shop: new orders (created now, with items) and updates of others, at the given rates."""
+    from tests.drf_tenant.models import Order, OrderItem
+
+    ticks = max(inserts, updates, 1.0)
+    owed = {"insert": 0.0, "update": 0.0}
+    while not stop.wait(1 / ticks):
+        owed["insert"] += inserts / ticks
+        owed["update"] += updates / ticks
+        while owed["insert"] >= 1:
+            owed["insert"] -= 1
+            order = Order.objects.create(number=f"{rng.getrandbits(60):015x}", amount=Decimal("10.00"))
+            OrderItem.objects.create(order=order, price=Decimal("10.00"))
+        while owed["update"] >= 1:
+            owed["update"] -= 1
+            last = Order.objects.order_by("-id").values_list("id", flat=True).first() or 0
+            order = Order.objects.filter(id=rng.randint(1, max(1, last))).first()
+            if order is not None:
+                order.status = rng.choice(["450", "500", "550", "600"])
+                order.save()  # auto_now: modified_date is now
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.drf_tenant.serve", description=__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--orders", type=int, default=3000)
+    parser.add_argument("--days", type=float, default=3)
+    parser.add_argument("--inserts", type=float, default=0.0, help="new orders a second")
+    parser.add_argument("--updates", type=float, default=0.0, help="updated orders a second")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.core.wsgi import get_wsgi_application
+
+    from tests.drf_tenant.models import Order
+
+    call_command("migrate", run_syncdb=True, verbosity=0)
+
+    rng = random.Random(args.seed)
+    if not Order.objects.exists():
+        seed(args.orders, args.days, rng)
+    if not User.objects.filter(username=USER).exists():
+        User.objects.create_user(USER, password=PASSWORD)
+    server = make_server("127.0.0.1", args.port, get_wsgi_application(), ThreadingServer, QuietHandler)
+    stop = threading.Event()
+    if args.inserts or args.updates:
+        threading.Thread(target=write, args=(args.inserts, args.updates, rng, stop), daemon=True).start()
+    print(f"READY {server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.1)
+    finally:
+        stop.set()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

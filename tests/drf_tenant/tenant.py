@@ -1,0 +1,111 @@
+"""Start the DRF test tenant from a test, and read the ground truth from its database."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import selectors
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.drf_tenant.serve import PASSWORD, USER
+
+ROOT = Path(__file__).parents[2]
+TABLES = {
+    "orders": "drf_tenant_order",
+    "order_items": "drf_tenant_orderitem",
+    "discount_items": "drf_tenant_discountitem",
+}
+
+
+def instant(text: str) -> datetime:
+    """A datetime as Django stores it in SQLite (UTC text), as an aware datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+class Tenant:
+    """A running tenant: its URL, its database, and what its tables hold now."""
+
+    def __init__(self, url: str, db: Path, process: subprocess.Popen) -> None:
+        self.url, self.db, self.process = url, db, process
+
+    def connection_json(self, **extra: object) -> str:
+        conn = {"conn_type": "akinon", "host": self.url, "login": USER, "password": PASSWORD}
+        return json.dumps({**conn, "extra": {"backoff": 0.05, "max_wait": 5, **extra}})
+
+    def rows(self, resource: str, *columns: str) -> list[tuple]:
+        with contextlib.closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=30)) as db:
+            return db.execute(f"SELECT {', '.join(columns)} FROM {TABLES[resource]}").fetchall()
+
+    def ids(self, resource: str, field: str, start: datetime, end: datetime) -> list[int]:
+        """Keys of the records whose ``field`` lies in ``[start, end)`` now."""
+        return sorted(key for key, at in self.rows(resource, "id", field) if start <= instant(at) < end)
+
+    def children(self, resource: str, orders: list[int]) -> list[int]:
+        wanted = set(orders)
+        return sorted(key for key, order in self.rows(resource, "id", "order_id") if order in wanted)
+
+    def current(self, resource: str = "orders") -> dict[int, tuple[str, datetime]]:
+        """Every record's status and ``modified_date`` now (the current state a Delta table must hold)."""
+        return {
+            key: (status, instant(at))
+            for key, status, at in self.rows(resource, "id", "status", "modified_date")
+        }
+
+
+@contextlib.contextmanager
+def drf_tenant(
+    home: Path,
+    *,
+    switches: tuple[str, ...] = (),
+    tz: str = "UTC",
+    orders: int = 3000,
+    days: float = 3,
+    inserts: float = 0,
+    updates: float = 0,
+    throttle: str = "60/s",
+) -> Iterator[Tenant]:
+    """Run a tenant (its own database under ``home``) for the length of the ``with`` block."""
+    home.mkdir(parents=True, exist_ok=True)
+    db = home / "tenant.sqlite3"
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        "DRF_TENANT_DB": str(db),
+        "DRF_TENANT_SWITCHES": ",".join(switches),
+        "DRF_TENANT_TZ": tz,
+        "DRF_TENANT_THROTTLE": throttle,
+    }
+    command = [sys.executable, "-m", "tests.drf_tenant.serve", "--orders", str(orders), "--days", str(days)]
+    command += ["--inserts", str(inserts), "--updates", str(updates)]
+    process = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=home.joinpath("tenant.log").open("wb")
+    )
+    try:
+        port = _ready(process, home, deadline=time.monotonic() + 120)
+        yield Tenant(f"http://127.0.0.1:{port}", db, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _ready(process: subprocess.Popen, home: Path, deadline: float) -> int:
+    """The port the tenant printed with ``READY``; fails with its log if it never got there."""
+    assert process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    while time.monotonic() < deadline:
+        if selector.select(timeout=max(0.0, deadline - time.monotonic())):
+            line = process.stdout.readline().decode()
+            if line.startswith("READY"):
+                return int(line.split()[1])
+            if not line:
+                break
+    log = home.joinpath("tenant.log").read_text(errors="replace")[-3000:]
+    raise RuntimeError(f"the DRF tenant did not start (exit {process.poll()}):\n{log}")

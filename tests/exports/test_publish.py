@@ -1,0 +1,179 @@
+"""The destination is shared, and a reader always finds a whole export: publish step by step, killed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import orjson
+import pytest
+
+from airflow_provider_akinon.errors import DestinationError
+from airflow_provider_akinon.exports.reader import iter_export_records
+from airflow_provider_akinon.exports.target import read_manifest
+from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
+
+DAY = {"start": "2026-01-02T00:00:00Z", "end": "2026-01-03T00:00:00Z"}
+
+
+def export(destination, **kwargs):
+    return FetchOrdersOperator(task_id="o", destination=str(destination), **{**DAY, **kwargs}).execute({})
+
+
+def files(folder):
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+
+
+def whole(folder):
+    """The export a reader finds: its manifest, and every record of every file it lists."""
+    manifest = read_manifest(str(folder))
+    ids = [record["id"] for record in iter_export_records(str(folder))]
+    assert len(ids) == manifest["records"]
+    return manifest, ids
+
+
+def test_an_export_beside_a_delta_table_is_refused_with_nothing_touched(akinon_default, tmp_path):
+    table = tmp_path / "table"
+    (table / "_delta_log").mkdir(parents=True)
+    (table / "_delta_log" / "00000000000000000000.json").write_text("{}")
+    (table / "part-00000-5d3e-c000.zstd.parquet").write_bytes(b"PAR1")
+    before = files(table)
+    with pytest.raises(DestinationError, match="holds a Delta table"):
+        export(table)
+    assert files(table) == before
+    assert akinon_default.log.requests == 0
+
+
+def test_an_export_beside_a_users_files_leaves_them_untouched(akinon_default, tmp_path):
+    dest = tmp_path / "shared"
+    dest.mkdir()
+    (dest / "part-0001.csv").write_text("a user's file")
+    (dest / "README").write_text("notes")
+    export(dest, page_size=20, max_file_bytes=30_000)
+    export(dest, page_size=50)  # a rerun replaces the export, and only it
+    assert (dest / "part-0001.csv").read_text() == "a user's file"
+    assert (dest / "README").read_text() == "notes"
+    manifest, ids = whole(dest)
+    listed = {f["name"] for f in manifest["files"]}
+    assert {p.name for p in dest.iterdir()} == {"part-0001.csv", "README", "_manifest.json", *listed}
+    assert sorted(ids) == akinon_default.data.expected("orders", "created_date", *DAY.values())
+
+
+def test_part_files_no_manifest_lists_are_refused_not_deleted(akinon_default, tmp_path):
+    dest = tmp_path / "p"
+    dest.mkdir()
+    (dest / "part-00000.jsonl").write_text('{"id": 1}\n')  # named as this provider names parts
+    with pytest.raises(DestinationError, match=r"no manifest of this provider lists \(part-00000.jsonl\)"):
+        export(dest)
+    assert (dest / "part-00000.jsonl").read_text() == '{"id": 1}\n'
+    assert akinon_default.log.requests == 0
+
+
+KILLED_PUBLISH = textwrap.dedent(
+    """
+    import os, signal, sys
+    from fsspec.implementations.local import LocalFileSystem
+    from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
+
+    step, calls = int(sys.argv[2]), []
+    moves, removals = LocalFileSystem.mv, LocalFileSystem.rm
+
+    def count(real):
+        def counted(self, path, *args, **kwargs):
+            if "_staging" in str(path) and not str(path).endswith("_run.json") or real is removals:
+                calls.append(path)
+                if len(calls) == step:
+                    os.kill(os.getpid(), signal.SIGKILL)  # killed before this step of the publish
+            return real(self, path, *args, **kwargs)
+        return counted
+
+    LocalFileSystem.mv, LocalFileSystem.rm = count(moves), count(removals)
+    FetchOrdersOperator(
+        task_id="o", destination=sys.argv[1], start="2026-01-02", end="2026-01-03",
+        page_size=10, max_file_bytes=60_000, max_concurrency=1,
+    ).execute({})
+    print("STEPS", len(calls))
+    """
+)
+
+
+def publish_killed_at(destination, step: int) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", KILLED_PUBLISH, str(destination), str(step)],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_publish_killed_at_any_step_leaves_a_whole_export_and_the_rerun_takes_over(
+    akinon_default, tmp_path
+):
+    """SIGKILL before the first part moves, between moves, before the manifest, before the old parts go."""
+    server = akinon_default
+    old = tmp_path / "old"
+    export(old, page_size=25)  # the previous export: one part
+    old_manifest, old_ids = whole(old)
+    for order in range(3):  # the new export differs: three more orders in the window
+        server.data.insert_order(created=1767312000.0 + 3600 * (order + 1))
+    new_ids = sorted(server.data.expected("orders", "created_date", *DAY.values()))
+    dest = tmp_path / "p"
+    shutil.copytree(old, dest)
+    done = publish_killed_at(dest, 10_000)  # an undisturbed run counts the steps
+    assert done.returncode == 0, done.stderr
+    steps = int(done.stdout.split("STEPS")[-1])
+    assert steps >= 6  # several parts to move, the manifest, the old part to remove
+    seen = set()
+    for step in range(1, steps + 1):
+        shutil.rmtree(dest)
+        shutil.copytree(old, dest)  # each killed run replaces the previous export
+        killed = publish_killed_at(dest, step)
+        assert killed.returncode == -9, killed.stderr
+        manifest, ids = whole(dest)  # whatever the step, a whole export with its manifest
+        assert sorted(ids) in (sorted(old_ids), new_ids)
+        seen.add("new" if sorted(ids) == new_ids else "old")
+        export(dest, page_size=25)  # the rerun: the dead run's lock and leftovers are no obstacle
+        manifest, ids = whole(dest)
+        assert sorted(ids) == new_ids
+        listed = {f["name"] for f in manifest["files"]}
+        assert {p.name for p in dest.iterdir()} == {"_manifest.json", *listed}  # nothing left behind
+        lock = dest / "_publish.lock"
+        assert not lock.exists()
+    assert seen == {"old", "new"}  # kills landed both before and after the manifest's commit
+    assert orjson.loads((dest / "_manifest.json").read_bytes())["records"] == len(new_ids)
+    assert old_manifest["records"] == len(old_ids)
+
+
+def test_a_missing_bucket_is_refused_and_never_created(akinon_default, moto_s3):
+    with pytest.raises(DestinationError, match="the bucket 'no-such-bucket' does not exist"):
+        export("s3://aws_moto@no-such-bucket/akinon/orders/")
+    assert "no-such-bucket" not in {b["Name"] for b in moto_s3.list_buckets()["Buckets"]}
+    assert akinon_default.log.requests == 0
+
+
+def test_a_full_disk_names_the_path(akinon_default, tmp_path, monkeypatch):
+    from airflow_provider_akinon.exports import writers
+
+    real_open = writers.PartWriter._open
+
+    def open_on_a_full_disk(self):  # the part file's writes land on /dev/full: ENOSPC
+        real_open(self)
+        self._file.raw.close()
+        self._file.raw = open("/dev/full", "wb", buffering=0)  # noqa: SIM115
+
+    monkeypatch.setattr(writers.PartWriter, "_open", open_on_a_full_disk)
+    before = files(tmp_path)
+    with pytest.raises(DestinationError, match="no space left on the device") as err:
+        export(tmp_path / "full")
+    assert str(tmp_path / "full") in str(err.value)
+    assert not (tmp_path / "full" / "_manifest.json").exists()
+    assert files(tmp_path) == before
