@@ -25,10 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--conn-id", default="akinon_default", help="the akinon connection (default: %(default)s)"
     )
+    parser.add_argument("--endpoint", default="orders/", help="the list to probe (default: %(default)s)")
     parser.add_argument(
-        "--endpoint", default="orders/", help="the list to probe (default: %(default)s)"
+        "--date-field", default="created_date", help="created_date, modified_date or date_placed"
     )
-    parser.add_argument("--date-field", default="created_date", help="created_date, modified_date or date_placed")
     args = parser.parse_args(argv)
 
     # the table is the output (it states what the logs would): Airflow reads this when first imported
