@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import signal
 import socketserver
 import sys
 import threading
@@ -31,13 +32,16 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
-def seed(orders: int, days: float, rng: random.Random) -> None:
-    """Orders spread over ``days`` days ending an hour ago, modified some time after, with children."""
+def seed(orders: int, days: float, until: float, rng: random.Random) -> None:
+    """
+    Orders spread over ``days`` days ending at the start of the hour ``until`` hours ago, each modified
+    some time after it was created (never after that end), with children.
+    """
     from django.utils import timezone
 
     from tests.drf_tenant.models import DiscountItem, Order, OrderItem
 
-    end = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    end = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=until)
     start = end - timedelta(days=days)
     step = (end - start) / orders
     rows = [
@@ -52,7 +56,8 @@ def seed(orders: int, days: float, rng: random.Random) -> None:
     Order.objects.bulk_create(rows, batch_size=500)
     saved = list(Order.objects.order_by("id"))
     for order in saved:  # auto_now stamped them now: their history says otherwise
-        order.modified_date = order.created_date + timedelta(seconds=rng.uniform(0, 6 * 3600))
+        room = min(6 * 3600, (end - order.created_date).total_seconds())
+        order.modified_date = order.created_date + timedelta(seconds=rng.uniform(0, room))
     Order.objects.bulk_update(saved, ["modified_date"], batch_size=500)
     items, discounts = [], []
     for order in saved:
@@ -100,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--orders", type=int, default=3000)
     parser.add_argument("--days", type=float, default=3)
+    parser.add_argument("--until", type=float, default=1, help="the seeded days end this many hours ago")
     parser.add_argument("--inserts", type=float, default=0.0, help="new orders a second")
     parser.add_argument("--updates", type=float, default=0.0, help="updated orders a second")
     parser.add_argument("--seed", type=int, default=1)
@@ -118,13 +124,22 @@ def main(argv: list[str] | None = None) -> int:
 
     rng = random.Random(args.seed)
     if not Order.objects.exists():
-        seed(args.orders, args.days, rng)
+        seed(args.orders, args.days, args.until, rng)
     if not User.objects.filter(username=USER).exists():
         User.objects.create_user(USER, password=PASSWORD)
     server = make_server("127.0.0.1", args.port, get_wsgi_application(), ThreadingServer, QuietHandler)
     stop = threading.Event()
+    writer = threading.Thread(target=write, args=(args.inserts, args.updates, rng, stop), daemon=True)
     if args.inserts or args.updates:
-        threading.Thread(target=write, args=(args.inserts, args.updates, rng, stop), daemon=True).start()
+        writer.start()
+
+    def stop_writing(*_: object) -> None:  # SIGUSR1: the shop closes; the API stays up
+        stop.set()
+        if writer.is_alive():
+            writer.join()
+        print("STOPPED", flush=True)
+
+    signal.signal(signal.SIGUSR1, lambda *_: threading.Thread(target=stop_writing).start())
     print(f"READY {server.server_address[1]}", flush=True)
     try:
         server.serve_forever(poll_interval=0.1)

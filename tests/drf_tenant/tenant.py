@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import selectors
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -34,6 +35,11 @@ class Tenant:
 
     def __init__(self, url: str, db: Path, process: subprocess.Popen) -> None:
         self.url, self.db, self.process = url, db, process
+
+    def stop_writes(self, *, timeout: float = 60) -> None:
+        """Stop the writer (the API stays up) and wait until its last write is done."""
+        self.process.send_signal(signal.SIGUSR1)
+        assert _line(self.process, "STOPPED", time.monotonic() + timeout) is not None, "the writer did not stop"
 
     def connection_json(self, **extra: object) -> str:
         conn = {"conn_type": "akinon", "host": self.url, "login": USER, "password": PASSWORD}
@@ -69,6 +75,7 @@ def drf_tenant(
     days: float = 3,
     inserts: float = 0,
     updates: float = 0,
+    until: float = 1,
     throttle: str = "60/s",
 ) -> Iterator[Tenant]:
     """Run a tenant (its own database under ``home``) for the length of the ``with`` block."""
@@ -83,29 +90,31 @@ def drf_tenant(
         "DRF_TENANT_THROTTLE": throttle,
     }
     command = [sys.executable, "-m", "tests.drf_tenant.serve", "--orders", str(orders), "--days", str(days)]
-    command += ["--inserts", str(inserts), "--updates", str(updates)]
+    command += ["--inserts", str(inserts), "--updates", str(updates), "--until", str(until)]
     process = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=home.joinpath("tenant.log").open("wb")
     )
     try:
-        port = _ready(process, home, deadline=time.monotonic() + 120)
-        yield Tenant(f"http://127.0.0.1:{port}", db, process)
+        line = _line(process, "READY", time.monotonic() + 120)
+        if line is None:
+            log = home.joinpath("tenant.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"the DRF tenant did not start (exit {process.poll()}):\n{log}")
+        yield Tenant(f"http://127.0.0.1:{int(line.split()[1])}", db, process)
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def _ready(process: subprocess.Popen, home: Path, deadline: float) -> int:
-    """The port the tenant printed with ``READY``; fails with its log if it never got there."""
+def _line(process: subprocess.Popen, word: str, deadline: float) -> str | None:
+    """The next line the tenant prints that starts with ``word`` (``None``: none before ``deadline``)."""
     assert process.stdout is not None
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)
     while time.monotonic() < deadline:
         if selector.select(timeout=max(0.0, deadline - time.monotonic())):
             line = process.stdout.readline().decode()
-            if line.startswith("READY"):
-                return int(line.split()[1])
+            if line.startswith(word):
+                return line
             if not line:
-                break
-    log = home.joinpath("tenant.log").read_text(errors="replace")[-3000:]
-    raise RuntimeError(f"the DRF tenant did not start (exit {process.poll()}):\n{log}")
+                return None
+    return None
