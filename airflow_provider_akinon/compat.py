@@ -24,15 +24,15 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 try:  # Airflow 3
     from airflow.sdk import DAG, Param, Variable, task
 except ImportError:  # Airflow 2.11
-    from airflow import DAG
-    from airflow.decorators import task
-    from airflow.models import Variable
-    from airflow.models.param import Param
+    from airflow import DAG  # type: ignore[assignment]
+    from airflow.decorators import task  # type: ignore[attr-defined,no-redef]
+    from airflow.models import Variable  # type: ignore[assignment]
+    from airflow.models.param import Param  # type: ignore[assignment,no-redef]
 
 try:  # Airflow 3.2+
     from airflow.sdk import CronDataIntervalTimetable
 except ImportError:  # Airflow 2.11 to 3.1
-    from airflow.timetables.interval import CronDataIntervalTimetable
+    from airflow.timetables.interval import CronDataIntervalTimetable  # type: ignore[assignment]
 
 from airflow import __version__ as AIRFLOW_VERSION
 

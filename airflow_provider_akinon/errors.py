@@ -7,6 +7,8 @@ a short :func:`excerpt` taken after the connection's password and token were cut
 
 from __future__ import annotations
 
+import urllib3
+
 from airflow_provider_akinon.compat import AirflowException
 
 
@@ -45,6 +47,38 @@ class ExportConsistencyError(AkinonError):
 
 class DestinationError(AkinonError):
     """The destination cannot be written, or holds what is not ours; the message names path and fix."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# Signals between the transport or the page decoders and the request rules, which turn them into one of
+# the errors above (or a retry): never raised to a DAG.
+
+
+class NotAPageError(ValueError):
+    """A 2xx body that is JSON but not a page of a list (``{"detail": "maintenance"}``, no ``results``):
+    a server fault, retried like a 5xx."""
+
+
+class PageShapeError(ValueError):
+    """A page whose records are not this list's (not objects, no key, a key that is not an integer), or a
+    bare list where a paged envelope was expected: another try will not help."""
+
+
+class BodyTooLargeError(urllib3.exceptions.HTTPError):
+    """An answer's body is larger than the transport allows; it was not read further."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the answer's body is larger than {size // (1024 * 1024)} MB")
+        self.size = size
+
+
+class AnswerTimeoutError(urllib3.exceptions.ReadTimeoutError):
+    """
+    The answer did not arrive whole within its deadline (a slow or dripping server); ``began``: its
+    status line had arrived (the host answers, slowly).
+    """
+
+    began = False
 
 
 def excerpt(text: str | bytes, limit: int = 200) -> str:

@@ -35,18 +35,22 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
     from airflow_provider_akinon.errors import AkinonError
     from airflow_provider_akinon.hooks.akinon import AkinonHook
-    from airflow_provider_akinon.resources import DISCOUNT_ITEMS, ORDER_ITEMS, ORDERS, check_date_field
+    from airflow_provider_akinon.resources import DISCOUNT_ITEMS, ORDER_ITEMS, ORDERS, REGISTRY
 
     hook = AkinonHook(args.conn_id, max_retries=1)  # a person waits on it: fail in seconds, not minutes
     try:
-        check_date_field(args.date_field)
+        for known in REGISTRY.values():
+            if known.endpoint == args.endpoint:
+                known.check_date_field(args.date_field)
         caps = hook.probe(args.endpoint, date_field=args.date_field)
         rows = caps.rows()
         if args.endpoint == ORDERS.endpoint:
             query = {caps.sort_param: caps.sort} if caps.sort else {}
             first = [int(o["id"]) for o in hook.get_page(ORDERS.endpoint, {**query, "limit": 2}).parsed]
             for child in (ORDER_ITEMS, DISCOUNT_ITEMS):
-                ok = len(first) == 2 and hook.probe_batch_lookup(child.endpoint, child.parent_param, first)
+                ok = len(first) == 2 and hook.probe_batch_lookup(
+                    child.endpoint, child.parent_param or "order", first
+                )
                 rows.append((f"{child.name}: {child.parent_param}__in", "honoured" if ok else "IGNORED"))
     except AkinonError as err:
         print(f"Could not probe {args.endpoint} with connection {args.conn_id!r}: {err}", file=sys.stderr)

@@ -1,7 +1,10 @@
-"""Akinon resources as data: where they live, their keys, their dates, how they hang off orders.
+"""Akinon's lists as data: one typed :class:`Resource` per list, registered by name.
 
-One :class:`Resource` per exportable list. Operators, exports, the hook's convenience methods and the
-Parquet writer read these records instead of repeating paths and field names.
+A resource is everything the provider needs to know of a list: where it lives, the field that keys its
+records and the filter that looks it up, the dates a window may cut, the field every update stamps,
+the parent it hangs off (and how its records and queries name that parent), and the columns Parquet
+types. Operators, walks, checks, writers and the hook read these instead of repeating names; a new
+list is one declaration here (or a ``FetchAkinonListOperator`` argument list).
 """
 
 from __future__ import annotations
@@ -10,17 +13,8 @@ from dataclasses import dataclass
 
 from airflow_provider_akinon.errors import AkinonConfigError
 
-#: Fields an order window may be cut on; the API takes ``<field>__gte`` / ``<field>__lt``.
-DATE_FIELDS = ("created_date", "modified_date", "date_placed")
-
-
-def check_date_field(date_field: str) -> str:
-    """Refuse a ``date_field`` the API cannot filter orders on, naming the ones it can."""
-    if date_field not in DATE_FIELDS:
-        raise AkinonConfigError(
-            f"date_field={date_field!r} is not supported; use one of {', '.join(DATE_FIELDS)}."
-        )
-    return date_field
+#: Dates Akinon's order-like lists carry and filter on (``<field>__gte`` / ``<field>__lt``).
+ORDER_DATES = ("created_date", "modified_date", "date_placed")
 
 
 @dataclass(frozen=True)
@@ -28,12 +22,20 @@ class Resource:
     """
     One Akinon list endpoint.
 
-    :param name: short name, used in paths and logs (``orders``).
+    :param name: short name, used in paths, manifests and logs (``orders``).
     :param endpoint: path relative to the connection's ``api_prefix``, or absolute from the host root.
-    :param primary_key: the field that identifies a record (``id`` or ``pk``).
-    :param parent_param: for per-order children, the query parameter naming the order (``order``).
+    :param primary_key: the record field that identifies a record (``id``, or ``pk`` on Omnitron's
+        order items and discount items).
+    :param lookup: the filter name of the key (``id`` for ``id__gt``): django-filter names model fields.
+    :param date_fields: the dates a window may be cut on.
+    :param version_field: the date every update stamps "now" (Django's ``auto_now``): windows on it are a
+        changes feed, and a Delta table keeps the record with the newest one. ``None``: never updated.
+    :param parent: the resource these records hang off (``orders``), fetched by ``parent_param``.
+    :param parent_param: the query parameter naming the parent (``order``; ``order__in`` for many).
+    :param parent_field: the record field holding the parent's key (``order``).
+    :param bare_list: the endpoint answers a plain JSON array, without the paging envelope.
     :param decimal_fields: top-level money fields (decimal strings in the API), typed in Parquet.
-    :param timestamp_fields: top-level timestamps (``...Z`` strings in the API), typed in Parquet.
+    :param timestamp_fields: top-level timestamps, typed in Parquet.
     :param string_fields: other top-level scalars worth a typed Parquet column.
     :param integer_fields: other top-level integers worth a typed Parquet column.
     """
@@ -41,65 +43,103 @@ class Resource:
     name: str
     endpoint: str
     primary_key: str = "id"
+    lookup: str = "id"
+    date_fields: tuple[str, ...] = ("created_date", "modified_date")
+    version_field: str | None = "modified_date"
+    parent: str | None = None
     parent_param: str | None = None
+    parent_field: str | None = None
+    bare_list: bool = False
     decimal_fields: tuple[str, ...] = ()
     timestamp_fields: tuple[str, ...] = ()
     string_fields: tuple[str, ...] = ()
     integer_fields: tuple[str, ...] = ()
 
+    def check_date_field(self, date_field: str) -> str:
+        """Refuse a ``date_field`` this list cannot be cut on, naming the ones it can."""
+        if date_field not in self.date_fields:
+            raise AkinonConfigError(
+                f"date_field={date_field!r} is not supported by {self.name}; use one of "
+                f"{', '.join(self.date_fields)}."
+            )
+        return date_field
 
-ORDERS = Resource(
-    name="orders",
-    endpoint="orders/",
-    primary_key="id",
-    decimal_fields=(
-        "amount",
-        "shipping_amount",
-        "discount_amount",
-        "refund_amount",
-        "net_shipping_amount",
-        "installment_interest_amount",
-    ),
-    timestamp_fields=("created_date", "modified_date", "date_placed"),
-    string_fields=("number", "status", "currency", "cancel_status"),
-)
 
-ORDER_ITEMS = Resource(
-    name="order_items",
-    endpoint="order_item/detailed_integration/",
-    primary_key="pk",
-    parent_param="order",
-    decimal_fields=("price", "tax_rate", "net_amount", "discount_amount", "retail_price"),
-    timestamp_fields=("created_date", "modified_date"),
-    string_fields=("status", "price_currency", "cancel_status"),
-    integer_fields=("order",),
-)
+REGISTRY: dict[str, Resource] = {}
 
-DISCOUNT_ITEMS = Resource(
-    name="discount_items",
-    endpoint="discount_items/detailed_integration/",
-    primary_key="pk",
-    parent_param="order",
-    decimal_fields=("amount",),
-    timestamp_fields=("created_date", "modified_date"),
-    string_fields=("name", "offer_type", "code"),
-    integer_fields=("order",),
-)
 
-OMS_ORDER_ITEMS = Resource(
-    name="oms_order_items",
-    endpoint="/api/v1/oms/order_items/",
-    primary_key="id",
-    decimal_fields=("price", "net_amount", "retail_price", "tax_rate", "tax_amount", "discount_amount"),
-    timestamp_fields=("created_date", "modified_date"),
-    string_fields=("price_currency",),
-    integer_fields=("order", "omnitron_id"),
-)
+def register(resource: Resource) -> Resource:
+    """Add ``resource`` to the registry (manifests name it; the reader and the Delta merge look it up)."""
+    REGISTRY[resource.name] = resource
+    return resource
 
 
 def resource_named(name: str) -> Resource:
-    """The resource called ``name`` (``orders``, ``order_items``, ...), as manifests name them."""
-    for resource in (ORDERS, ORDER_ITEMS, DISCOUNT_ITEMS, OMS_ORDER_ITEMS):
-        if resource.name == name:
-            return resource
-    raise KeyError(f"no Akinon resource is called {name!r}")
+    """The registered resource called ``name`` (``orders``, ``order_items``, ...)."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise AkinonConfigError(
+            f"no Akinon list is registered as {name!r}; known: {', '.join(sorted(REGISTRY))}."
+        ) from None
+
+
+ORDERS = register(
+    Resource(
+        name="orders",
+        endpoint="orders/",
+        date_fields=ORDER_DATES,
+        decimal_fields=(
+            "amount",
+            "shipping_amount",
+            "discount_amount",
+            "refund_amount",
+            "net_shipping_amount",
+            "installment_interest_amount",
+        ),
+        timestamp_fields=ORDER_DATES,
+        string_fields=("number", "status", "currency", "cancel_status"),
+    )
+)
+
+ORDER_ITEMS = register(
+    Resource(
+        name="order_items",
+        endpoint="order_item/detailed_integration/",
+        primary_key="pk",
+        parent="orders",
+        parent_param="order",
+        parent_field="order",
+        decimal_fields=("price", "tax_rate", "net_amount", "discount_amount", "retail_price"),
+        timestamp_fields=("created_date", "modified_date"),
+        string_fields=("status", "price_currency", "cancel_status"),
+        integer_fields=("order",),
+    )
+)
+
+DISCOUNT_ITEMS = register(
+    Resource(
+        name="discount_items",
+        endpoint="discount_items/detailed_integration/",
+        primary_key="pk",
+        parent="orders",
+        parent_param="order",
+        parent_field="order",
+        decimal_fields=("amount",),
+        timestamp_fields=("created_date", "modified_date"),
+        string_fields=("name", "offer_type", "code"),
+        integer_fields=("order",),
+    )
+)
+
+OMS_ORDER_ITEMS = register(
+    Resource(
+        name="oms_order_items",
+        endpoint="/api/v1/oms/order_items/",
+        date_fields=ORDER_DATES,
+        decimal_fields=("price", "net_amount", "retail_price", "tax_rate", "tax_amount", "discount_amount"),
+        timestamp_fields=("created_date", "modified_date"),
+        string_fields=("price_currency",),
+        integer_fields=("order", "omnitron_id"),
+    )
+)

@@ -29,6 +29,6 @@ def offset_label(value: str | None) -> str | None:
     if value.endswith("Z"):
         return "Z"
     offset = moment.utcoffset()
-    minutes = int(offset.total_seconds() // 60)
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
     sign = "+" if minutes >= 0 else "-"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

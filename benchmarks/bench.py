@@ -180,7 +180,7 @@ def client_provider(
         {"conn_type": "akinon", "host": url, "login": "akinon", "password": "s3cret-Pa55"}
     )
     # a task's process has imported its filesystem already; so does the benchmark, before the clock
-    from airflow_provider_akinon.exports.target import destination_path
+    from airflow_provider_akinon.exports import destination_path
     from airflow_provider_akinon.operators.akinon import FetchOrderItemsOperator, FetchOrdersOperator
 
     destination_path(str(out)).fs  # noqa: B018

@@ -33,8 +33,9 @@ def build(folder: Path, rows: int, changed: int) -> tuple[str, list[str]]:
     from deltalake import write_deltalake
 
     from airflow_provider_akinon.compat import ObjectStoragePath
-    from airflow_provider_akinon.exports.delta import table_schema
-    from airflow_provider_akinon.exports.writers import PartWriter
+    from airflow_provider_akinon.exports.output import format_named
+    from airflow_provider_akinon.exports.output.delta import table_schema
+    from airflow_provider_akinon.exports.output.parts import PartWriter
     from airflow_provider_akinon.hooks.records import Records
     from airflow_provider_akinon.resources import ORDERS
     from airflow_provider_akinon.testing.data import AkinonData
@@ -56,7 +57,9 @@ def build(folder: Path, rows: int, changed: int) -> tuple[str, list[str]]:
 
     data = AkinonData(orders=changed, start="2026-02-01", days=1, seed=3)
     chosen = sorted(random.Random(5).sample(range(rows - 100_000 + 1, rows + 1), changed))
-    writer = PartWriter(ObjectStoragePath(f"file://{folder}/staging"), "s00000", "delta", ORDERS, 1 << 40)
+    writer = PartWriter(
+        ObjectStoragePath(f"file://{folder}/staging"), "s00000", format_named("delta"), ORDERS, 1 << 40
+    )
     (folder / "staging").mkdir()
     for start in range(0, changed, 1000):
         records = []
@@ -73,7 +76,7 @@ def merge(table: str, parts: list[str]) -> dict:
     import logging
 
     from airflow_provider_akinon.compat import ObjectStoragePath
-    from airflow_provider_akinon.exports.delta import merge_into_table
+    from airflow_provider_akinon.exports.output.delta import merge_into_table
     from airflow_provider_akinon.resources import ORDERS
 
     logging.disable(logging.WARNING)

@@ -15,8 +15,8 @@ from decimal import Decimal
 import orjson
 
 from airflow_provider_akinon.compat import DAG, Asset, ObjectStoragePath, get_variable, task
-from airflow_provider_akinon.exports.reader import iter_export_records
-from airflow_provider_akinon.exports.target import MANIFEST, destination_path
+from airflow_provider_akinon.exports import destination_path, iter_export_records
+from airflow_provider_akinon.exports.output.storage import MANIFEST
 
 DEFAULT_BASE = "/tmp/akinon-exports"
 RESOURCES = ("orders", "order_items", "discount_items")

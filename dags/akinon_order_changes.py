@@ -67,7 +67,7 @@ with DAG(
     @task(pool="default_pool")
     def merge_into_current(export: dict, resource: str) -> dict:
         """Upsert the hour's changes into the current-state table (one Delta commit)."""
-        from airflow_provider_akinon.exports.delta import merge_export
+        from airflow_provider_akinon.exports import merge_export
 
         return merge_export(export, current_table(resource))
 
@@ -82,7 +82,7 @@ with DAG(
     @task(pool="default_pool")
     def compact_and_vacuum() -> list[dict]:
         """Compact small files; vacuum what no version of the last 7 days references."""
-        from airflow_provider_akinon.exports.delta import maintain
+        from airflow_provider_akinon.exports import maintain
 
         return [maintain(current_table(resource), retention_days=7) for resource in RESOURCES]
 

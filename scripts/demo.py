@@ -47,7 +47,7 @@ def main() -> None:
     except ImportError:  # Airflow 2
         from airflow.models.dagbag import DagBag
 
-    from airflow_provider_akinon.exports.target import read_manifest
+    from airflow_provider_akinon.exports import read_manifest
     from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
 
     dag = DagBag(str(ROOT / "dags")).dags["akinon_daily_export"]

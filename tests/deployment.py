@@ -163,8 +163,7 @@ class Deployment:
 
 def assert_daily_partitions(base: Path, data: Any, days: range) -> None:
     """Each day's orders, items and discounts partition holds exactly the server's records, and says so."""
-    from airflow_provider_akinon.exports.reader import iter_export_records
-    from airflow_provider_akinon.exports.target import read_manifest
+    from airflow_provider_akinon.exports import iter_export_records, read_manifest
 
     for day in days:
         start, end = f"2026-01-0{day}T00:00:00", f"2026-01-0{day + 1}T00:00:00"

@@ -14,8 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from airflow_provider_akinon.exports.reader import iter_export_records
-from airflow_provider_akinon.exports.target import read_manifest
+from airflow_provider_akinon.exports import iter_export_records, read_manifest
 from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
 from tests.conftest import PASSWORD
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import cached_property, partial
 from typing import Any
@@ -15,25 +15,23 @@ from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError
 from airflow_provider_akinon.hooks import form
 from airflow_provider_akinon.hooks.capabilities import Capabilities
 from airflow_provider_akinon.hooks.config import (
-    DEFAULT_PAGE_SIZE,
     AkinonConfig,
     RetryPolicy,
     config_from_connection,
 )
 from airflow_provider_akinon.hooks.core import RequestCore, RequestStats
 from airflow_provider_akinon.hooks.http import HttpHookCompat
+from airflow_provider_akinon.hooks.lists import ListMethods
 from airflow_provider_akinon.hooks.paging import (
     CursorPaginator,
     KeysetPaginator,
     LimitOffsetPaginator,
     PageNumberPaginator,
-    Paginator,
-    iter_pages,
 )
 from airflow_provider_akinon.hooks.probe import PROBE_LIMIT, probe_batch_lookup, probe_endpoint
-from airflow_provider_akinon.hooks.records import Page, decode_page
+from airflow_provider_akinon.hooks.records import decode_page
 from airflow_provider_akinon.hooks.rules import parse_retry_after
-from airflow_provider_akinon.resources import DISCOUNT_ITEMS, OMS_ORDER_ITEMS, ORDER_ITEMS, ORDERS
+from airflow_provider_akinon.resources import ORDERS
 
 __all__ = [
     "AkinonApiError",
@@ -54,7 +52,7 @@ TEST_TIMEOUT = 10.0
 TEST_BUDGET = 14.0
 
 
-class AkinonHook(HttpHookCompat):
+class AkinonHook(ListMethods, HttpHookCompat):
     """
     Interact with Akinon's Omnitron and OMS REST APIs.
 
@@ -188,70 +186,6 @@ class AkinonHook(HttpHookCompat):
         core = await asyncio.to_thread(lambda: self.core)  # reads the connection off the event loop
         return await core.acall("GET", core.url_for(endpoint), query=params, decode=decode)
 
-    # ------------------------------------------------------------------ paging
-    def get_page(
-        self,
-        endpoint: str,
-        params: Mapping[str, Any] | None = None,
-        decoder: Callable[[bytes], Page] | None = None,
-    ) -> Page:
-        """
-        One page of a list, checked (a 200 that is not a page is retried like a 5xx, then an error); with
-        a :class:`~airflow_provider_akinon.hooks.records.PageDecoder` its records stay raw bytes.
-        """
-        return self.core.call("GET", self.url_for(endpoint), query=params, decode=decoder or decode_page)
-
-    def pages(
-        self,
-        endpoint: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        page_size: int | None = None,
-        paginator: Paginator | None = None,
-        decoder: Callable[[bytes], Page] | None = None,
-    ) -> Iterator[Page]:
-        """
-        Yield the :class:`~airflow_provider_akinon.hooks.records.Page` objects of a list, one at a time.
-
-        Default paging: ``page`` and ``limit`` and ``sort=id`` unless ``params`` sorts; ``next`` is followed
-        by its page number only (never its host); the walk ends on ``next: null``, an empty page or a 404
-        "Invalid page.". Pass ``paginator=KeysetPaginator()`` for an ``id__gt`` cursor walk,
-        ``LimitOffsetPaginator()`` or ``CursorPaginator()`` for lists that page so (the probe tells).
-        """
-        return iter_pages(
-            lambda e, q: self.get_page(e, q, decoder),
-            endpoint,
-            params or {},
-            paginator or PageNumberPaginator(),
-            self._page_size(page_size),
-        )
-
-    def iter_pages(
-        self,
-        endpoint: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        page_size: int | None = None,
-        paginator: Paginator | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """Yield the envelopes (``count``, ``next``, ``results``) of a list, one page at a time (see :meth:`pages`)."""
-        for page in self.pages(endpoint, params, page_size=page_size, paginator=paginator):
-            yield page.envelope()
-
-    def paginate(
-        self, endpoint: str, params: Mapping[str, Any] | None = None, *, page_size: int | None = None
-    ) -> Iterator[dict[str, Any]]:
-        """Yield the records of a list lazily across pages; memory holds one page at a time."""
-        for page in self.pages(endpoint, params, page_size=page_size):
-            yield from page.parsed
-
-    def _page_size(self, page_size: int | None) -> int:
-        if page_size is None:
-            return self.config.page_size or DEFAULT_PAGE_SIZE
-        if not isinstance(page_size, int) or page_size < 1:
-            raise AkinonConfigError(f"page_size must be a positive integer, got {page_size!r}.")
-        return page_size
-
     # ------------------------------------------------------------------ what the API honours
     def probe(
         self,
@@ -321,27 +255,3 @@ class AkinonHook(HttpHookCompat):
         finally:
             core.transport.close()
         return True, f"Connected to {cfg.base_url}: {caps.summary('orders')}"
-
-    # ------------------------------------------------------------------ Akinon's lists
-    def get_order_by_number(self, number: str) -> dict[str, Any]:
-        """Return the order with this ``number``; raise if there is none."""
-        results = self.get_page(ORDERS.endpoint, {"number": number, "limit": 1}).parsed
-        if not results or str(results[0].get("number")) != str(number):
-            raise AkinonApiError(f"No order with number {number!r} at {self.config.base_url}.", status=404)
-        return results[0]
-
-    def iter_orders(self, **filters: Any) -> Iterator[dict[str, Any]]:
-        """Yield orders matching ``filters`` (``status``, ``created_date__gte``, ...), sorted by id."""
-        return self.paginate(ORDERS.endpoint, filters)
-
-    def iter_order_items(self, order_id: int) -> Iterator[dict[str, Any]]:
-        """Yield the detailed order items of one order."""
-        return self.paginate(ORDER_ITEMS.endpoint, {ORDER_ITEMS.parent_param: order_id})
-
-    def iter_discount_items(self, order_id: int) -> Iterator[dict[str, Any]]:
-        """Yield the discount items of one order."""
-        return self.paginate(DISCOUNT_ITEMS.endpoint, {DISCOUNT_ITEMS.parent_param: order_id})
-
-    def iter_oms_order_items(self, **filters: Any) -> Iterator[dict[str, Any]]:
-        """Yield OMS order items (use a hook on the OMS connection: OMS lives on its own host)."""
-        return self.paginate(OMS_ORDER_ITEMS.endpoint, filters)

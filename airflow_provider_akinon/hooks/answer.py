@@ -1,11 +1,9 @@
-"""What crosses from the transport to the request rules: an :class:`Answer`, or one of its own failures."""
+"""What crosses from the transport to the request rules: an :class:`Answer` (its failures: ``errors.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-import urllib3
 
 
 @dataclass(frozen=True)
@@ -15,20 +13,3 @@ class Answer:
     status: int
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
-
-
-class BodyTooLargeError(urllib3.exceptions.HTTPError):
-    """An answer's body is larger than the transport allows; it was not read further."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__(f"the answer's body is larger than {size // (1024 * 1024)} MB")
-        self.size = size
-
-
-class AnswerTimeoutError(urllib3.exceptions.ReadTimeoutError):
-    """
-    The answer did not arrive whole within its deadline (a slow or dripping server); ``began``: its
-    status line had arrived (the host answers, slowly).
-    """
-
-    began = False

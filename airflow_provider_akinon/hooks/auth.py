@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 from collections.abc import Callable
@@ -34,7 +33,7 @@ class TokenAuth:
         self,
         config: AkinonConfig,
         login_call: Callable[[dict[str, Any]], Any],
-        log: logging.Logger,
+        log: Any,
         redactor: Redactor,
     ) -> None:
         self.config = config

@@ -74,12 +74,13 @@ class Capabilities:
 
     def paginator(self) -> Paginator:
         """The paginator of a walk over this list by its own paging (not keyset)."""
-        sorting = {"sort": self.sort, "sort_param": self.sort_param, "size_param": self.size_param}
         if self.pagination == "limit_offset":
-            return LimitOffsetPaginator(**sorting)
+            return LimitOffsetPaginator(
+                sort=self.sort, sort_param=self.sort_param, size_param=self.size_param
+            )
         if self.pagination == "cursor":
             return CursorPaginator(size_param=self.size_param)
-        return PageNumberPaginator(**sorting)
+        return PageNumberPaginator(sort=self.sort, sort_param=self.sort_param, size_param=self.size_param)
 
     def keyset_paginator(self, key: str) -> KeysetPaginator:
         return KeysetPaginator(

@@ -9,7 +9,6 @@ waits with ``asyncio.sleep``: the event loop never blocks, and both faces send t
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -67,7 +66,7 @@ class RequestCore:
         self,
         config: AkinonConfig,
         *,
-        log: logging.Logger,
+        log: Any,
         sleep: Callable[[float], Any],
         until: float | None = None,
     ) -> None:
@@ -188,7 +187,7 @@ class RequestCore:
             return attempts.failed(err)
         self.reached = True
         outcome = attempts.answered(answer, token)
-        if outcome is RELOGIN:
+        if outcome is RELOGIN and token is not None:
             self.auth.refresh(token)
         return outcome
 

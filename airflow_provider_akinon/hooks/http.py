@@ -18,11 +18,28 @@ import requests
 from airflow.providers.http.hooks.http import HttpHook
 
 from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError, excerpt
+from airflow_provider_akinon.hooks.config import AkinonConfig
+from airflow_provider_akinon.hooks.core import RequestCore
 from airflow_provider_akinon.hooks.rules import same_origin
 
 
 class HttpHookCompat(HttpHook):
     """``run``, ``get_conn`` and ``check_response`` of ``HttpHook``, through the hook's request core."""
+
+    # what AkinonHook provides
+    @property
+    def config(self) -> AkinonConfig:
+        raise NotImplementedError
+
+    @property
+    def core(self) -> RequestCore:
+        raise NotImplementedError
+
+    def url_for(self, endpoint: str) -> str:
+        raise NotImplementedError
+
+    def get_token(self) -> str:
+        raise NotImplementedError
 
     def run(
         self,
@@ -44,7 +61,8 @@ class HttpHookCompat(HttpHook):
             raise AkinonConfigError(
                 f"AkinonHook.run does not take {sorted(request_kwargs)}; pass data= or json=."
             )
-        query = body = None
+        query: Any = None
+        body: bytes | None = None
         url = self.url_for(endpoint or "")
         if method in ("GET", "HEAD") and isinstance(data, str | bytes):  # a ready query string
             text = data.decode() if isinstance(data, bytes) else data

@@ -18,7 +18,7 @@ import itertools
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta, tzinfo
+from datetime import UTC, timedelta, tzinfo
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -124,56 +124,29 @@ def probe_endpoint(
     zone: tzinfo | None = None,
 ) -> Capabilities:
     """
-    Ask ``endpoint`` (with ``params``) what it honours, judged by the records it returns.
-
-    :param get: sends one GET of the endpoint with a query and returns its checked :class:`Page`.
-    :param lookup: the filter name of the key (``id`` for ``id__gt``).
-    :param limit: the largest page to ask for; the answer says what the tenant allows of it.
+    Ask ``endpoint`` (with ``params``) what it honours, judged by the records ``get`` returns (it sends
+    one GET with a query); ``limit`` is the largest page to ask for, ``lookup`` the key's filter name.
     """
-    from datetime import UTC
-
-    zone = zone or UTC
-    ask, judge = _Asker(get, params or {}), _Judge(key, date_field, zone)
-    first_round = {"default": {"limit": limit}}
-    first_round |= {"asc": {sort_param: key, "limit": 3}, "desc": {sort_param: f"-{key}", "limit": 3}}
-    answers = ask.many(first_round)
+    ask, judge = _Asker(get, params or {}), _Judge(key, date_field, zone or UTC)
+    first_round: dict[str, dict[str, Any]] = {
+        "default": {"limit": limit},
+        "asc": {sort_param: key, "limit": 3},
+    }
+    answers = ask.many({**first_round, "desc": {sort_param: f"-{key}", "limit": 3}})
     first = answers["default"]
-    records = first.parsed
     sort, used_param = _sort(ask, answers, key, sort_param)
-    keys = _keys(first, key)
-    page_size = len(records) if first.next else limit
-    size_param = "limit"
-    # the second round: lookups, dates and paging, each judged against a record chosen to break it
-    reference = _keys(answers["asc"], key) if sort else keys
     ordered = {used_param: key} if sort else {}
-    pivots = answers["asc"].parsed if sort else records
-    questions: dict[str, dict[str, Any]] = {}
-    low = reference[0] if reference else 0
-    top = _keys(answers["desc"], key)[0] if sort else low
-    if len(keys) >= 2:
-        questions["gt"] = {**ordered, f"{lookup}__gt": low, "limit": SAMPLE}
-        high_first = {used_param: f"-{key}"} if sort else {}
-        questions["lt"] = {**high_first, f"{lookup}__lt": top, "limit": SAMPLE}
-    if first.next:
-        questions["page"] = {"limit": limit, "page": 2}
-        questions["offset"] = {"limit": limit, "offset": len(records)}
-        if len(records) < limit:
-            questions["page_size"] = {"page_size": limit}
-    second = ask.many(questions)
-    id_gt = id_lt = None
-    if "gt" in second:
-        id_gt = judge.lookup(second["gt"], {key: low}, lambda r: int(r[key]) > low)
-        id_lt = judge.lookup(second["lt"], {key: top}, lambda r: int(r[key]) < top)
-    if "page_size" in second and len(second["page_size"]) > len(records):
-        size_param, page_size = "page_size", len(second["page_size"])
+    second, id_gt, id_lt = _second_round(ask, judge, answers, sort and used_param, lookup, limit)
+    size_param, page_size = _page_size(first, second, limit)
+    pivots = answers["asc"].parsed if sort else first.parsed
     date_gte, date_lt = _dates(ask, judge, pivots, ordered, date_field)
-    sample = records[0].get(date_field) if date_field and records else None
+    sample = first.parsed[0].get(date_field) if date_field and first.parsed else None
     return Capabilities(
         endpoint=endpoint,
         date_field=date_field,
         count=first.count,
         limit=limit,
-        page_size=max(1, page_size),
+        page_size=page_size,
         size_param=size_param,
         pagination=_paging_style(first, second, key),
         sort=sort,
@@ -183,13 +156,59 @@ def probe_endpoint(
         id_lt=id_lt,
         date_gte=date_gte,
         date_lt=date_lt,
-        default_order=("asc" if _ordered(keys) else "desc" if _ordered(keys, True) else None)
-        if len(keys) >= 2
-        else None,
+        default_order=_default_order(_keys(first, key)),
         offset=offset_label(sample) if isinstance(sample, str) else None,
         rtt_ms=min(ask.timings) * 1000,
         requests=len(ask.timings),
     )
+
+
+def _second_round(
+    ask: _Asker, judge: _Judge, answers: dict[str, Page], sorted_by: str | None, lookup: str, limit: int
+) -> tuple[dict[str, Page], bool | None, bool | None]:
+    """
+    The paging questions and the id lookups, asked at once; each lookup is judged against the record
+    that breaks it (the first in key order, or in the default order where no sort works).
+    """
+    key, first = judge.key, answers["default"]
+    keys = _keys(first, key)
+    low = (_keys(answers["asc"], key) if sorted_by else keys or [0])[0]
+    top = _keys(answers["desc"], key)[0] if sorted_by else low
+    questions = _paging_questions(first, limit)
+    if len(keys) >= 2:
+        up, down = ({sorted_by: key}, {sorted_by: f"-{key}"}) if sorted_by else ({}, {})
+        questions["gt"] = {**up, f"{lookup}__gt": low, "limit": SAMPLE}
+        questions["lt"] = {**down, f"{lookup}__lt": top, "limit": SAMPLE}
+    second = ask.many(questions)
+    id_gt = judge.lookup(second["gt"], {key: low}, lambda r: int(r[key]) > low) if "gt" in second else None
+    id_lt = judge.lookup(second["lt"], {key: top}, lambda r: int(r[key]) < top) if "lt" in second else None
+    return second, id_gt, id_lt
+
+
+def _paging_questions(first: Page, limit: int) -> dict[str, dict[str, Any]]:
+    """What ``page``, ``offset`` and a ``page_size`` parameter do, for a list of more than one page."""
+    if not first.next:
+        return {}
+    questions: dict[str, dict[str, Any]] = {
+        "page": {"limit": limit, "page": 2},
+        "offset": {"limit": limit, "offset": len(first)},
+    }
+    if len(first) < limit:
+        questions["page_size"] = {"page_size": limit}
+    return questions
+
+
+def _page_size(first: Page, second: dict[str, Page], limit: int) -> tuple[str, int]:
+    """The parameter that sets the page size, and the largest page the tenant gives for ``limit``."""
+    if "page_size" in second and len(second["page_size"]) > len(first):
+        return "page_size", len(second["page_size"])
+    return "limit", max(1, len(first) if first.next else limit)
+
+
+def _default_order(keys: list[int]) -> str | None:
+    if len(keys) < 2:
+        return None
+    return "asc" if _ordered(keys) else "desc" if _ordered(keys, True) else None
 
 
 def _sort(ask: _Asker, answers: dict[str, Page], key: str, sort_param: str) -> tuple[str | None, str]:

@@ -14,15 +14,7 @@ from typing import Any
 import msgspec
 import orjson
 
-
-class NotAPageError(ValueError):
-    """A 2xx body that is JSON but not a page of a list (``{"detail": "maintenance"}``, no ``results``):
-    a server fault, retried like a 5xx."""
-
-
-class PageShapeError(ValueError):
-    """A page whose records are not this list's (not objects, no key, a key that is not an integer), or a
-    bare list where a paged envelope was expected: another try will not help."""
+from airflow_provider_akinon.errors import NotAPageError, PageShapeError
 
 
 class Records:
@@ -134,15 +126,16 @@ def page_of(body: Any, *, key: str | None = None, allow_bare: bool = False) -> P
             raise PageShapeError(
                 f"a bare list of {len(body)} records, without the paging envelope (count, next)"
             )
-        results, count, link = body, len(body), None
-    elif isinstance(body, dict) and isinstance(body.get("results"), list):
-        results, count, link = body["results"], body.get("count"), body.get("next")
-        if (count is not None and not isinstance(count, int)) or (
-            link is not None and not isinstance(link, str)
-        ):
-            raise NotAPageError("its count or next is not a number or a link")
-    else:
+        return _checked(body, len(body), None, key)
+    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
         raise NotAPageError("it has no results list")
+    count, link = body.get("count"), body.get("next")
+    if (count is not None and not isinstance(count, int)) or (link is not None and not isinstance(link, str)):
+        raise NotAPageError("its count or next is not a number or a link")
+    return _checked(body["results"], count, link, key)
+
+
+def _checked(results: list[Any], count: int | None, link: str | None, key: str | None) -> Page:
     for position, record in enumerate(results):
         if not isinstance(record, dict):
             raise PageShapeError(f"record {position} of the page is {type(record).__name__}, not an object")
@@ -172,7 +165,7 @@ class PageDecoder:
     ) -> None:
         self.key, self.date_field, self.parent, self.allow_bare = key, date_field, parent, allow_bare
         fields = [(key, Any)] + [(name, Any, None) for name in (date_field, parent) if name]
-        head = msgspec.defstruct("Head", fields, forbid_unknown_fields=False)
+        head: Any = msgspec.defstruct("Head", fields, forbid_unknown_fields=False)
         envelope = msgspec.defstruct(
             "Envelope",
             [("results", list[msgspec.Raw]), ("count", int | None, None), ("next", str | None, None)],

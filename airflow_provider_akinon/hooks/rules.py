@@ -9,7 +9,6 @@ the list asked for is a server fault like a 5xx, never an empty page.
 from __future__ import annotations
 
 import email.utils
-import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,10 +17,17 @@ from urllib.parse import urlsplit
 import orjson
 import urllib3
 
-from airflow_provider_akinon.errors import AkinonApiError, AkinonPageError, AkinonUnreachableError
-from airflow_provider_akinon.hooks.answer import Answer, AnswerTimeoutError, BodyTooLargeError
+from airflow_provider_akinon.errors import (
+    AkinonApiError,
+    AkinonPageError,
+    AkinonUnreachableError,
+    AnswerTimeoutError,
+    BodyTooLargeError,
+    NotAPageError,
+    PageShapeError,
+)
+from airflow_provider_akinon.hooks.answer import Answer
 from airflow_provider_akinon.hooks.config import AkinonConfig, redact
-from airflow_provider_akinon.hooks.records import NotAPageError, PageShapeError
 from airflow_provider_akinon.hooks.redact import Redactor
 
 #: Statuses worth another try: throttling and the gateway/proxy family (their bodies are often HTML).
@@ -105,7 +111,7 @@ class Attempts:
         method: str,
         path: str,
         *,
-        log: logging.Logger,
+        log: Any,
         decode: bool | Callable[[bytes], Any] = True,
         check: bool = True,
         redactor: Redactor | None = None,

@@ -20,7 +20,8 @@ from urllib.parse import unquote, urlencode, urlsplit
 import certifi
 import urllib3
 
-from airflow_provider_akinon.hooks.answer import Answer, AnswerTimeoutError, BodyTooLargeError
+from airflow_provider_akinon.errors import AnswerTimeoutError, BodyTooLargeError
+from airflow_provider_akinon.hooks.answer import Answer
 from airflow_provider_akinon.hooks.config import AkinonConfig, redact
 from airflow_provider_akinon.hooks.deadline import POOL_CLASSES, WATCHDOG, current_watch, expect_answer_within
 

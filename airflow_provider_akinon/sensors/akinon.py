@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_akinon.compat import BaseSensorOperator, PokeReturnValue, conf
 from airflow_provider_akinon.hooks.akinon import AkinonApiError, AkinonHook
-from airflow_provider_akinon.resources import ORDERS, check_date_field
+from airflow_provider_akinon.resources import ORDERS
 from airflow_provider_akinon.timestamps import api_time
 from airflow_provider_akinon.triggers.akinon import AkinonNewOrdersTrigger
 from airflow_provider_akinon.windows import WindowError, to_datetime
@@ -60,7 +60,7 @@ class AkinonNewOrdersSensor(BaseSensorOperator):
         return AkinonHook(akinon_conn_id=self.akinon_conn_id)
 
     def _since(self, context: Context) -> str:
-        check_date_field(self.date_field)
+        ORDERS.check_date_field(self.date_field)
         since = self.since if self.since not in (None, "") else context.get("data_interval_start")
         if since is None:
             raise WindowError(
@@ -89,7 +89,7 @@ class AkinonNewOrdersSensor(BaseSensorOperator):
         first = self.poke(context)
         if first.is_done:
             return first.xcom_value
-        since = first.xcom_value["since"]
+        since = (first.xcom_value or {})["since"]
         self.defer(
             trigger=AkinonNewOrdersTrigger(
                 akinon_conn_id=self.akinon_conn_id,

@@ -32,6 +32,19 @@ def _money(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
 
+def _product(pk: int) -> dict:
+    name, base_code, material = PRODUCTS[pk % len(PRODUCTS)]
+    return {
+        "pk": 800 + pk % 97,
+        "name": name,
+        "base_code": base_code,
+        "sku": f"26728810{pk % 100000:05d}",
+        "product_type": "0",
+        "is_active": True,
+        "attributes": {"materyal": material, "renk": "STD", "uretim_yeri": "TÜRKİYE"},
+    }
+
+
 class RecordShapes:
     """Rendering of records from the columns of :class:`~airflow_provider_akinon.testing.data.AkinonData`."""
 
@@ -126,21 +139,11 @@ class RecordShapes:
         modified = self.iso(self.modified[i])
         rows = []
         for pk, cents in zip(self.item_pks(order_id), self._item_cents(order_id), strict=True):
-            name, base_code, material = PRODUCTS[pk % len(PRODUCTS)]
-            sku = f"26728810{pk % 100000:05d}"
             rows.append(
                 {
                     "pk": pk,
                     "order": order_id,
-                    "product": {
-                        "pk": 800 + pk % 97,
-                        "name": name,
-                        "base_code": base_code,
-                        "sku": sku,
-                        "product_type": "0",
-                        "is_active": True,
-                        "attributes": {"materyal": material, "renk": "STD", "uretim_yeri": "TÜRKİYE"},
-                    },
+                    "product": _product(pk),
                     "status": self.status[i],
                     "status_display": self.status[i],
                     "price_currency": "try",

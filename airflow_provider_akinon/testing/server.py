@@ -128,12 +128,7 @@ class FakeAkinonServer:
         for ignored in self.api.ignore_params:
             query.pop(ignored, None)
         n = next(self._counter)
-        if self.keep_log:
-            with self._lock:
-                self.log.requests += 1
-                self.log.paths.append(handler.path)
-                self.log.auth_headers.append(handler.headers.get("Authorization", ""))
-                self.log.user_agents.append(handler.headers.get("User-Agent", ""))
+        self._record(handler)
         prefix = next((p for p in PREFIXES if path.startswith(p)), None)
         if prefix is None:
             return handler.send_json(404, {"detail": "Not found."})
@@ -142,31 +137,9 @@ class FakeAkinonServer:
             return self._login(handler)
         if method != "GET":
             return handler.send_json(405, {"detail": f'Method "{method}" not allowed.'})
-        auth = handler.headers.get("Authorization", "")
-        if not auth:
-            return handler.send_json(
-                401,
-                {"detail": "Authentication credentials were not provided."},
-                {"WWW-Authenticate": "Token"},
-            )
-        f = self.faults
-        if self.faults.revoke_every and f.every(f.revoke_every, n):
-            self._count_fault("revoke")
-            self.tokens.clear()
-        token = auth.removeprefix("Token ").strip()
-        if token != self.api_token and token not in self.tokens:
-            return handler.send_json(401, {"detail": "Invalid token."}, {"WWW-Authenticate": "Token"})
-        if f.latency or f.latency_jitter:
-            time.sleep(f.latency + f.rng.uniform(0, f.latency_jitter))
-        if self._inject_fault(handler, n):
+        if not self._authorized(handler, n) or self._inject_fault(handler, n):
             return None
-        handlers = {
-            "orders/": self._orders,
-            "order_item/detailed_integration/": self._order_items,
-            "discount_items/detailed_integration/": self._discount_items,
-            "oms/order_items/": self._oms_order_items,
-        }
-        route_handler = handlers.get(route)
+        route_handler = self.routes.get(route)
         if route_handler is None:
             return handler.send_json(404, {"detail": "Not found."})
         try:
@@ -179,6 +152,42 @@ class FakeAkinonServer:
             self._count_fault("drip")
             return handler.drip(status, body, f.drip_seconds)
         return handler.send_body(status, body, "application/json")
+
+    @property
+    def routes(self) -> dict[str, Any]:
+        return {
+            "orders/": self._orders,
+            "order_item/detailed_integration/": self._order_items,
+            "discount_items/detailed_integration/": self._discount_items,
+            "oms/order_items/": self._oms_order_items,
+        }
+
+    def _record(self, handler: _Handler) -> None:
+        if self.keep_log:
+            with self._lock:
+                self.log.requests += 1
+                self.log.paths.append(handler.path)
+                self.log.auth_headers.append(handler.headers.get("Authorization", ""))
+                self.log.user_agents.append(handler.headers.get("User-Agent", ""))
+
+    def _authorized(self, handler: _Handler, n: int) -> bool:
+        """Token auth as DRF answers it (401 with ``WWW-Authenticate: Token``); the latency switch."""
+        auth = handler.headers.get("Authorization", "")
+        if not auth:
+            detail = {"detail": "Authentication credentials were not provided."}
+            handler.send_json(401, detail, {"WWW-Authenticate": "Token"})
+            return False
+        f = self.faults
+        if f.revoke_every and f.every(f.revoke_every, n):
+            self._count_fault("revoke")
+            self.tokens.clear()
+        token = auth.removeprefix("Token ").strip()
+        if token != self.api_token and token not in self.tokens:
+            handler.send_json(401, {"detail": "Invalid token."}, {"WWW-Authenticate": "Token"})
+            return False
+        if f.latency or f.latency_jitter:
+            time.sleep(f.latency + f.rng.uniform(0, f.latency_jitter))
+        return True
 
     def _count_fault(self, name: str) -> None:
         with self._lock:

@@ -187,7 +187,9 @@ if AIRFLOW_V3:
                 return False
             return True
 
-        async def _newest(self, hook: AkinonHook, after_id: int | None) -> tuple[int, dict[str, Any] | None]:
+        async def _newest(
+            self, hook: AkinonHook, after_id: int | None
+        ) -> tuple[int | None, dict[str, Any] | None]:
             """How many orders lie above ``after_id``, and the newest of them."""
             params: dict[str, Any] = {**self.filters, "sort": "-id"}
             if after_id is not None:

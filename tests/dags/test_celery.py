@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_akinon.exports.reader import iter_export_records
-from airflow_provider_akinon.exports.target import STAGING, read_manifest
+from airflow_provider_akinon.exports import iter_export_records, read_manifest
+from airflow_provider_akinon.exports.output.target import STAGING
 from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
 from tests.deployment import DAGS, Deployment, api_ready, api_server_env, base_env, free_port
 

@@ -16,9 +16,9 @@ import pytest
 pytest.importorskip("rest_framework")
 pytest.importorskip("deltalake")
 
-from airflow_provider_akinon.exports.delta import merge_export  # noqa: E402
-from airflow_provider_akinon.operators.akinon import FetchOrdersOperator  # noqa: E402
-from tests.drf_tenant.tenant import drf_tenant  # noqa: E402
+from airflow_provider_akinon.exports.output.delta import merge_export
+from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
+from tests.drf_tenant.tenant import drf_tenant
 
 DAGS = Path(__file__).parents[2] / "dags"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_akinon.exports.reader import iter_export_records
+from airflow_provider_akinon.exports import iter_export_records
 from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
 from tests.deployment import Deployment, api_ready, api_server_env, base_env, free_port
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_akinon.exports.reader import iter_export_records
-from airflow_provider_akinon.exports.target import read_manifest
+from airflow_provider_akinon.exports import iter_export_records, read_manifest
 from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
 
 DAGS = Path(__file__).parents[2] / "dags"

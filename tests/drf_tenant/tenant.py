@@ -39,7 +39,9 @@ class Tenant:
     def stop_writes(self, *, timeout: float = 60) -> None:
         """Stop the writer (the API stays up) and wait until its last write is done."""
         self.process.send_signal(signal.SIGUSR1)
-        assert _line(self.process, "STOPPED", time.monotonic() + timeout) is not None, "the writer did not stop"
+        assert _line(self.process, "STOPPED", time.monotonic() + timeout) is not None, (
+            "the writer did not stop"
+        )
 
     def connection_json(self, **extra: object) -> str:
         conn = {"conn_type": "akinon", "host": self.url, "login": USER, "password": PASSWORD}

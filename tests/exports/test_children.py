@@ -5,12 +5,13 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from airflow_provider_akinon.errors import ExportConsistencyError
-from airflow_provider_akinon.exports.children import fetch_batch
-from airflow_provider_akinon.exports.job import WalkJob
+from airflow_provider_akinon.errors import AkinonApiError, ExportConsistencyError
+from airflow_provider_akinon.exports import iter_export_records, read_manifest
+from airflow_provider_akinon.exports.plan import ParentIds, Plan
 from airflow_provider_akinon.exports.progress import Progress
-from airflow_provider_akinon.exports.reader import iter_export_records
-from airflow_provider_akinon.exports.target import read_manifest
+from airflow_provider_akinon.exports.settle import STRICT
+from airflow_provider_akinon.exports.walks.children import fetch_batch
+from airflow_provider_akinon.exports.walks.context import WalkJob
 from airflow_provider_akinon.hooks.core import RequestStats
 from airflow_provider_akinon.operators.akinon import FetchDiscountItemsOperator, FetchOrderItemsOperator
 from airflow_provider_akinon.resources import ORDER_ITEMS
@@ -56,7 +57,8 @@ class StubHook:
 
 def job_for(pages) -> WalkJob:
     hook = StubHook(pages)
-    return WalkJob(hook, ORDER_ITEMS, lambda n: None, Progress(hook.stats, "t"), 2, 10, 10)
+    plan = Plan(ORDER_ITEMS, ParentIds((5,)), {}, "children", None, STRICT, 10, 10, 2, True)
+    return WalkJob(plan, hook, sink=None, progress=Progress(hook.stats, "t"))
 
 
 def test_the_api_count_is_compared_with_the_records_found():
@@ -111,7 +113,7 @@ def test_window_on_auto_cuts_the_items_own_dates_where_the_endpoint_allows_it(
 
 
 def test_window_on_records_needs_a_listable_endpoint_and_says_what_it_answered(akinon_default, tmp_path):
-    with pytest.raises(Exception, match=r"order_item/detailed_integration/ -> 400: .*order"):
+    with pytest.raises(AkinonApiError, match=r"order_item/detailed_integration/ -> 400: .*order"):
         FetchOrderItemsOperator(
             task_id="i", destination=str(tmp_path), date_field="modified_date", window_on="records", **DAY
         ).execute({})

@@ -20,12 +20,14 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_akinon.errors import DestinationError
+
 pytest.importorskip("deltalake", reason="file_format='delta' needs the [delta] extra")
 
 from deltalake import DeltaTable
 
-from airflow_provider_akinon.exports.delta import table_location
-from airflow_provider_akinon.exports.target import destination_path
+from airflow_provider_akinon.exports import destination_path
+from airflow_provider_akinon.exports.output.delta import table_location
 from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
 from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
 from airflow_provider_akinon.testing.data import parse_ts
@@ -170,7 +172,7 @@ def test_a_merge_killed_mid_way_leaves_the_previous_version(tenant, table, tmp_p
 
 
 def _export_merging_with_the_other(barrier, table: str, day: str) -> None:
-    from airflow_provider_akinon.exports import delta
+    from airflow_provider_akinon.exports.output import delta
 
     merge = delta.merge_into_table
 
@@ -226,7 +228,7 @@ def test_duckdb_reads_revenue_by_status_from_the_table(tenant, tmp_path):
 
 
 def test_maintenance_compacts_small_files_and_vacuums_old_ones(tenant, tmp_path):
-    from airflow_provider_akinon.exports.delta import maintain
+    from airflow_provider_akinon.exports.output.delta import maintain
 
     table = str(tmp_path / "orders")
     for day in DAYS:
@@ -255,7 +257,7 @@ def test_an_empty_window_merges_nothing_and_orders_from_refuses_a_table(tenant, 
         file_format="delta",
     ).execute({})  # fmt: skip
     assert again["table_version"] == summary["table_version"]  # no empty commit
-    with pytest.raises(Exception, match="is a Delta table"):
+    with pytest.raises(DestinationError, match="is a Delta table"):
         FetchOrderItemsOperator(
             task_id="i", destination=str(tmp_path / "items"), orders_from=summary
         ).execute({})

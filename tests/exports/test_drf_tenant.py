@@ -14,8 +14,7 @@ pytest.importorskip("rest_framework")
 
 from datetime import UTC, datetime, timedelta
 
-from airflow_provider_akinon.exports.reader import iter_export_records
-from airflow_provider_akinon.exports.target import read_manifest
+from airflow_provider_akinon.exports import iter_export_records, read_manifest
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.operators.akinon import (
     FetchDiscountItemsOperator,

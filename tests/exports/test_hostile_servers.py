@@ -9,8 +9,7 @@ import logging
 import pytest
 
 from airflow_provider_akinon.errors import AkinonApiError, AkinonPageError, ExportConsistencyError
-from airflow_provider_akinon.exports.reader import iter_export_records
-from airflow_provider_akinon.exports.target import read_manifest
+from airflow_provider_akinon.exports import iter_export_records, read_manifest
 from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
 
 DAY = {"start": "2026-01-02T00:00:00Z", "end": "2026-01-03T00:00:00Z"}

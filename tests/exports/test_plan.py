@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from airflow_provider_akinon.exports.reader import iter_export_records
-from airflow_provider_akinon.exports.target import read_manifest
+from airflow_provider_akinon.errors import ExportConsistencyError, WindowError
+from airflow_provider_akinon.exports import iter_export_records, read_manifest
 from airflow_provider_akinon.operators.akinon import FetchOmsOrderItemsOperator, FetchOrdersOperator
 from airflow_provider_akinon.testing.data import parse_ts
 
@@ -85,7 +85,9 @@ def test_naive_local_timestamps_with_the_connection_timezone(akinon_default, tmp
 
 def test_naive_timestamps_read_in_the_wrong_zone_say_which_extra_to_set(akinon_default, tmp_path):
     akinon_default.data.set_timestamps("naive+03:00")  # the connection says nothing: read as UTC
-    with pytest.raises(Exception, match=r"carry no time zone and are read as UTC.*timezone extra") as err:
+    with pytest.raises(
+        ExportConsistencyError, match=r"carry no time zone and are read as UTC.*timezone extra"
+    ) as err:
         export(tmp_path)
     assert "ignored the" not in str(err.value)
     assert not (tmp_path / "_manifest.json").exists()
@@ -105,7 +107,9 @@ def test_window_edges_are_exact_to_the_microsecond_whatever_the_offset(akinon_de
 
 def test_an_endpoint_that_ignores_the_date_filter_is_refused_before_any_walk(akinon_default, tmp_path):
     akinon_default.api.ignore_params = frozenset({"created_date__gte"})
-    with pytest.raises(Exception, match="the API ignored the created_date__gte/__lt filters") as err:
+    with pytest.raises(
+        ExportConsistencyError, match="the API ignores the created_date__gte/__lt filters"
+    ) as err:
         export(tmp_path)
     assert "kept changing" not in str(err.value)
     assert not (tmp_path / "_manifest.json").exists()
@@ -199,13 +203,15 @@ def test_an_id_range_exports_exactly_those_orders_and_their_children(akinon_defa
 
 def test_an_id_range_needs_id_lookups_and_says_so(akinon_default, tmp_path):
     akinon_default.api.ignore_params = frozenset({"id__gte", "id__lt", "id__gt"})
-    with pytest.raises(Exception, match="cannot be exported by id range; export it by date window"):
+    with pytest.raises(
+        ExportConsistencyError, match="cannot be exported by id range; export it by date window"
+    ):
         FetchOrdersOperator(task_id="o", destination=str(tmp_path), id_range=(1, 50)).execute({})
     assert not (tmp_path / "_manifest.json").exists()
 
 
 @pytest.mark.parametrize(("id_range", "match"), [((5, 5), "is empty"), ("x,y", "is not an id range")])
 def test_a_bad_id_range_is_refused_before_any_request(akinon_default, tmp_path, id_range, match):
-    with pytest.raises(Exception, match=match):
+    with pytest.raises(WindowError, match=match):
         FetchOrdersOperator(task_id="o", destination=str(tmp_path), id_range=id_range).execute({})
     assert akinon_default.log.requests == 0

@@ -13,8 +13,7 @@ import orjson
 import pytest
 
 from airflow_provider_akinon.errors import DestinationError
-from airflow_provider_akinon.exports.reader import iter_export_records
-from airflow_provider_akinon.exports.target import read_manifest
+from airflow_provider_akinon.exports import iter_export_records, read_manifest
 from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
 
 DAY = {"start": "2026-01-02T00:00:00Z", "end": "2026-01-03T00:00:00Z"}
@@ -161,14 +160,15 @@ def test_a_missing_bucket_is_refused_and_never_created(akinon_default, moto_s3):
 
 
 def test_a_full_disk_names_the_path(akinon_default, tmp_path, monkeypatch):
-    from airflow_provider_akinon.exports import writers
+    from airflow_provider_akinon.exports.output import parts as writers
 
     real_open = writers.PartWriter._open
 
     def open_on_a_full_disk(self):  # the part file's writes land on /dev/full: ENOSPC
-        real_open(self)
+        encoder = real_open(self)
         self._file.raw.close()
         self._file.raw = open("/dev/full", "wb", buffering=0)  # noqa: SIM115
+        return encoder
 
     monkeypatch.setattr(writers.PartWriter, "_open", open_on_a_full_disk)
     before = files(tmp_path)

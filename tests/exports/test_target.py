@@ -14,16 +14,10 @@ import orjson
 import pytest
 from fsspec.implementations.local import LocalFileSystem
 
-from airflow_provider_akinon.exports.lock import PublishLock
-from airflow_provider_akinon.exports.reader import iter_export_records
-from airflow_provider_akinon.exports.target import (
-    RUN,
-    STAGING,
-    DestinationError,
-    ExportTarget,
-    destination_path,
-    read_manifest,
-)
+from airflow_provider_akinon.errors import DestinationError
+from airflow_provider_akinon.exports import destination_path, iter_export_records, read_manifest
+from airflow_provider_akinon.exports.output.lock import PublishLock
+from airflow_provider_akinon.exports.output.target import RUN, STAGING, ExportTarget
 from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
 
 DAY = {"start": "2026-01-02T00:00:00Z", "end": "2026-01-03T00:00:00Z"}

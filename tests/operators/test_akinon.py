@@ -7,15 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from airflow_provider_akinon.exports.reader import iter_export_records
-from airflow_provider_akinon.exports.target import read_manifest
+from airflow_provider_akinon.errors import (
+    AkinonApiError,
+    AkinonConfigError,
+    ExportConsistencyError,
+    WindowError,
+)
+from airflow_provider_akinon.exports import iter_export_records, read_manifest
 from airflow_provider_akinon.operators.akinon import (
     FetchDiscountItemsOperator,
     FetchOmsOrderItemsOperator,
     FetchOrderItemsOperator,
     FetchOrdersOperator,
 )
-from airflow_provider_akinon.windows import WindowError
 
 OPERATORS = {
     "orders": FetchOrdersOperator,
@@ -123,7 +127,7 @@ def test_failure_mid_export_leaves_the_previous_export_untouched(akinon_default,
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     monkeypatch.setenv("AIRFLOW_CONN_AKINON_DEFAULT", server.connection_json(max_retries=0))
     server.faults.error_every = 9  # a 5xx mid-walk, with no retries left
-    with pytest.raises(Exception, match="failed after 1 attempts"):
+    with pytest.raises(AkinonApiError, match="failed after 1 attempts"):
         export("orders", str(tmp_path), page_size=10, max_file_bytes=50_000)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
@@ -145,7 +149,7 @@ def test_failure_mid_export_to_s3_leaves_the_previous_export_untouched(
     assert sum(key.split("/")[-1].startswith("part-") for key in before) > 1
     monkeypatch.setenv("AIRFLOW_CONN_AKINON_DEFAULT", server.connection_json(max_retries=0))
     server.faults.error_every = 9
-    with pytest.raises(Exception, match="failed after 1 attempts"):
+    with pytest.raises(AkinonApiError, match="failed after 1 attempts"):
         export("orders", dest, page_size=10, max_file_bytes=50_000)
     assert objects() == before
 
@@ -154,7 +158,7 @@ def test_failed_first_export_leaves_no_manifest(akinon_default, tmp_path, monkey
     server = akinon_default
     monkeypatch.setenv("AIRFLOW_CONN_AKINON_DEFAULT", server.connection_json(max_retries=0))
     server.faults.error_every = 5
-    with pytest.raises(Exception, match="failed after"):
+    with pytest.raises(AkinonApiError, match="failed after"):
         export("orders", str(tmp_path / "x"), page_size=10)
     assert not (tmp_path / "x" / "_manifest.json").exists()
     assert not any((tmp_path / "x").glob("part-*"))
@@ -214,7 +218,7 @@ def test_window_from_the_data_interval(akinon_default, tmp_path):
 def test_bad_arguments_are_refused_before_any_request(akinon_default, tmp_path, kwargs, match):
     args = {"destination": str(tmp_path), **DAY, **kwargs}
     op = FetchOrdersOperator(task_id="o", **args)
-    with pytest.raises(Exception, match=match):
+    with pytest.raises(AkinonConfigError, match=match):
         op.execute({})
     assert akinon_default.log.requests == 0
 
@@ -316,7 +320,7 @@ def test_page_paging_fallback(akinon_default, tmp_path):
 
 
 def test_an_api_that_ignores_the_date_filter_is_caught(akinon_default, tmp_path):
-    with pytest.raises(Exception, match="the API ignored the date_placed__gte"):
+    with pytest.raises(ExportConsistencyError, match="the API ignores the date_placed__gte"):
         export("oms_order_items", str(tmp_path), date_field="date_placed")
     assert not (tmp_path / "_manifest.json").exists()
 

@@ -12,7 +12,7 @@ from airflow.providers.common.compat.sdk import (
     TaskDeferred,
 )
 
-from airflow_provider_akinon.hooks.akinon import AkinonApiError
+from airflow_provider_akinon.errors import AkinonApiError, WindowError
 from airflow_provider_akinon.sensors.akinon import AkinonNewOrdersSensor
 from airflow_provider_akinon.testing.data import parse_ts
 from airflow_provider_akinon.triggers.akinon import AkinonNewOrdersTrigger
@@ -65,7 +65,7 @@ def test_reschedule_mode_gives_the_slot_back(akinon_default, airflow_db):
 
 
 def test_missing_since_is_a_clear_error(akinon_default):
-    with pytest.raises(Exception, match="has no 'since'"):
+    with pytest.raises(WindowError, match="has no 'since'"):
         sensor().execute({})
     assert akinon_default.log.requests == 0
 

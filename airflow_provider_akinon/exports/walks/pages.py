@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_akinon.exports.job import Tally, WalkJob
 from airflow_provider_akinon.exports.reconcile import Distinct, unexported
 from airflow_provider_akinon.exports.settle import Walked, settle
+from airflow_provider_akinon.exports.walks.context import Tally, WalkJob
 from airflow_provider_akinon.hooks.records import PageDecoder, Records
 
 
@@ -27,7 +27,7 @@ class PageWalk:
         self.query = query
         self.check = check
         self.label = label
-        self.writer = job.open_writer(job.next_stream())
+        self.writer = job.sink.open_stream()
         self.distinct = Distinct(job.resource.primary_key)
         self.skipped = 0
 
@@ -35,11 +35,11 @@ class PageWalk:
         job = self.job
         what = f"{job.resource.name} in {self.label}"
         walked = settle(
-            self._walk, rule=job.rule, passes=job.max_passes, what=what, again=self.writer.discard
+            self._walk, rule=job.plan.rule, passes=job.max_passes, what=what, again=self.writer.discard
         )
         if not walked.found and not walked.known:  # nothing, and no count to say so: asked once more
             walked = settle(
-                self._walk, rule=job.rule, passes=job.max_passes, what=what, again=self.writer.discard
+                self._walk, rule=job.plan.rule, passes=job.max_passes, what=what, again=self.writer.discard
             )
         if job.exported is not None:
             job.exported.update(self.distinct.ids)
@@ -51,10 +51,14 @@ class PageWalk:
         key = job.resource.primary_key
         decoder = PageDecoder(key, job.date_field)
         self.distinct, self.skipped, first_count = Distinct(key), 0, None
-        paginator = job.caps.paginator() if job.caps else None
+        paginator = job.plan.caps.paginator() if job.plan.caps else None
         for number, page in enumerate(
             job.hook.pages(
-                job.resource.endpoint, self.query, page_size=job.limit, paginator=paginator, decoder=decoder
+                job.resource.endpoint,
+                self.query,
+                page_size=job.plan.limit,
+                paginator=paginator,
+                decoder=decoder,
             )
         ):
             first_count = page.count if number == 0 else first_count

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from airflow_provider_akinon.exports.checks import check_parents
-from airflow_provider_akinon.exports.job import Tally, WalkJob
 from airflow_provider_akinon.exports.reconcile import Distinct
 from airflow_provider_akinon.exports.settle import STRICT, Walked, settle
+from airflow_provider_akinon.exports.walks.context import Tally, WalkJob
 from airflow_provider_akinon.hooks.records import PageDecoder, Records
 
 log = logging.getLogger(__name__)
@@ -31,15 +31,15 @@ def batch_size(page_size: int) -> int:
 def fetch_batch(job: WalkJob, orders: list[int], batched: bool) -> tuple[Records, int]:
     """The children of ``orders`` (one order when not ``batched``) in order, and the API's count."""
     resource = job.resource
-    key, parent = resource.primary_key, resource.parent_param
-    params = {f"{parent}__in": ",".join(map(str, orders))} if batched else {parent: orders[0]}
+    key, param, parent = resource.primary_key, resource.parent_param, resource.parent_field
+    params = {f"{param}__in": ",".join(map(str, orders))} if batched else {param: orders[0]}
     wanted = {str(order) for order in orders}
     decoder = PageDecoder(key, parent=parent)
     found: list[Records] = []
 
     def walk() -> Walked:
         distinct, batches, count = Distinct(key), [], None
-        for page in job.hook.pages(resource.endpoint, params, page_size=job.limit, decoder=decoder):
+        for page in job.hook.pages(resource.endpoint, params, page_size=job.plan.limit, decoder=decoder):
             count = page.count if count is None else count
             check_parents(resource.endpoint, page, parent, wanted)
             batches.append(distinct.fresh(page))
@@ -66,12 +66,12 @@ def fetch_children(job: WalkJob, order_ids: Iterable[int]) -> tuple[Tally, str]:
     batched = len(sample) == 2 and job.hook.probe_batch_lookup(
         resource.endpoint, resource.parent_param, sample
     )
-    size = batch_size(job.page_size) if batched else 1
+    size = batch_size(job.plan.page_size) if batched else 1
     requests = (
         f"{size} orders per request ({resource.parent_param}__in)" if batched else "one request per order"
     )
     log.info("%s: %s", resource.name, requests)
-    writer = job.open_writer(job.next_stream())
+    writer = job.sink.open_stream()
     tally = Tally()
     for records, count in _in_order(job, _chunks(itertools.chain(sample, ids), size), batched):
         writer.write(records)
@@ -84,13 +84,15 @@ def _chunks(ids: Iterator[int], size: int) -> Iterator[list[int]]:
         yield chunk
 
 
-def _in_order(job: WalkJob, chunks: Iterator[list[int]], batched: bool) -> Iterator[tuple[list, int]]:
+def _in_order(job: WalkJob, chunks: Iterator[list[int]], batched: bool) -> Iterator[tuple[Records, int]]:
     """Results of ``fetch_batch`` for each chunk, in chunk order, at most ``2 x max_concurrency`` pending."""
-    with ThreadPoolExecutor(job.max_concurrency, thread_name_prefix=f"akinon-{job.resource.name}") as pool:
+    with ThreadPoolExecutor(
+        job.plan.max_concurrency, thread_name_prefix=f"akinon-{job.resource.name}"
+    ) as pool:
         pending: deque = deque()
         for chunk in chunks:
             pending.append(pool.submit(fetch_batch, job, chunk, batched))
-            if len(pending) >= job.max_concurrency * 2:
+            if len(pending) >= job.plan.max_concurrency * 2:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()

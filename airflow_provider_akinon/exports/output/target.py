@@ -12,7 +12,7 @@ no manifest or staging of it accounts for, is refused; anything else (a user's `
 ``README``) is left untouched beside the export.
 
 While running, files go to ``{destination}/_staging/{token}/``, a folder of this run alone. Publishing,
-under the publish lock (:mod:`~airflow_provider_akinon.exports.lock`), moves the new parts in under
+under the publish lock (:mod:`~airflow_provider_akinon.exports.output.lock`), moves the new parts in under
 names of their own (the previous export stays whole), replaces ``_manifest.json`` in one step (a rename
 on local disks, one PUT on object stores), and only then removes the previous export's parts (the new
 manifest lists them under ``replaces`` until they are gone). So a reader always finds the previous
@@ -24,7 +24,6 @@ a process of this machine that no longer exists, else once it is older than ``st
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import re
@@ -38,68 +37,23 @@ import orjson
 
 from airflow_provider_akinon import __version__
 from airflow_provider_akinon.compat import ObjectStoragePath
-from airflow_provider_akinon.errors import AkinonConfigError, DestinationError
-from airflow_provider_akinon.exports.lock import LOCK, PublishLock, process_is_gone
-from airflow_provider_akinon.exports.writers import PartFile
+from airflow_provider_akinon.errors import DestinationError
+from airflow_provider_akinon.exports.output.lock import LOCK, PublishLock, process_is_gone
+from airflow_provider_akinon.exports.output.parts import PartFile
+from airflow_provider_akinon.exports.output.storage import (
+    DELTA_LOG,
+    MANIFEST,
+    storage_problem,
+)
 
 log = logging.getLogger(__name__)
 
-MANIFEST = "_manifest.json"
 STAGING = "_staging"
 RUN = "_run.json"
-DELTA_LOG = "_delta_log"
 TOKEN_TIME = "%Y%m%dT%H%M%S"
 #: Names this provider gives part files: ``part-00000-<run>.<suffix>`` (and ``part-00000.<suffix>``
 #: before 0.3); a file so named that no manifest or staging of ours accounts for is not ours to touch.
 PART_NAME = re.compile(r"^part-\d{5}(?:-(?P<run>[0-9a-f]{8}))?\.(?:jsonl|jsonl\.gz|parquet)$")
-
-
-def destination_path(destination: Any) -> ObjectStoragePath:
-    """An ``ObjectStoragePath`` for a URI, a local path (``file://`` is implied) or a path object."""
-    if isinstance(destination, ObjectStoragePath):
-        return destination
-    if not isinstance(destination, str | os.PathLike) or not str(destination).strip():
-        raise AkinonConfigError(
-            f"destination={destination!r} is not a path; use e.g. 'file:///data/akinon/orders/date=2026-01-01/' "
-            "or 's3://aws_default@bucket/akinon/orders/date=2026-01-01/'."
-        )
-    text = str(destination).strip()
-    if "://" not in text:
-        text = "file://" + os.path.abspath(text)
-    try:
-        path = ObjectStoragePath(text)
-        path.fs  # noqa: B018 - resolve the filesystem now: Airflow 2 defers unknown schemes to first use
-    except Exception as err:
-        raise AkinonConfigError(
-            f"destination {text!r} cannot be opened as object storage ({type(err).__name__}: {err}); "
-            "check the scheme and install its provider (s3:// needs apache-airflow-providers-amazon[s3fs])."
-        ) from None
-    if path.protocol in ("", "file", "local") and text.rstrip("/") in ("file:", "file://"):
-        raise AkinonConfigError("destination must name a folder, not the file system root.")
-    return path
-
-
-def storage_problem(err: BaseException) -> str | None:
-    """The cause and the fix of a storage error, or ``None`` when ``err`` is not one."""
-    name = type(err).__name__
-    if name in ("NoCredentialsError", "PartialCredentialsError", "NoAuthTokenError"):
-        return (
-            "no credentials for this storage. Name a connection that has them in the URI "
-            "(s3://<aws_conn_id>@bucket/prefix/) or give the worker a role"
-        )
-    if not isinstance(err, OSError):
-        return None
-    if err.errno == errno.ENOSPC:
-        return "no space left on the device. Free space there, or choose another destination"
-    if isinstance(err, PermissionError) or err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return (
-            "permission denied. Give this worker write access to it (file permissions, or the bucket "
-            "policy of the connection's credentials), or choose another destination"
-        )
-    if isinstance(err, NotADirectoryError | FileExistsError | IsADirectoryError):
-        return "a file stands where a folder should be. Choose another destination"
-    cause = getattr(err, "strerror", None) or str(err) or name
-    return f"{name}: {cause}. Check the destination and this worker's access to it"
 
 
 class ExportTarget:
@@ -151,15 +105,20 @@ class ExportTarget:
             raise DestinationError(f"Cannot {what} {where}: {problem}.") from None
 
     # ------------------------------------------------------------------ before any request
-    def prepare(self, *, table: bool = False) -> None:
+    def check_owner(self, *, table: bool) -> None:
         """
-        Check the destination is ours to write (a Delta table for ``table``, else a folder of exports),
-        remove stale staging of dead runs, and create this run's staging folder.
+        Refuse a destination this export may not write: a missing bucket; a Delta table, unless ``table``
+        (or a folder of file exports if ``table``); part files of this provider's naming that no
+        manifest or staging of it accounts for.
         """
         with self.writable("prepare the export at"):
             self._check_bucket()
             self.fs.invalidate_cache(self.destination.path)
             self._check_owner(table)
+
+    def prepare(self) -> None:
+        """Remove stale staging of dead runs, and create this run's staging folder."""
+        with self.writable("prepare the export at"):
             self._sweep_stale()
             if self.local:  # object stores have no folders, and s3fs's mkdir would create a bucket
                 self.staging.mkdir(parents=True, exist_ok=True)
@@ -320,15 +279,3 @@ class ExportTarget:
 
 def _run_identity(token: str) -> dict[str, Any]:
     return {"token": token, "host": socket.gethostname(), "pid": os.getpid(), "provider_version": __version__}
-
-
-def read_manifest(folder: Any) -> dict[str, Any]:
-    """Read the manifest of a published export; refuse a folder without one (incomplete or missing)."""
-    path = destination_path(folder)
-    manifest = path / MANIFEST
-    if not manifest.exists():
-        raise DestinationError(
-            f"{str(path).rstrip('/')}/ has no {MANIFEST}: the export is missing or incomplete; rerun it first."
-        )
-    with manifest.open("rb") as handle:
-        return orjson.loads(handle.read())

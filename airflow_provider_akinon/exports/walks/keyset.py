@@ -20,9 +20,9 @@ from typing import Any
 from airflow_provider_akinon.errors import ExportConsistencyError
 from airflow_provider_akinon.exports.checks import check_keyset_page
 from airflow_provider_akinon.exports.idset import IdSet
-from airflow_provider_akinon.exports.job import RecordWriter, Tally, WalkJob
 from airflow_provider_akinon.exports.reconcile import unexported
 from airflow_provider_akinon.exports.settle import Walked, settle
+from airflow_provider_akinon.exports.walks.context import RecordWriter, Tally, WalkJob
 from airflow_provider_akinon.hooks.paging import KeysetPaginator
 from airflow_provider_akinon.hooks.records import PageDecoder, Records
 
@@ -66,7 +66,7 @@ class KeysetWalk:
         self.query = query
         self.check = check
         self.label = label
-        self.lookup = job.caps.lookup if job.caps else "id"
+        self.lookup = job.plan.caps.lookup if job.plan.caps else job.resource.lookup
         self._failed = threading.Event()
 
     def plan(self, pool: ThreadPoolExecutor) -> list[Shard]:
@@ -81,8 +81,8 @@ class KeysetWalk:
         low, high = int(first[key]), int((last or first)[key])
         # one shard per concurrent walker, and at least PAGES_PER_SHARD pages each: small windows stay
         # one sequential walk into one file
-        pages = math.ceil(count / self.job.page_size)
-        n = max(1, min(self.job.max_concurrency, pages // PAGES_PER_SHARD, high - low + 1))
+        pages = math.ceil(count / self.job.plan.page_size)
+        n = max(1, min(self.job.plan.max_concurrency, pages // PAGES_PER_SHARD, high - low + 1))
         self.job.progress.expect(pages + n - 1)
         edges = [low + (high - low + 1) * i // n for i in range(1, n)]
         return [Shard(lo, hi) for lo, hi in zip([None, *edges], [*edges, None], strict=True)]
@@ -90,10 +90,10 @@ class KeysetWalk:
     def run(self) -> Tally:
         """Walk every shard until it settles; return what was found."""
         job = self.job
-        with ThreadPoolExecutor(job.max_concurrency, thread_name_prefix="akinon-shard") as pool:
+        with ThreadPoolExecutor(job.plan.max_concurrency, thread_name_prefix="akinon-shard") as pool:
             shards = self.plan(pool)
             for shard in shards:
-                shard.writer = job.open_writer(job.next_stream())
+                shard.writer = job.sink.open_stream()
             pending = shards
             for _ in range(job.max_passes):
                 list(pool.map(self._settle, pending))
@@ -122,7 +122,7 @@ class KeysetWalk:
         assert shard.walked is not None
         now = self.job.count({**self.query, **shard.id_filters(self.lookup)})[0]
         again = Walked(shard.walked.found, (*shard.walked.counts[:1], now))
-        if self.job.rule.exact(again):
+        if self.job.plan.rule.exact(again):
             shard.walked = again
             return False
         return True
@@ -134,7 +134,7 @@ class KeysetWalk:
         try:
             shard.walked = settle(
                 lambda: self._walk(shard),
-                rule=self.job.rule,
+                rule=self.job.plan.rule,
                 passes=self.job.max_passes,
                 what=f"{self.job.resource.name} in {self.label} (ids {lo}..{hi})",
                 again=shard.writer.discard,
@@ -149,24 +149,29 @@ class KeysetWalk:
         shard.written = shard.skipped = 0
         shard.ids = IdSet() if job.exported is not None else None
         after = shard.lo - 1 if shard.lo is not None else None
-        paginator = job.caps.keyset_paginator(key) if job.caps else KeysetPaginator(key, "id")
+        paginator = (
+            job.plan.caps.keyset_paginator(key) if job.plan.caps else KeysetPaginator(key, self.lookup)
+        )
         decoder = PageDecoder(key, job.date_field)
         query = {**self.query, **shard.id_filters(self.lookup)}
         before: int | None = None
-        pages = job.hook.pages(endpoint, query, page_size=job.limit, paginator=paginator, decoder=decoder)
+        pages = job.hook.pages(
+            endpoint, query, page_size=job.plan.limit, paginator=paginator, decoder=decoder
+        )
         for number, page in enumerate(pages):
             if self._failed.is_set():
                 break
             before = page.count if number == 0 else before
             records: Records = page
-            if len(page):
-                check_keyset_page(endpoint, page.keys, after, shard.hi, probed=job.probed)
+            keys = page.field(key, page.keys)
+            if keys:
+                check_keyset_page(endpoint, keys, after, shard.hi, probed=job.plan.probed)
                 self.check(page)
-                after = page.keys[-1]
+                after = keys[-1]
                 records, skipped = unexported(page, job.exported, key)
                 if shard.ids is not None:
                     shard.skipped += skipped
-                    shard.ids.update(records.keys)
+                    shard.ids.update(records.field(key, records.keys))
                 assert shard.writer is not None
                 shard.writer.write(records)
                 shard.written += len(records)

@@ -1,21 +1,21 @@
-"""Record writers: JSON Lines, gzipped JSON Lines and Parquet part files, rotated by size, hashed as written."""
+"""Part files: one stream of them per writer, rotated by size, hashed as written, listed in the manifest."""
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from airflow_provider_akinon.errors import AkinonConfigError
 from airflow_provider_akinon.hooks.records import Records
 from airflow_provider_akinon.resources import Resource
 
-FORMATS = ("jsonl", "jsonl.gz", "parquet", "delta")
+if TYPE_CHECKING:
+    from airflow_provider_akinon.exports.output.base import Encoder, Format
+
 DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
@@ -32,7 +32,7 @@ class PartFile:
         return {"name": self.name, "records": self.records, "bytes": self.bytes, "sha256": self.sha256}
 
 
-class _HashingFile:
+class HashingFile:
     """A write-only file wrapper that counts and hashes the bytes that reach storage."""
 
     def __init__(self, raw: BinaryIO) -> None:
@@ -69,73 +69,7 @@ class _HashingFile:
         return False
 
 
-class _JsonLines:
-    suffix = "jsonl"
-
-    def __init__(self, out: _HashingFile, resource: Resource, zone: tzinfo) -> None:
-        self.out: Any = out
-        self.written = 0
-
-    def write(self, records: Records) -> None:
-        blob = records.jsonl()
-        self.out.write(blob)
-        self.written += len(blob)
-
-    def close(self) -> None:
-        pass
-
-
-class _GzipJsonLines(_JsonLines):
-    suffix = "jsonl.gz"
-
-    def __init__(self, out: _HashingFile, resource: Resource, zone: tzinfo) -> None:
-        super().__init__(out, resource, zone)
-        # mtime=0: the same records give the same bytes, so reruns are byte-for-byte comparable
-        self.out = gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0)
-
-    def close(self) -> None:
-        self.out.close()
-
-
-class _Parquet:
-    """Typed columns for the resource's key fields plus ``_record``, the whole record as JSON text."""
-
-    suffix = "parquet"
-
-    def __init__(self, out: _HashingFile, resource: Resource, zone: tzinfo) -> None:
-        from airflow_provider_akinon.exports.parquet import ParquetEncoder
-
-        self.encoder = ParquetEncoder(resource, out, zone)
-        self.written = 0
-
-    def write(self, records: Records) -> None:
-        self.written += self.encoder.write(records)
-
-    def close(self) -> None:
-        self.encoder.close()
-
-
-# delta: staged as Parquet, then merged into the table (exports/delta.py)
-_FORMAT_CLASSES = {"jsonl": _JsonLines, "jsonl.gz": _GzipJsonLines, "parquet": _Parquet, "delta": _Parquet}
-
-
-def check_format(file_format: str) -> None:
-    """Refuse unknown formats, and Parquet without pyarrow, before any request."""
-    if file_format not in _FORMAT_CLASSES:
-        raise AkinonConfigError(
-            f"file_format={file_format!r} is not supported; use one of {', '.join(FORMATS)}."
-        )
-    if file_format in ("parquet", "delta"):
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise AkinonConfigError(
-                f"file_format={file_format!r} needs pyarrow: pip install 'airflow-provider-akinon[parquet]'."
-            ) from None
-    if file_format == "delta":
-        from airflow_provider_akinon.exports.delta import check_delta
-
-        check_delta()
+Guard = Callable[[str, Any], AbstractContextManager[Any]]
 
 
 class PartWriter:
@@ -153,22 +87,22 @@ class PartWriter:
         self,
         folder: Any,
         prefix: str,
-        file_format: str,
+        file_format: Format,
         resource: Resource,
         max_file_bytes: int,
         zone: tzinfo = UTC,
-        guard: Callable[[str, Any], AbstractContextManager[Any]] | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.zone = zone
-        self.guard = guard or (lambda what, path: contextlib.nullcontext())
         self.folder = folder
         self.prefix = prefix
-        self.cls = _FORMAT_CLASSES[file_format]
+        self.format = file_format
         self.resource = resource
         self.max_file_bytes = max_file_bytes
+        self.guard: Guard = guard or (lambda what, path: contextlib.nullcontext())
         self.files: list[PartFile] = []
-        self._current: Any = None
-        self._file: _HashingFile | None = None
+        self._current: Encoder | None = None
+        self._file: HashingFile | None = None
         self._records = 0
         self._name = ""
 
@@ -181,21 +115,23 @@ class PartWriter:
             return
         with self.guard("write", f"{self.folder}/{self._name or self.prefix}"):
             if self._current is None:
-                self._open()
+                self._current = self._open()
             self._current.write(records)
             self._records += len(records)
             if self._current.written >= self.max_file_bytes:
                 self._finish()
 
-    def _open(self) -> None:
-        self._name = f"{self.prefix}-{len(self.files):03d}.{self.cls.suffix}"
+    def _open(self) -> Encoder:
+        self._name = f"{self.prefix}-{len(self.files):03d}.{self.format.suffix}"
         # the filesystem's own open: ObjectStoragePath.open adds ~12 ms and per-write lineage hooks,
         # and the export reports its lineage itself (get_openlineage_facets_on_complete)
-        self._file = _HashingFile(self.folder.fs.open(f"{self.folder.path}/{self._name}", "wb"))
-        self._current = self.cls(self._file, self.resource, self.zone)
+        self._file = HashingFile(self.folder.fs.open(f"{self.folder.path}/{self._name}", "wb"))
         self._records = 0
+        return self.format.encoder(self._file, self.resource, self.zone)  # type: ignore[arg-type]
 
     def _finish(self) -> None:
+        assert self._current is not None
+        assert self._file is not None
         self._current.close()
         self._file.close()
         self.files.append(PartFile(self._name, self._records, self._file.bytes, self._file.sha.hexdigest()))
@@ -211,9 +147,9 @@ class PartWriter:
 
     def abort(self) -> None:
         """Give up the open file without publishing it (object stores upload buffered files on close)."""
-        if self._current is None:
+        if self._file is None:
             return
-        raw = self._file.raw
+        raw: Any = self._file.raw
         self._current = self._file = None
         try:
             raw.discard()  # buffered object-store files: drop the buffer, upload nothing

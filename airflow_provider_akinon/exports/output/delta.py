@@ -1,17 +1,16 @@
-"""Merge an export into a Delta Lake table (delta-rs): upsert by key, the newest ``modified_date`` wins.
+"""Delta Lake (``delta``): an export merged into a table in one commit; the newest version of a record wins.
 
-``file_format="delta"`` exports into staging as Parquet, as usual, then merges those files into the table
-at ``destination`` in **one** Delta commit: a failed or killed export leaves the table at its previous
-version, and a rerun of a window leaves the same current state (a row is replaced only by a newer
-``modified_date``, so windows may run in any order and a backfill never overwrites a newer version).
-The merge streams the staged files in batches (delta-rs ``streamed_exec``): memory follows the batch
-size, not the table.
+``file_format="delta"`` stages the export as Parquet, as usual, then merges those files into the table
+at ``destination`` in **one** Delta commit (delta-rs): upsert by the resource's key, a row replaced only
+by a newer ``version_field`` (``modified_date``), so windows may run in any order and a backfill never
+overwrites a newer version; a failed or killed export leaves the table at its previous version, and a
+rerun of a window leaves the same current state. The merge streams the staged files in batches and
+skips the table's files outside the changed keys (their statistics): memory follows the changes.
 
-Concurrent writers: a commit is the creation of the next ``_delta_log/NNN.json``. On local disks that is
-an exclusive create; on S3, delta-rs is told to create it with a conditional ``If-None-Match`` PUT
-(``aws_conditional_put=etag``; AWS S3 has honoured it since 2024, as do MinIO and R2), so two merges
-cannot both take one version. The merge that loses gets a commit conflict and is merged again on the
-new version, up to five times.
+Concurrent writers: a commit is the creation of the next ``_delta_log/NNN.json``: an exclusive create on
+local disks, a conditional ``If-None-Match`` PUT on S3 (``aws_conditional_put=etag``; AWS S3 has honoured
+it since 2024, as do MinIO and R2). The merge that loses gets a commit conflict and is merged again on
+the new version, up to five times.
 """
 
 from __future__ import annotations
@@ -21,26 +20,48 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import pyarrow as pa
-
 from airflow_provider_akinon.compat import ObjectStoragePath
 from airflow_provider_akinon.errors import AkinonConfigError, DestinationError, ExportConsistencyError
-from airflow_provider_akinon.resources import Resource
+from airflow_provider_akinon.exports.output.parquet import Parquet, schema_for
+from airflow_provider_akinon.exports.output.parts import PartFile
+from airflow_provider_akinon.exports.output.storage import destination_path, read_manifest
+from airflow_provider_akinon.exports.output.target import ExportTarget
+from airflow_provider_akinon.resources import Resource, resource_named
 
 log = logging.getLogger(__name__)
 
 MAX_MERGES = 5
-VERSION_FIELD = "modified_date"
 
 
-def check_delta() -> None:
-    """Refuse ``file_format='delta'`` without its extra, before any request."""
-    try:
-        import deltalake  # noqa: F401
-    except ImportError:
-        raise AkinonConfigError(
-            "file_format='delta' needs the deltalake package: pip install 'airflow-provider-akinon[delta]'."
-        ) from None
+class Delta(Parquet):
+    """Staged as Parquet, finished by a merge into the table at the destination (one commit)."""
+
+    name = "delta"
+    table = True
+    needs = (("pyarrow", "delta"), ("deltalake", "delta"))
+
+    def finish(
+        self,
+        target: ExportTarget,
+        resource: Resource,
+        parts: list[PartFile],
+        manifest: dict[str, Any],
+        now: datetime,
+    ) -> dict[str, Any]:
+        staged = [target.staging / part.name for part in parts if part.records]
+        table = target.destination
+        # nothing changed in the window: no merge, no new version
+        merged = merge_into_table(resource, table, staged, now) if staged else table_version(table)
+        target.abandon()  # the table's log is the manifest; staging is done with
+        return {**manifest, **merged, "files": []}
+
+    def summarise(self, target: ExportTarget, manifest: dict[str, Any]) -> dict[str, Any]:
+        """The table version this export wrote (the table's ``_delta_log`` is its manifest)."""
+        return {
+            "manifest": None,
+            "files": 0,
+            **{name: manifest[name] for name in ("table", "table_version", "inserted", "updated")},
+        }
 
 
 def table_location(table: ObjectStoragePath) -> tuple[str, dict[str, str]]:
@@ -54,6 +75,12 @@ def table_location(table: ObjectStoragePath) -> tuple[str, dict[str, str]]:
         conn_id = getattr(table, "conn_id", None) or (table.storage_options or {}).get("conn_id")
         hook = S3Hook(aws_conn_id=conn_id or "aws_default")
         credentials = hook.get_credentials()
+        if credentials is None or not credentials.access_key:
+            raise DestinationError(
+                f"Cannot merge into {table}: the connection {conn_id or 'aws_default'!r} has no credentials. "
+                "Name a connection that has them in the URI (s3://<aws_conn_id>@bucket/prefix/), or give "
+                "the worker a role."
+            )
         endpoint = hook.conn_config.get_service_endpoint_url(service_name="s3")
         options = {
             "AWS_ACCESS_KEY_ID": credentials.access_key,
@@ -72,18 +99,19 @@ def table_location(table: ObjectStoragePath) -> tuple[str, dict[str, str]]:
     )
 
 
-def table_schema(resource: Resource) -> pa.Schema:
+def table_schema(resource: Resource) -> Any:
     """The Parquet export schema of ``resource`` plus ``_exported_at``."""
-    from airflow_provider_akinon.exports.parquet import TIMESTAMP, schema_for
+    import pyarrow as pa
 
-    return schema_for(resource).append(pa.field("_exported_at", TIMESTAMP, nullable=False))
+    return schema_for(resource).append(pa.field("_exported_at", pa.timestamp("us", tz="UTC"), nullable=False))
 
 
-def _source(parts: list[ObjectStoragePath], schema: pa.Schema, exported_at: datetime) -> pa.RecordBatchReader:
-    """The staged Parquet files as one stream of batches, each with ``_exported_at``."""
+def _source(parts: list[ObjectStoragePath], schema: Any, exported_at: datetime) -> Any:
+    """The staged Parquet files as one stream of batches (a ``RecordBatchReader``) with ``_exported_at``."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    def batches() -> Iterator[pa.RecordBatch]:
+    def batches() -> Iterator[Any]:
         for part in parts:
             with part.fs.open(part.path, "rb") as handle:
                 for batch in pq.ParquetFile(handle).iter_batches(batch_size=10_000):
@@ -111,7 +139,7 @@ def _key_range(parts: list[ObjectStoragePath], key: str) -> tuple[int, int] | No
     return (min(lows), max(highs)) if lows else None
 
 
-def _table(uri: str, schema: pa.Schema, options: dict[str, str]) -> Any:
+def _table(uri: str, schema: Any, options: dict[str, str]) -> Any:
     from deltalake import DeltaTable
     from deltalake.exceptions import DeltaError
 
@@ -143,8 +171,9 @@ def merge_into_table(
     from deltalake.exceptions import CommitFailedError
 
     uri, options = table_location(table)
-    schema, key = table_schema(resource), resource.primary_key
-    newer = f"t.{VERSION_FIELD} IS NULL OR s.{VERSION_FIELD} > t.{VERSION_FIELD}"
+    schema, key, version = table_schema(resource), resource.primary_key, resource.version_field
+    # the newest version wins; a list whose records are never updated keeps the first one merged
+    newer = f"t.{version} IS NULL OR s.{version} > t.{version}" if version else "false"
     predicate = f"t.{key} = s.{key}"
     bounds = _key_range(parts, key)
     if bounds:  # the table's files outside the changed keys are skipped by their statistics, not read
@@ -183,9 +212,6 @@ def merge_into_table(
 
 def merge_export(export: Any, table: Any) -> dict[str, Any]:
     """Merge a published Parquet export (a partition of the changes feed) into the Delta table ``table``."""
-    from airflow_provider_akinon.exports.target import destination_path, read_manifest
-    from airflow_provider_akinon.resources import resource_named
-
     folder = destination_path(export.get("uri") if isinstance(export, dict) else export)
     manifest = read_manifest(folder)
     if manifest["format"] != "parquet":
@@ -198,8 +224,6 @@ def merge_export(export: Any, table: Any) -> dict[str, Any]:
 def maintain(table: Any, *, retention_days: float = 7) -> dict[str, Any]:
     """Compact small files of ``table`` and vacuum files unreferenced for longer than ``retention_days``."""
     from deltalake import DeltaTable
-
-    from airflow_provider_akinon.exports.target import destination_path
 
     uri, options = table_location(destination_path(table))
     delta = DeltaTable(uri, storage_options=options)

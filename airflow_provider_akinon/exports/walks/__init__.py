@@ -1,0 +1,121 @@
+"""The walks of an export, by name, and :func:`run`, the one entry that walks a plan into a sink.
+
+A list walk (:data:`WALKS`) exports the records of one query: ``keyset`` (id-range shards, each with
+a cursor) or ``pages`` (the list's own paging). :func:`run` cuts the plan's source into those queries:
+a window into sub-windows (no record written twice), an id range into one; children are fetched by
+their parents (:mod:`.children`), whose ids come from the plan's source. A new paging style is a
+paginator (:mod:`airflow_provider_akinon.hooks.paging`); a new way to walk is a module and a line here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from airflow_provider_akinon.exports.checks import IdRangeCheck, WindowCheck
+from airflow_provider_akinon.exports.idset import IdSet
+from airflow_provider_akinon.exports.output.reader import iter_export_records
+from airflow_provider_akinon.exports.plan import (
+    IdRange,
+    ParentIds,
+    ParentsOf,
+    Plan,
+    Upstream,
+    WindowSource,
+    wait_until_closed,
+)
+from airflow_provider_akinon.exports.progress import Progress
+from airflow_provider_akinon.exports.walks.children import fetch_children
+from airflow_provider_akinon.exports.walks.context import RecordWriter, Sink, Tally, WalkJob
+from airflow_provider_akinon.exports.walks.keyset import KeysetWalk
+from airflow_provider_akinon.exports.walks.pages import PageWalk
+from airflow_provider_akinon.hooks.akinon import AkinonHook
+from airflow_provider_akinon.hooks.records import Records
+from airflow_provider_akinon.resources import resource_named
+
+log = logging.getLogger(__name__)
+
+WALKS: dict[str, type[KeysetWalk] | type[PageWalk]] = {"keyset": KeysetWalk, "pages": PageWalk}
+
+
+def run(plan: Plan, hook: AkinonHook, sink: Sink, progress: Progress) -> tuple[Tally, dict[str, Any]]:
+    """Walk ``plan`` into ``sink``; return what was found, and how (for the manifest)."""
+    job = WalkJob(plan, hook, sink, progress)
+    if plan.walk == "children":
+        tally, how = fetch_children(job, parent_ids(plan, hook, progress))
+        return tally, {"paging": how}
+    wait_until_closed(plan.source, plan.resource)
+    if isinstance(plan.source, IdRange):
+        return walk_ids(job, plan.source), {}
+    assert isinstance(plan.source, WindowSource)
+    return walk_window(job, plan.source), {}
+
+
+def walk_window(job: WalkJob, source: WindowSource) -> Tally:
+    """Walk the window (in sub-windows of its step); no record is written twice."""
+    resource, plan = job.resource, job.plan
+    subs = list(source.window.split(source.step))
+    job.exported = IdSet() if len(subs) > 1 else None
+    zone = job.hook.config.timezone
+    tally = Tally()
+    for sub in subs:
+        check = WindowCheck(resource.endpoint, resource.primary_key, sub, source.date_field, zone)
+        query = {**plan.filters, **sub.filters(source.date_field)}
+        tally += WALKS[plan.walk](job, query, check, str(sub)).run()
+    if tally.skipped:
+        log.warning(
+            "%d %s moved between sub-windows while exported (their %s changed): each was written once",
+            tally.skipped,
+            resource.name,
+            source.date_field,
+        )
+    return tally
+
+
+def walk_ids(job: WalkJob, source: IdRange) -> Tally:
+    """Walk the records ``after_id < key <= to_id`` (a keyset walk: an id range needs id lookups)."""
+    resource, lookup = job.resource, job.plan.caps.lookup if job.plan.caps else job.resource.lookup
+    query = {**job.plan.filters, f"{lookup}__gte": source.after_id + 1, f"{lookup}__lt": source.to_id + 1}
+    check = IdRangeCheck(resource.endpoint, resource.primary_key, source.after_id, source.to_id)
+    return KeysetWalk(job, query, check, f"ids {source.after_id + 1}..{source.to_id}").run()
+
+
+def parent_ids(plan: Plan, hook: AkinonHook, progress: Progress) -> Iterator[int]:
+    """The parents whose children the plan fetches, in order."""
+    source = plan.source
+    if isinstance(source, ParentIds):
+        return iter(source.ids)
+    if isinstance(source, Upstream):
+        return iter_export_records(
+            source.uri, column=resource_named(plan.resource.parent or "orders").primary_key
+        )
+    assert isinstance(source, ParentsOf)
+    ids = IdSink()
+    run(source.plan, hook, ids, progress)
+    return ids.ids()
+
+
+class IdSink:
+    """A sink that keeps only the keys of what a walk finds (the parents of a children export), in order."""
+
+    def __init__(self) -> None:
+        self.streams: list[_Ids] = []
+
+    def open_stream(self) -> RecordWriter:
+        self.streams.append(_Ids())
+        return self.streams[-1]
+
+    def ids(self) -> Iterator[int]:
+        return (key for stream in self.streams for key in stream.keys)
+
+
+class _Ids:
+    def __init__(self) -> None:
+        self.keys: list[int] = []
+
+    def write(self, records: Records) -> None:
+        self.keys.extend(int(key) for key in records.keys or ())
+
+    def discard(self) -> None:
+        self.keys.clear()

@@ -1,0 +1,160 @@
+"""``make lint`` checks the house rules no linter knows: run as ``python scripts/check_house.py``.
+
+- no module over 300 lines (the shipped fake server aside), no function over 50 lines;
+- no import circle between the package's modules, imports inside functions included;
+- exception classes are defined in ``errors.py`` only;
+- every third-party module the package imports is declared in ``pyproject.toml``.
+
+Exit status 1 with one line per breach; 0 and a one-line summary otherwise.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "airflow_provider_akinon"
+MAX_MODULE, MAX_FUNCTION = 300, 50
+LONG_MODULES_ALLOWED = {f"{PACKAGE}/testing/server.py"}
+#: modules a distribution provides under another name, or that Airflow itself brings (its 2.x form)
+IMPORT_NAMES = {
+    "pyarrow": "pyarrow",
+    "deltalake": "deltalake",
+    "airflow": "apache-airflow",
+    "msgspec": "msgspec",
+}
+PROVIDED_BY_AIRFLOW = {"flask_appbuilder", "flask_babel", "wtforms"}
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted((ROOT / PACKAGE).rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = path
+    return found
+
+
+def runtime_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Every import that runs (``if TYPE_CHECKING:`` blocks aside), at module level or in a function."""
+    skipped = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped |= {id(child) for child in ast.walk(node)}
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom) and id(n) not in skipped]
+
+
+def imported_names(node: ast.Import | ast.ImportFrom) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = node.module or ""
+    return [base] + [f"{base}.{alias.name}" for alias in node.names]
+
+
+def graph(found: dict[str, Path]) -> dict[str, set[str]]:
+    edges: dict[str, set[str]] = {name: set() for name in found}
+    for name, path in found.items():
+        for node in runtime_imports(ast.parse(path.read_text())):
+            for target in imported_names(node):
+                if target in found and target != name:
+                    edges[name].add(target)
+    return edges
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    groups: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on.add(node)
+        for nxt in edges[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                top = stack.pop()
+                on.discard(top)
+                group.append(top)
+                if top == node:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    sys.setrecursionlimit(10_000)
+    for node in edges:
+        if node not in index:
+            visit(node)
+    return groups
+
+
+def declared() -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    specs = list(project["dependencies"]) + [
+        s for group in project["optional-dependencies"].values() for s in group
+    ]
+    return {re.split(r"[\[<>=!~ ;]", spec, maxsplit=1)[0].lower().replace("_", "-") for spec in specs}
+
+
+def main() -> int:
+    found, breaches = modules(), []
+    for name, path in found.items():
+        relative = path.relative_to(ROOT).as_posix()
+        lines = len(path.read_text().splitlines())
+        if lines > MAX_MODULE and relative not in LONG_MODULES_ALLOWED:
+            breaches.append(f"{relative}: {lines} lines (at most {MAX_MODULE})")
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION:
+                    breaches.append(
+                        f"{relative}:{node.lineno} {node.name}(): {length} lines (at most {MAX_FUNCTION})"
+                    )
+            if (
+                isinstance(node, ast.ClassDef)
+                and name != f"{PACKAGE}.errors"
+                and not relative.startswith(f"{PACKAGE}/testing")
+            ):
+                bases = [ast.unparse(base) for base in node.bases]
+                if any(base.endswith(("Error", "Exception")) for base in bases):
+                    breaches.append(
+                        f"{relative}:{node.lineno} class {node.name}: exception classes live in errors.py"
+                    )
+        for node in runtime_imports(tree):
+            top = (
+                imported_names(node)[0].split(".")[0]
+                if not (isinstance(node, ast.ImportFrom) and node.level)
+                else PACKAGE
+            )
+            if top in sys.stdlib_module_names or top in (PACKAGE, "__future__") or top in PROVIDED_BY_AIRFLOW:
+                continue
+            distribution = IMPORT_NAMES.get(top, top).lower().replace("_", "-")
+            if distribution not in declared():
+                breaches.append(
+                    f"{relative}:{node.lineno} imports {top}, which pyproject.toml does not declare"
+                )
+    for group in cycles(graph(found)):
+        breaches.append(f"import circle: {' -> '.join(group)}")
+    for breach in breaches:
+        print(breach)
+    if not breaches:
+        print(f"house rules hold: {len(found)} modules")
+    return 1 if breaches else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
