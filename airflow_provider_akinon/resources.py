@@ -143,3 +143,48 @@ OMS_ORDER_ITEMS = register(
         integer_fields=("order", "omnitron_id"),
     )
 )
+
+# ---------------------------------------------------------------------------------------------------
+# The order-adjacent lists Akinon documents (../shared/notes/akinon-api.md has their pages).
+
+CANCELLATION_REQUESTS = register(
+    Resource(
+        name="cancellation_requests",
+        endpoint="cancellation_requests/",
+        timestamp_fields=("created_date", "modified_date"),
+        string_fields=("status", "cancellation_type"),
+        integer_fields=("order_item",),
+    )
+)
+
+OMS_ORDERS = register(  # items embedded in orderitem_set; state an object with enum_value
+    Resource(
+        name="oms_orders",
+        endpoint="/api/v1/oms/orders/",
+        decimal_fields=("amount",),
+        timestamp_fields=("created_date", "modified_date"),
+        string_fields=("number",),
+    )
+)
+
+OMS_PACKAGES = register(
+    Resource(
+        name="oms_packages",
+        endpoint="/api/v1/oms/packages/",
+        timestamp_fields=("created_date", "modified_date"),
+        integer_fields=("order",),
+    )
+)
+
+DELETED_ITEMS = register(  # a plain JSON array, without the paging envelope
+    Resource(
+        name="deleted_items",
+        endpoint="deleted_items/",
+        date_fields=("deleted_date",),
+        version_field=None,
+        bare_list=True,
+        timestamp_fields=("deleted_date",),
+        string_fields=("content_type_model",),
+        integer_fields=("object_id",),
+    )
+)

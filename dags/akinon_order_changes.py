@@ -6,8 +6,10 @@ DAG): the orders changed in it (status updates, cancellations, refunds), and the
 into ``{base}/akinon/changes/<resource>/hour=YYYY-MM-DDTHH/`` — the changes feed, every version kept. Each
 partition is then merged into ``{base}/akinon/current/<resource>/``, a Delta Lake table holding the
 current state: one row per order (per item), the newest ``modified_date`` winning, so hours may run in any
-order and a backfill never overwrites a newer version. Once a week (the run of Monday 00:00) the tables
-are compacted and files unreferenced for 7 days are vacuumed.
+order and a backfill never overwrites a newer version. The orders Akinon deleted in the hour
+(``deleted_items/``, cut on ``deleted_date``) are removed from both tables (a deletion newer than the
+row's version). Once a week (the run of Monday 00:00) the tables are compacted and files unreferenced
+for 7 days are vacuumed.
 
 Order items are cut on their own ``modified_date`` where the tenant's items endpoint allows it (the probe
 asks: ``window_on="auto"``), else they are the items of the changed orders: Akinon's documented items
@@ -21,7 +23,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow_provider_akinon.compat import DAG, Asset, CronDataIntervalTimetable, get_variable, task
-from airflow_provider_akinon.operators.akinon import FetchOrderItemsOperator, FetchOrdersOperator
+from airflow_provider_akinon.operators.akinon import (
+    FetchAkinonListOperator,
+    FetchOrderItemsOperator,
+    FetchOrdersOperator,
+)
 
 DEFAULT_BASE = "/tmp/akinon-exports"
 BASE = "{{ var.value.get('akinon_export_base', '" + DEFAULT_BASE + "') }}"
@@ -71,6 +77,23 @@ with DAG(
 
         return merge_export(export, current_table(resource))
 
+    deleted = FetchAkinonListOperator(
+        task_id="export_deletions",
+        endpoint="deleted_items",
+        destination=f"{BASE}/akinon/changes/deleted_items/hour={HOUR}/",
+        date_field="deleted_date",
+    )
+
+    @task(pool="default_pool")
+    def apply_deletions(deletions: dict) -> list[dict]:
+        """Remove the orders Akinon deleted (and their items) from the current-state tables."""
+        from airflow_provider_akinon.exports import apply_deletions
+
+        return [
+            apply_deletions(deletions, current_table("orders"), match="id"),
+            apply_deletions(deletions, current_table("order_items"), match="order"),
+        ]
+
     @task.short_circuit(pool="default_pool")
     def weekly(data_interval_start=None) -> bool:
         return (
@@ -91,4 +114,5 @@ with DAG(
         merge_into_current.override(task_id="merge_order_items")(items.output, "order_items"),
     ]
     orders >> items
-    merged >> weekly() >> compact_and_vacuum()
+    deletions_applied = apply_deletions(deleted.output)
+    merged >> deletions_applied >> weekly() >> compact_and_vacuum()

@@ -41,13 +41,10 @@ def test_declarative_form_matches_the_widgets():
     info = get_provider_info()
     conn = info["connection-types"][0]
     assert conn["connection-type"] == "akinon"
-    assert set(conn["conn-fields"]) == {
-        "api_prefix",
-        "page_size",
-        "timeout",
-        "connect_timeout",
-        "max_retries",
-        "timezone",
-        "verify",
-    }
+    # every extra the provider reads, and none of them with a default the form would save
+    from airflow_provider_akinon.hooks.extras import EXTRAS
+
+    assert set(conn["conn-fields"]) == {extra.name for extra in EXTRAS}
+    assert {"backoff", "max_wait", "retry_deadline", "login_endpoint"} <= set(conn["conn-fields"])
+    assert all("default" not in field["schema"] for field in conn["conn-fields"].values())
     assert conn["ui-field-behaviour"]["hidden-fields"] == ["schema", "port"]

@@ -3,8 +3,16 @@ reading an export back, its manifest, and merging an export into (and keeping) a
 
 from __future__ import annotations
 
+from airflow_provider_akinon.exports.output.deletions import apply_deletions
 from airflow_provider_akinon.exports.output.delta import maintain, merge_export
 from airflow_provider_akinon.exports.output.reader import iter_export_records
 from airflow_provider_akinon.exports.output.storage import destination_path, read_manifest
 
-__all__ = ["destination_path", "iter_export_records", "maintain", "merge_export", "read_manifest"]
+__all__ = [
+    "apply_deletions",
+    "destination_path",
+    "iter_export_records",
+    "maintain",
+    "merge_export",
+    "read_manifest",
+]

@@ -173,7 +173,13 @@ def plan_export(hook: AkinonHook, ask: Ask) -> Plan:
         )
         return _children(hook, ask, ParentsOf(plan_export(hook, parents)))
     date_field = source.date_field if isinstance(source, WindowSource) else None
-    caps = hook.probe(resource.endpoint, date_field=date_field, params=ask.filters, key=resource.primary_key)
+    caps = hook.probe(
+        resource.endpoint,
+        date_field=date_field,
+        params=ask.filters,
+        key=resource.primary_key,
+        bare=resource.bare_list,
+    )
     if date_field and caps.date_filter_ignored:
         raise ExportConsistencyError(
             f"{resource.endpoint}: the API ignores the {date_field}__gte/__lt filters (the probe asked for "

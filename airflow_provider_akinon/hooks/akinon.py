@@ -157,13 +157,19 @@ class AkinonHook(ListMethods, HttpHookCompat):
         return self.core.call("GET", self.url_for(endpoint), query=params)
 
     def head(
-        self, endpoint: str, params: Mapping[str, Any] | None = None, *, key: str | None = None
+        self,
+        endpoint: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        bare: bool = False,
     ) -> tuple[int | None, dict[str, Any] | None]:
         """
         The ``count`` of a list query (``None`` where its paging has none), and its first record (``None``
         when empty): one small request. An answer that is not a page is an error, never an empty list.
         """
-        page = self.get_page(endpoint, {**(params or {}), "limit": 1}, partial(decode_page, key=key))
+        decode = partial(decode_page, key=key, allow_bare=bare)
+        page = self.get_page(endpoint, {**(params or {}), "limit": 1}, decode)
         return page.count, (page.parsed[0] if page.parsed else None)
 
     async def ahead(
@@ -194,16 +200,18 @@ class AkinonHook(ListMethods, HttpHookCompat):
         date_field: str | None = "created_date",
         params: Mapping[str, Any] | None = None,
         key: str = "id",
+        bare: bool = False,
     ) -> Capabilities:
         """
         Find what ``endpoint`` honours (page size, paging style, sort, id and date lookups, offsets), judged
-        by the records it returns; cached per hook.
+        by the records it returns; cached per hook. ``bare``: the list answers a plain array.
         """
-        cache_key = (endpoint, date_field, key, orjson.dumps(params or {}, option=orjson.OPT_SORT_KEYS))
+        params_key = orjson.dumps(params or {}, option=orjson.OPT_SORT_KEYS)
+        cache_key = (endpoint, date_field, key, bare, params_key)
         with self._probe_lock:
             if cache_key not in self._probes:
                 caps = probe_endpoint(
-                    partial(self.get_page, endpoint, decoder=partial(decode_page, key=key)),
+                    partial(self.get_page, endpoint, decoder=partial(decode_page, key=key, allow_bare=bare)),
                     endpoint,
                     date_field=date_field,
                     params=params,

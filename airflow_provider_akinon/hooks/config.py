@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from airflow_provider_akinon import __version__
 from airflow_provider_akinon.compat import mask_secret
 from airflow_provider_akinon.errors import AkinonConfigError
+from airflow_provider_akinon.hooks.extras import read_extras
 
 USER_AGENT = f"airflow-provider-akinon/{__version__}"
 #: Records a page when nothing says otherwise (plain paging through the hook).
@@ -73,23 +74,6 @@ class AkinonConfig:
     def with_retry(self, **changes: Any) -> AkinonConfig:
         """A copy with some retry settings changed (``max_retries=0`` for a connection test)."""
         return replace(self, retry=replace(self.retry, **changes))
-
-
-def _as_bool(value: Any) -> bool:
-    return value if isinstance(value, bool) else str(value).strip().lower() not in {"false", "0", "no", "off"}
-
-
-def _number(name: str, value: Any, cast: type, conn_id: str, minimum: float) -> Any:
-    try:
-        number = cast(value)
-    except (TypeError, ValueError):
-        raise AkinonConfigError(
-            f"{name}={value!r} on connection {conn_id!r} is not a number; set it to a {cast.__name__} "
-            f">= {minimum}."
-        ) from None
-    if number < minimum:
-        raise AkinonConfigError(f"{name} must be >= {minimum}, got {number!r} (connection {conn_id!r}).")
-    return number
 
 
 def _base_url(conn: Any, conn_id: str) -> str:
@@ -157,43 +141,32 @@ def config_from_connection(
     conn: Any, conn_id: str, *, page_size: int | None = None, max_retries: int | None = None
 ) -> AkinonConfig:
     """Read an Airflow connection into an :class:`AkinonConfig`; a clear error for anything unusable."""
-    # the UI saves fields left untouched as null or "": absent, so the defaults apply
-    extra = {k: v for k, v in (conn.extra_dejson or {}).items() if v is not None and v != ""}
+    overrides = {"page_size": page_size, "max_retries": max_retries}
+    given = {**(conn.extra_dejson or {}), **{k: v for k, v in overrides.items() if v is not None}}
+    extra = read_extras(given, conn_id)  # declared once (hooks/extras.py); null and "" read as absent
     base_url = _base_url(conn, conn_id)
     retry = RetryPolicy(
-        max_retries=_number(
-            "max_retries",
-            extra.get("max_retries", 6) if max_retries is None else max_retries,
-            int,
-            conn_id,
-            0,
-        ),
-        backoff=_number("backoff", extra.get("backoff", RetryPolicy.backoff), float, conn_id, 0),
-        max_wait=_number("max_wait", extra.get("max_wait", RetryPolicy.max_wait), float, conn_id, 0),
-        deadline=_number(
-            "retry_deadline", extra.get("retry_deadline", RetryPolicy.deadline), float, conn_id, 0
-        ),
+        max_retries=extra["max_retries"],
+        backoff=extra["backoff"],
+        max_wait=extra["max_wait"],
+        deadline=extra["retry_deadline"],
     )
     password = conn.password or None
     if password:
         mask_secret(password)
-    verify, proxy = _environment(base_url, _as_bool(extra.get("verify", True)))
+    verify, proxy = _environment(base_url, extra["verify"])
     return AkinonConfig(
         conn_id=conn_id,
         base_url=base_url,
-        api_prefix=str(extra.get("api_prefix") or "api/v1/").strip("/") + "/",
+        api_prefix=extra["api_prefix"].strip("/") + "/",
         login=conn.login or None,
         password=password,
-        page_size=(
-            _number("page_size", page_size if page_size is not None else extra["page_size"], int, conn_id, 1)
-            if page_size is not None or "page_size" in extra
-            else None
-        ),
-        timeout=_number("timeout", extra.get("timeout", 60), float, conn_id, 0.001),
-        connect_timeout=_number("connect_timeout", extra.get("connect_timeout", 10), float, conn_id, 0.001),
+        page_size=extra["page_size"],
+        timeout=extra["timeout"],
+        connect_timeout=extra["connect_timeout"],
         verify=verify,
         proxy=proxy,
         retry=retry,
-        login_endpoint=str(extra.get("login_endpoint") or "auth/login/"),
-        timezone=_timezone(extra.get("timezone"), conn_id),
+        login_endpoint=extra["login_endpoint"],
+        timezone=_timezone(extra["timezone"], conn_id),
     )

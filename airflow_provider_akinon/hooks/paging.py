@@ -206,7 +206,7 @@ def iter_pages(
                 return
             raise
         pages += 1
-        if len(page) > limit:
+        if len(page) > limit and not page.bare:  # a plain array is the whole list, asked or not
             raise AkinonPageError(
                 f"{endpoint} answered {len(page)} records to a request for {limit}: it ignores the page size "
                 "asked for. Set page_size (on the connection or the operator) to at least its own page size, "

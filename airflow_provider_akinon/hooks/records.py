@@ -102,14 +102,18 @@ class Records:
 
 
 class Page(Records):
-    """One page of a list: the API's ``count`` (``None`` where the paging carries none) and ``next`` link."""
+    """
+    One page of a list: the API's ``count`` (``None`` where the paging carries none) and ``next`` link;
+    ``bare``: the list answered a plain array, the whole list at once.
+    """
 
-    __slots__ = ("count", "next")
+    __slots__ = ("bare", "count", "next")
 
-    def __init__(self, count: int | None, next: str | None, **records: Any) -> None:
+    def __init__(self, count: int | None, next: str | None, *, bare: bool = False, **records: Any) -> None:
         super().__init__(**records)
         self.count = count
         self.next = next
+        self.bare = bare
 
     def envelope(self) -> dict[str, Any]:
         """The page as the API's JSON envelope (``count``, ``next``, ``previous``, ``results``)."""
@@ -126,7 +130,7 @@ def page_of(body: Any, *, key: str | None = None, allow_bare: bool = False) -> P
             raise PageShapeError(
                 f"a bare list of {len(body)} records, without the paging envelope (count, next)"
             )
-        return _checked(body, len(body), None, key)
+        return _checked(body, len(body), None, key, bare=True)
     if not isinstance(body, dict) or not isinstance(body.get("results"), list):
         raise NotAPageError("it has no results list")
     count, link = body.get("count"), body.get("next")
@@ -135,13 +139,15 @@ def page_of(body: Any, *, key: str | None = None, allow_bare: bool = False) -> P
     return _checked(body["results"], count, link, key)
 
 
-def _checked(results: list[Any], count: int | None, link: str | None, key: str | None) -> Page:
+def _checked(
+    results: list[Any], count: int | None, link: str | None, key: str | None, *, bare: bool = False
+) -> Page:
     for position, record in enumerate(results):
         if not isinstance(record, dict):
             raise PageShapeError(f"record {position} of the page is {type(record).__name__}, not an object")
         if key is not None and key not in record:
             raise PageShapeError(f"record {position} of the page has no {key!r}")
-    return Page(count, link, parsed=list(results))
+    return Page(count, link, bare=bare, parsed=list(results))
 
 
 def decode_page(body: bytes, *, key: str | None = None, allow_bare: bool = False) -> Page:
@@ -205,6 +211,7 @@ class PageDecoder:
         return Page(
             count,
             link,
+            bare=isinstance(envelope, list),
             raw=raw,
             keys=keys,
             dates=[getattr(head, self.date_field) for head in heads] if self.date_field else None,

@@ -16,6 +16,7 @@ from itertools import accumulate
 
 import orjson
 
+from airflow_provider_akinon.testing.adjacent import Adjacent
 from airflow_provider_akinon.testing.records import RecordShapes
 
 STATUSES = ("50", "100", "200", "300", "350", "400", "450", "500", "510", "520", "550", "600")
@@ -83,6 +84,9 @@ class AkinonData(RecordShapes):
         self._cache: dict[tuple[str, int], bytes] = {}
         #: orders rendered with ``created_date: null`` (their filters still see the stored date)
         self.null_dates: set[int] = set()
+        #: deleted orders (gone from every list) and when: what ``deleted_items/`` lists
+        self.deleted: dict[int, float] = {}
+        self.adjacent = Adjacent(self)
         step = (self.end - self.start) / max(orders, 1)
         rng = random.Random(seed)
         for i in range(orders):
@@ -106,6 +110,19 @@ class AkinonData(RecordShapes):
         self.item_offsets = [0, *accumulate(self.n_items)]
         self.discount_offsets = [0, *accumulate(self.n_discounts)]
         self.version += 1
+
+    def delete_order(self, order_id: int, *, at: float) -> None:
+        """Delete an order (and with it its items and discounts) at ``at``: ``deleted_items/`` lists it."""
+        with self.lock:
+            self.deleted[order_id] = micro(at)
+            self.version += 1
+
+    def visible(self) -> list[int]:
+        """The ids of the orders not deleted, ascending (cached until the data changes)."""
+        cached = getattr(self, "_visible", None)
+        if cached is None or cached[0] != self.version:
+            self._visible = (self.version, [i for i in self.ids if i not in self.deleted])
+        return self._visible[1]
 
     def blank_date(self, order_id: int) -> None:
         """Render the order's ``created_date`` as null from now on (the filters still see its date)."""
@@ -149,7 +166,9 @@ class AkinonData(RecordShapes):
         column = self.column(date_field)
         lo = -float("inf") if start is None else start
         hi = float("inf") if end is None else end
-        return [oid for oid, ts in zip(self.ids, column, strict=True) if lo <= ts < hi]
+        return [
+            oid for oid, ts in zip(self.ids, column, strict=True) if lo <= ts < hi and oid not in self.deleted
+        ]
 
     def expected(self, resource: str, date_field: str = "created_date", start=None, end=None) -> list[int]:
         """Ground truth: primary keys an export of ``resource`` over ``[start, end)`` must hold, in order.
@@ -159,6 +178,8 @@ class AkinonData(RecordShapes):
         """
         lo = parse_ts(start) if isinstance(start, str) else start
         hi = parse_ts(end) if isinstance(end, str) else end
+        if resource in ("cancellation_requests", "oms_orders", "oms_packages", "deleted_items"):
+            return self.adjacent.expected(resource, date_field, lo, hi)
         if resource == "oms_order_items":
             shift = 0.01 if date_field == "created_date" else 0.0
             column = self.column(date_field)

@@ -17,7 +17,7 @@ import orjson
 from airflow_provider_akinon.testing.data import AkinonData, parse_ts
 from airflow_provider_akinon.testing.variants import ApiVariant
 
-DATE_FIELDS = ("created_date", "modified_date", "date_placed")
+DATE_FIELDS = ("created_date", "modified_date", "date_placed", "deleted_date")
 ID_OPS = {"id__gt": "__gt__", "id__gte": "__ge__", "id__lt": "__lt__", "id__lte": "__le__"}
 
 
@@ -45,7 +45,7 @@ class Lists:
         self.api = api
         self._cache: dict[tuple, list[int]] = {}
 
-    def filter(self, query: dict[str, str], ids: list[int], columns: dict[str, list]) -> Span:
+    def filter(self, query: dict[str, str], ids: list[int], columns: dict[str, list], tag: str = "") -> Span:
         """Apply lookups and ``sort``; id lookups on an id-sorted list are bisections (cheap keyset walks)."""
         base_key = tuple(
             sorted(
@@ -54,7 +54,7 @@ class Lists:
                 if not k.startswith(("id", "page", "limit", "offset", "cursor"))
             )
         )
-        cache_key = (id(ids), len(ids), self.data.version, base_key, self.api.default_sort)
+        cache_key = (tag or id(ids), len(ids), self.data.version, base_key, self.api.default_sort)
         selected = self._cache.get(cache_key)
         if selected is None:
             selected = self._select(query, ids, columns)
@@ -107,6 +107,8 @@ class Lists:
             elif key == "number" and ids is self.data.ids:
                 keep = [i for i in keep if orjson.loads(self.data.order_json(ids[i]))["number"] == value]
         selected = [ids[i] for i in keep]
+        if ids is self.data.ids and self.data.deleted:  # deleted orders are gone from the list
+            selected = [i for i in selected if i not in self.data.deleted]
         order = query.get(self.api.sort_param, self.api.default_sort)
         for field_name in reversed([s for s in order.split(",") if s]):
             descending, name = field_name.startswith("-"), field_name.lstrip("-")

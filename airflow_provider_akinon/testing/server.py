@@ -160,6 +160,10 @@ class FakeAkinonServer:
             "order_item/detailed_integration/": self._order_items,
             "discount_items/detailed_integration/": self._discount_items,
             "oms/order_items/": self._oms_order_items,
+            "cancellation_requests/": lambda h, p, q: self._adjacent(h, p, q, "cancellation_requests"),
+            "oms/orders/": lambda h, p, q: self._adjacent(h, p, q, "oms_orders"),
+            "oms/packages/": lambda h, p, q: self._adjacent(h, p, q, "oms_packages"),
+            "deleted_items/": lambda h, p, q: self._adjacent(h, p, q, "deleted_items"),
         }
 
     def _record(self, handler: _Handler) -> None:
@@ -335,6 +339,17 @@ class FakeAkinonServer:
                 return next(r for r in render(order_id) if orjson.loads(r)["pk"] == pk)
 
             self._send_page(handler, path, query, pks, row)
+
+    def _adjacent(self, handler: _Handler, path: str, query: dict[str, str], name: str) -> None:
+        """An order-adjacent list (:mod:`.adjacent`); ``deleted_items`` answers a bare array, unpaged."""
+        self._maybe_mutate(query)
+        with self.data.lock:
+            keys, columns, render = self.data.adjacent.listing(name)
+            span = self.lists.filter(query, keys, columns, tag=name)
+            if name == "deleted_items":
+                handler.pending = (200, b"[%s]" % b",".join(render(k) for k in span.chunk(0, len(span))))
+                return
+            self._send_page(handler, path, query, span, render)
 
     def _order_items(self, handler: _Handler, path: str, query: dict[str, str]) -> None:
         self._children(handler, path, query, self.data.items_json, "items")

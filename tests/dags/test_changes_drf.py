@@ -1,9 +1,10 @@
 """The hourly changes DAG against a busy Django REST Framework tenant: its Delta table ends as the database.
 
 Three ``dag.test()`` runs of ``akinon_order_changes`` export and merge the three hours before this one
-while the tenant's writer inserts about 2 orders a second and updates about 3 (each update moves an
-order out of its hour, into this one). Then the shop closes and a final export covers this hour up to
-then, merged the same way: the current-state table must equal the database, order for order.
+while the tenant's writer inserts about 2 orders a second, updates about 3 (each update moves an order
+out of its hour, into this one) and deletes one every few seconds (``deleted_items/``, which the DAG
+applies). Then the shop closes and a final run covers this hour up to then: the current-state table
+must equal the database, order for order, the deleted ones gone.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import pytest
 pytest.importorskip("rest_framework")
 pytest.importorskip("deltalake")
 
-from airflow_provider_akinon.exports.output.delta import merge_export
-from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
+from airflow_provider_akinon.exports import apply_deletions, merge_export
+from airflow_provider_akinon.operators.akinon import FetchAkinonListOperator, FetchOrdersOperator
 from tests.drf_tenant.tenant import drf_tenant
 
 DAGS = Path(__file__).parents[2] / "dags"
@@ -30,7 +31,9 @@ def test_three_hours_of_changes_and_a_final_run_leave_the_current_state_of_the_d
     from deltalake import DeltaTable
 
     this_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    with drf_tenant(tmp_path / "tenant", orders=900, days=3 / 24, until=0, inserts=2, updates=3) as tenant:
+    with drf_tenant(
+        tmp_path / "tenant", orders=900, days=3 / 24, until=0, inserts=2, updates=3, deletes=0.3
+    ) as tenant:
         monkeypatch.setenv("AIRFLOW_CONN_AKINON_DEFAULT", tenant.connection_json())
         monkeypatch.setenv("AIRFLOW_VAR_AKINON_EXPORT_BASE", str(tmp_path / "lake"))
         dag = DagBag(str(DAGS)).dags["akinon_order_changes"]
@@ -52,7 +55,17 @@ def test_three_hours_of_changes_and_a_final_run_leave_the_current_state_of_the_d
             end=closed,
         ).execute({})
         merge_export(final, str(tmp_path / "lake" / "akinon" / "current" / "orders"))
+        deletions = FetchAkinonListOperator(
+            task_id="final_deletions",
+            endpoint="deleted_items",
+            date_field="deleted_date",
+            destination=str(tmp_path / "lake" / "akinon" / "changes" / "deleted_items" / "final"),
+            start=this_hour - timedelta(hours=3),
+            end=closed,
+        ).execute({})
+        apply_deletions(deletions, str(tmp_path / "lake" / "akinon" / "current" / "orders"))
         database = tenant.current()
+        deleted = tenant.rows("deleted_items", "object_id")
     table = DeltaTable(str(tmp_path / "lake" / "akinon" / "current" / "orders")).to_pyarrow_table()
     merged = {
         key: (status, modified)
@@ -65,4 +78,5 @@ def test_three_hours_of_changes_and_a_final_run_leave_the_current_state_of_the_d
     }
     assert len(database) > 900  # the seeded orders and those the shop added
     assert sum(1 for _, (_, at) in database.items() if at >= this_hour) > 20  # and those it updated
+    assert len(deleted) > 3  # and those it deleted
     assert merged == database

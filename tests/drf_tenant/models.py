@@ -29,6 +29,17 @@ class OrderItem(models.Model):
         app_label = "drf_tenant"
 
 
+class DeletedItem(models.Model):
+    """What Omnitron's ``deleted_items/`` lists: an object that was deleted, and when."""
+
+    object_id = models.IntegerField()
+    content_type_model = models.CharField(max_length=32)
+    deleted_date = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        app_label = "drf_tenant"
+
+
 class DiscountItem(models.Model):
     order = models.ForeignKey(Order, related_name="discounts", on_delete=models.CASCADE)
     name = models.CharField(max_length=64)

@@ -78,15 +78,22 @@ def seed(orders: int, days: float, until: float, rng: random.Random) -> None:
         model.objects.bulk_update(created, ["modified_date"], batch_size=500)
 
 
-def write(inserts: float, updates: float, rng: random.Random, stop: threading.Event) -> None:
-    """A busy shop: new orders (created now, with items) and updates of others, at the given rates."""
-    from tests.drf_tenant.models import Order, OrderItem
+def write(inserts: float, updates: float, deletes: float, rng: random.Random, stop: threading.Event) -> None:
+    """A busy shop: new orders (created now, with items), updates and deletions of others."""
+    from tests.drf_tenant.models import DeletedItem, Order, OrderItem
 
-    ticks = max(inserts, updates, 1.0)
-    owed = {"insert": 0.0, "update": 0.0}
+    ticks = max(inserts, updates, deletes, 1.0)
+    owed = {"insert": 0.0, "update": 0.0, "delete": 0.0}
     while not stop.wait(1 / ticks):
         owed["insert"] += inserts / ticks
         owed["update"] += updates / ticks
+        owed["delete"] += deletes / ticks
+        while owed["delete"] >= 1:
+            owed["delete"] -= 1
+            victim = Order.objects.order_by("?").first()
+            if victim is not None:
+                DeletedItem.objects.create(object_id=victim.id, content_type_model="order")
+                victim.delete()
         while owed["insert"] >= 1:
             owed["insert"] -= 1
             order = Order.objects.create(number=f"{rng.getrandbits(60):015x}", amount=Decimal("10.00"))
@@ -108,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--until", type=float, default=1, help="the seeded days end this many hours ago")
     parser.add_argument("--inserts", type=float, default=0.0, help="new orders a second")
     parser.add_argument("--updates", type=float, default=0.0, help="updated orders a second")
+    parser.add_argument("--deletes", type=float, default=0.0, help="deleted orders a second")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
 
@@ -129,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         User.objects.create_user(USER, password=PASSWORD)
     server = make_server("127.0.0.1", args.port, get_wsgi_application(), ThreadingServer, QuietHandler)
     stop = threading.Event()
-    writer = threading.Thread(target=write, args=(args.inserts, args.updates, rng, stop), daemon=True)
-    if args.inserts or args.updates:
+    rates = (args.inserts, args.updates, args.deletes)
+    writer = threading.Thread(target=write, args=(*rates, rng, stop), daemon=True)
+    if any(rates):
         writer.start()
 
     def stop_writing(*_: object) -> None:  # SIGUSR1: the shop closes; the API stays up

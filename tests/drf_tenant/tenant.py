@@ -22,6 +22,7 @@ TABLES = {
     "orders": "drf_tenant_order",
     "order_items": "drf_tenant_orderitem",
     "discount_items": "drf_tenant_discountitem",
+    "deleted_items": "drf_tenant_deleteditem",
 }
 
 
@@ -77,6 +78,7 @@ def drf_tenant(
     days: float = 3,
     inserts: float = 0,
     updates: float = 0,
+    deletes: float = 0,
     until: float = 1,
     throttle: str = "60/s",
 ) -> Iterator[Tenant]:
@@ -92,7 +94,8 @@ def drf_tenant(
         "DRF_TENANT_THROTTLE": throttle,
     }
     command = [sys.executable, "-m", "tests.drf_tenant.serve", "--orders", str(orders), "--days", str(days)]
-    command += ["--inserts", str(inserts), "--updates", str(updates), "--until", str(until)]
+    command += ["--inserts", str(inserts), "--updates", str(updates), "--deletes", str(deletes)]
+    command += ["--until", str(until)]
     process = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=home.joinpath("tenant.log").open("wb")
     )

@@ -13,7 +13,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tests.drf_tenant.models import DiscountItem, Order, OrderItem
+from tests.drf_tenant.models import DeletedItem, DiscountItem, Order, OrderItem
 
 SWITCHES = settings.SWITCHES
 LOOKUPS = ["gt", "gte", "lt", "lte"]
@@ -92,6 +92,22 @@ class DiscountItemSerializer(serializers.ModelSerializer):
         fields = ["pk", "order", "name", "amount", "created_date", "modified_date"]
 
 
+class DeletedItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeletedItem
+        fields = ["id", "object_id", "content_type_model", "deleted_date"]
+
+
+class DeletedItems(generics.ListAPIView):
+    """``deleted_items/``: DRF without a pagination class answers a plain array, as Omnitron documents."""
+
+    queryset = DeletedItem.objects.all()
+    serializer_class = DeletedItemSerializer
+    pagination_class = None
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_fields = {"id": LOOKUPS, "deleted_date": LOOKUPS}
+
+
 class Listing(generics.ListAPIView):
     pagination_class = PAGINATION_CLASS
     filter_backends = [DjangoFilterBackend] + ([] if "no_ordering" in SWITCHES else [OrderingFilter])
@@ -130,4 +146,5 @@ urlpatterns = [
     path(
         "api/v1/discount_items/detailed_integration/", listing(DiscountItem, DiscountItemSerializer, "order")
     ),
+    path("api/v1/deleted_items/", DeletedItems.as_view()),
 ]

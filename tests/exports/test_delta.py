@@ -261,3 +261,36 @@ def test_an_empty_window_merges_nothing_and_orders_from_refuses_a_table(tenant, 
         FetchOrderItemsOperator(
             task_id="i", destination=str(tmp_path / "items"), orders_from=summary
         ).execute({})
+
+
+def test_deletions_reach_the_current_state(tenant, tmp_path):
+    """Akinon's deleted_items applied to the table: DuckDB no longer shows the deleted orders."""
+    import duckdb
+
+    from airflow_provider_akinon.exports import apply_deletions
+    from airflow_provider_akinon.operators.akinon import FetchAkinonListOperator
+
+    table = str(tmp_path / "orders")
+    for day in DAYS:
+        export(table, day)
+    in_table = sorted(table_rows(table))
+    gone, kept = in_table[:3], in_table[3]
+    later = tenant.data.end + 3600  # deleted after every version in the table
+    for order_id in gone:
+        tenant.data.delete_order(order_id, at=later)
+    tenant.data.delete_order(kept, at=tenant.data.start - 86400)  # deleted before its version: it stays
+    deletions = FetchAkinonListOperator(
+        task_id="d", endpoint="deleted_items", date_field="deleted_date",
+        start="2025-12-01", end="2026-01-07", destination=str(tmp_path / "deleted"),
+    ).execute({})  # fmt: skip
+    applied = apply_deletions(deletions, table)
+    assert applied["deleted"] == 3
+    extension = (
+        Path(site.getsitepackages()[0]) / "duckdb_ext/extensions/v1.4.4/linux_amd64/delta.duckdb_extension"
+    )
+    con = duckdb.connect(config={"allow_unsigned_extensions": "true"})
+    con.execute(f"LOAD '{extension}'")
+    ids = {row[0] for row in con.execute(f"SELECT id FROM delta_scan('{table}')").fetchall()}
+    assert ids == set(in_table) - set(gone)
+    assert kept in ids
+    assert apply_deletions(deletions, table)["deleted"] == 0  # applied twice: nothing more to remove

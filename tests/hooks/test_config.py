@@ -64,3 +64,15 @@ def test_a_host_that_answered_before_is_not_sent_to_check_its_dns(make_hook, ser
     message = str(err.value)
     assert "the connection broke each time" in message
     assert "DNS" not in message
+
+
+def test_every_extra_is_read_by_its_declaration_and_refused_clearly(server, monkeypatch):
+    conn = json.loads(server.connection_json())
+    conn["extra"].update({"retry_deadline": "30", "max_wait": "0.5", "login_endpoint": "auth/login/"})
+    monkeypatch.setenv("AIRFLOW_CONN_AKINON_EXTRAS", json.dumps(conn))
+    cfg = AkinonHook("akinon_extras").config
+    assert (cfg.retry.deadline, cfg.retry.max_wait) == (30.0, 0.5)
+    conn["extra"]["timeout"] = 0.01
+    monkeypatch.setenv("AIRFLOW_CONN_AKINON_EXTRAS", json.dumps(conn))
+    with pytest.raises(AkinonConfigError, match=r"timeout must be >= 0.1"):
+        AkinonHook("akinon_extras").config  # noqa: B018

@@ -26,7 +26,9 @@ def test_a_registered_list_exports_its_window_exactly(akinon_default, tmp_path, 
 
 
 def test_oms_orders_carry_their_items_embedded(akinon_default, tmp_path):
-    summary = FetchAkinonListOperator(task_id="l", endpoint="oms_orders", destination=str(tmp_path), **DAY).execute({})
+    summary = FetchAkinonListOperator(
+        task_id="l", endpoint="oms_orders", destination=str(tmp_path), **DAY
+    ).execute({})
     order = next(iter_export_records(summary["uri"]))
     assert [item["id"] for item in order["orderitem_set"]] == akinon_default.data.item_pks(order["id"])
     assert order["state"]["enum_value"]

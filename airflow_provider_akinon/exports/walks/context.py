@@ -79,4 +79,7 @@ class WalkJob:
         caps = self.plan.caps
         param, sort = (caps.sort_param, caps.sort) if caps else ("sort", None)
         order = {param: f"-{sort}" if descending else sort} if sort else {}
-        return self.hook.head(self.resource.endpoint, {**query, **order}, key=self.resource.primary_key)
+        resource = self.resource
+        return self.hook.head(
+            resource.endpoint, {**query, **order}, key=resource.primary_key, bare=resource.bare_list
+        )

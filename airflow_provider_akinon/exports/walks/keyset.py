@@ -152,7 +152,7 @@ class KeysetWalk:
         paginator = (
             job.plan.caps.keyset_paginator(key) if job.plan.caps else KeysetPaginator(key, self.lookup)
         )
-        decoder = PageDecoder(key, job.date_field)
+        decoder = PageDecoder(key, job.date_field, allow_bare=job.resource.bare_list)
         query = {**self.query, **shard.id_filters(self.lookup)}
         before: int | None = None
         pages = job.hook.pages(

@@ -49,7 +49,7 @@ class PageWalk:
     def _walk(self) -> Walked:
         job = self.job
         key = job.resource.primary_key
-        decoder = PageDecoder(key, job.date_field)
+        decoder = PageDecoder(key, job.date_field, allow_bare=job.resource.bare_list)
         self.distinct, self.skipped, first_count = Distinct(key), 0, None
         paginator = job.plan.caps.paginator() if job.plan.caps else None
         for number, page in enumerate(
