@@ -40,26 +40,58 @@ def check_keyset_page(
 
 
 class WindowCheck:
-    """Every record of a page has ``date_field`` inside the window, compared as instants, not strings."""
+    """
+    Every record of a page has ``date_field`` inside the window, compared as instants, not strings;
+    returns the records to keep. With ``cut`` (a list walked without its date filter), records outside
+    the window are dropped and counted in ``outside`` instead: only a record without a date fails.
+    """
 
-    def __init__(self, endpoint: str, key: str, window: Window, date_field: str, naive_zone: tzinfo) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        key: str,
+        window: Window,
+        date_field: str,
+        naive_zone: tzinfo,
+        *,
+        cut: bool = False,
+    ) -> None:
         self.endpoint = endpoint
         self.key = key
         self.window = window
         self.date_field = date_field
         self.naive_zone = naive_zone
+        self.cut = cut
+        self.oldest: Any = None  # the oldest date of the last page (a newest-first walk stops on it)
 
-    def __call__(self, records: Records) -> None:
+    def __call__(self, records: Records) -> Records:
         start, end, zone = self.window.start, self.window.end, self.naive_zone
+        keep, oldest = [], None
         for index, value in enumerate(records.field(self.date_field, records.dates)):
             try:
-                inside = start <= parse_instant(value, zone) < end
+                moment = parse_instant(value, zone)
             except (TypeError, ValueError):
-                inside = False
-            if not inside:
+                moment = None
+            inside = moment is not None and start <= moment < end
+            if not inside and (not self.cut or moment is None):
                 raise ExportConsistencyError(
                     self._message(records.field(self.key, records.keys)[index], value)
                 )
+            oldest = moment if oldest is None or (moment is not None and moment < oldest) else oldest
+            if inside:
+                keep.append(index)
+        self.oldest = oldest
+        return records.take(keep)
+
+    def passed(self, records: Records) -> bool:
+        """Whether every record of ``records`` is dated before the window: a newest-first walk is past it."""
+        moments = []
+        for value in records.field(self.date_field, records.dates):
+            try:
+                moments.append(parse_instant(value, self.naive_zone))
+            except (TypeError, ValueError):
+                return False
+        return bool(moments) and all(moment < self.window.start for moment in moments)
 
     def _message(self, key: Any, value: Any) -> str:
         where = (
@@ -98,7 +130,7 @@ class IdRangeCheck:
     def __init__(self, endpoint: str, key: str, after_id: int, to_id: int) -> None:
         self.endpoint, self.key, self.after_id, self.to_id = endpoint, key, after_id, to_id
 
-    def __call__(self, records: Records) -> None:
+    def __call__(self, records: Records) -> Records:
         keys = [int(key) for key in records.field(self.key, records.keys)]
         outside = [key for key in keys if not self.after_id < key <= self.to_id]
         if outside:
@@ -106,3 +138,4 @@ class IdRangeCheck:
                 f"{self.endpoint} returned id {outside[0]} outside ids {self.after_id + 1}..{self.to_id}: "
                 "the API ignores the id__gte/id__lt lookups."
             )
+        return records

@@ -79,6 +79,7 @@ class Export:
                 "count": tally.count,
                 "skipped_duplicates": tally.skipped,
                 "left_window": tally.left,
+                "cut_outside_window": tally.cut,
                 "created_at": api_time(now),
             }
             manifest = self.format.finish(self.target, self.resource, parts, manifest, now)
@@ -97,7 +98,7 @@ class Export:
                 f"{name}: the part files hold {in_files} records but {tally.written} were written; "
                 "nothing was published."
             )
-        if tally.written + tally.skipped - tally.left != tally.count:
+        if tally.written + tally.skipped + tally.cut - tally.left != tally.count:
             raise ExportConsistencyError(
                 f"{name}: wrote {tally.written} records (and skipped {tally.skipped} already written) but "
                 f"the API counts {tally.count}; nothing was published."

@@ -20,7 +20,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow_provider_akinon.errors import AkinonApiError, ExportConsistencyError, WindowError
-from airflow_provider_akinon.exports.settle import CHANGES_FEED, STRICT, Rule
+from airflow_provider_akinon.exports.settle import CHANGES_FEED, GROWING, STRICT, Rule
+from airflow_provider_akinon.exports.sources import (
+    IdRange,
+    ParentIds,
+    ParentsOf,
+    Source,
+    Upstream,
+    WindowSource,
+)
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.hooks.capabilities import Capabilities
 from airflow_provider_akinon.hooks.config import DEFAULT_PAGE_SIZE
@@ -39,77 +47,6 @@ MAX_WAIT_TO_CLOSE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
-class WindowSource:
-    """The records whose ``date_field`` lies in ``window``, walked in sub-windows of ``step``."""
-
-    window: Window
-    date_field: str
-    step: timedelta | None = None
-
-    def describe(self) -> dict[str, Any]:
-        return {"source": "window", "window": self.window.as_dict(), "date_field": self.date_field}
-
-    def label(self) -> str:
-        return str(self.window)
-
-
-@dataclass(frozen=True)
-class IdRange:
-    """The records ``after_id < key <= to_id``."""
-
-    after_id: int
-    to_id: int
-
-    def describe(self) -> dict[str, Any]:
-        return {"source": "id_range", "id_range": {"after_id": self.after_id, "to_id": self.to_id}}
-
-    def label(self) -> str:
-        return f"ids {self.after_id + 1}..{self.to_id}"
-
-
-@dataclass(frozen=True)
-class ParentIds:
-    """The children of these parents (``order_ids``)."""
-
-    ids: tuple[int, ...]
-
-    def describe(self) -> dict[str, Any]:
-        return {"source": "order_ids"}
-
-    def label(self) -> str:
-        return f"of {len(self.ids)} orders"
-
-
-@dataclass(frozen=True)
-class Upstream:
-    """The children of the parents in an upstream export (``orders_from``)."""
-
-    uri: str
-
-    def describe(self) -> dict[str, Any]:
-        return {"source": f"orders_from {self.uri}"}
-
-    def label(self) -> str:
-        return f"of the orders in {self.uri}"
-
-
-@dataclass(frozen=True)
-class ParentsOf:
-    """The children of the parents ``plan`` walks (a window or id range of orders)."""
-
-    plan: Plan
-
-    def describe(self) -> dict[str, Any]:
-        return self.plan.source.describe()
-
-    def label(self) -> str:
-        return self.plan.source.label()
-
-
-Source = WindowSource | IdRange | ParentIds | Upstream | ParentsOf
-
-
-@dataclass(frozen=True)
 class Ask:
     """What an operator asks for, validated; ``window`` is recorded with non-window sources when known."""
 
@@ -120,6 +57,7 @@ class Ask:
     window_on: str = "orders"
     max_concurrency: int = 4
     window: Window | None = None
+    allow_full_scan: bool = False
 
     def source_label(self) -> str:
         """What the export covers, for logs (``[start, end)``, ``ids 101..200``)."""
@@ -148,6 +86,7 @@ class Plan:
     max_concurrency: int
     probed: bool
     window: Window | None = None
+    order: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def date_field(self) -> str | None:
@@ -181,11 +120,7 @@ def plan_export(hook: AkinonHook, ask: Ask) -> Plan:
         bare=resource.bare_list,
     )
     if date_field and caps.date_filter_ignored:
-        raise ExportConsistencyError(
-            f"{resource.endpoint}: the API ignores the {date_field}__gte/__lt filters (the probe asked for "
-            f"records on either side of a record's {date_field} and got the unfiltered list), so no window "
-            f"can be cut on {date_field}. Choose a date_field this endpoint filters on."
-        )
+        return _without_filter(hook, ask, caps, date_field)
     walk = _walk(resource, caps, ask.paging, isinstance(source, IdRange))
     cursor = walk == "keyset" or caps.pagination == "cursor"
     rule = CHANGES_FEED if date_field and date_field == resource.version_field and cursor else STRICT
@@ -193,6 +128,55 @@ def plan_export(hook: AkinonHook, ask: Ask) -> Plan:
     return Plan(
         resource, source, ask.filters, walk, caps, rule, caps.page_size, caps.page_size,
         ask.max_concurrency, ask.paging == "auto", ask.window,
+    )  # fmt: skip
+
+
+def _without_filter(hook: AkinonHook, ask: Ask, caps: Capabilities, date_field: str) -> Plan:
+    """
+    A window of a list that ignores the date filter, exported exactly anyway by the cheapest method the
+    list allows, cut on the client: bisection on ids where ids grow with the date; else a newest-first walk
+    until past the window; else, only when allowed, a scan of the whole list.
+    """
+    resource = ask.resource
+    if caps.count and caps.offset is None:
+        raise ExportConsistencyError(
+            f"{resource.endpoint} ignores the {date_field}__gte/__lt filters, and its records carry no "
+            f"{date_field} to cut a window on: choose a date_field this endpoint filters on."
+        )
+    walk, order, rule = "fullscan", {}, GROWING
+    if caps.keyset and date_field != resource.version_field:
+        walk, rule = "bisect", STRICT
+    elif hook.probe_date_sort(resource.endpoint, date_field, ask.filters, sort_param=caps.sort_param):
+        walk, order = "nearend", {caps.sort_param: f"-{date_field}"}
+    elif date_field != resource.version_field and (caps.sort or caps.default_order == "desc"):
+        walk, order = "nearend", {caps.sort_param: f"-{caps.sort}"} if caps.sort else {}
+    elif not ask.allow_full_scan or not (caps.sort or caps.default_order):
+        pages = -(-(caps.count or 0) // caps.page_size)
+        raise ExportConsistencyError(
+            f"{resource.endpoint} ignores the {date_field}__gte/__lt filters (the probe asked), and neither its "
+            f"ids nor an order by {date_field} let a window be found without reading the whole list: about "
+            f"{pages:,} requests of {caps.page_size} records for each window"
+            + (
+                ". Pass allow_full_scan=True to accept that."
+                if caps.sort or caps.default_order
+                else ", in no stable order. Export this list by id_range, or choose a date_field it filters on."
+            )
+        )
+    elif caps.sort:
+        order = {caps.sort_param: caps.sort}
+    log.warning(
+        "%s ignores the %s filters: exporting the window %s, cut on the client",
+        resource.endpoint,
+        date_field,
+        {
+            "bisect": "by bisection on ids",
+            "nearend": "newest first until past it",
+            "fullscan": "by a full scan",
+        }[walk],
+    )
+    return Plan(
+        resource, ask.source, ask.filters, walk, caps, rule, caps.page_size, caps.page_size,
+        ask.max_concurrency, ask.paging == "auto", ask.window, order,
     )  # fmt: skip
 
 

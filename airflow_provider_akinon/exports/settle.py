@@ -19,6 +19,7 @@ Two rules, written down in the README ("Exactly once"):
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,11 +56,16 @@ class Rule:
         known = walked.known
         if self.name == "changes_feed" and known:
             return known[-1] <= walked.found <= known[0]
+        if self.name == "growing":
+            return all(b >= a for a, b in itertools.pairwise(known))
         return all(count == walked.found for count in known)
 
 
 STRICT = Rule("strict")
 CHANGES_FEED = Rule("changes_feed")
+#: for walks without the date filter, in an order where records only ever move later (newest first, or
+#: by key): the list's count may grow while walked (duplicates, dropped), never shrink (skips)
+GROWING = Rule("growing")
 
 
 def settle(

@@ -28,7 +28,8 @@ from airflow_provider_akinon.hooks.paging import (
     LimitOffsetPaginator,
     PageNumberPaginator,
 )
-from airflow_provider_akinon.hooks.probe import PROBE_LIMIT, probe_batch_lookup, probe_endpoint
+from airflow_provider_akinon.hooks.probe import PROBE_LIMIT, probe_endpoint
+from airflow_provider_akinon.hooks.questions import probe_batch_lookup, probe_date_sort
 from airflow_provider_akinon.hooks.records import decode_page
 from airflow_provider_akinon.hooks.rules import parse_retry_after
 from airflow_provider_akinon.resources import ORDERS
@@ -226,6 +227,25 @@ class AkinonHook(ListMethods, HttpHookCompat):
                     )
                 self._probes[cache_key] = caps
             return self._probes[cache_key]
+
+    def probe_date_sort(
+        self,
+        endpoint: str,
+        date_field: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        sort_param: str = "sort",
+    ) -> bool:
+        """Does the list sort by ``date_field`` (newest first, and oldest first)? (Asked for lists that
+        ignore their date filter: a newest-first walk then finds a window exactly.)"""
+        decode = partial(decode_page, key=None)
+        return probe_date_sort(
+            partial(self.get_page, endpoint, decoder=decode),
+            params or {},
+            date_field,
+            sort_param=sort_param,
+            zone=self.config.timezone,
+        )
 
     def probe_batch_lookup(self, endpoint: str, parent_param: str, parents: list[int]) -> bool:
         """Does ``endpoint`` honour ``{parent_param}__in`` (the children of many orders in one request)?"""

@@ -14,18 +14,15 @@ paging style (what ``page``, ``offset`` and ``next`` do), chosen from the first 
 
 from __future__ import annotations
 
-import itertools
-import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from datetime import UTC, timedelta, tzinfo
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from airflow_provider_akinon.errors import AkinonApiError
 from airflow_provider_akinon.hooks.capabilities import Capabilities
+from airflow_provider_akinon.hooks.questions import Asker, GetPage, Judge, keys_of, ordered
 from airflow_provider_akinon.hooks.records import Page
-from airflow_provider_akinon.timestamps import api_time, offset_label, parse_instant
+from airflow_provider_akinon.timestamps import api_time, offset_label
 
 #: The largest page the probe asks for: exports use what the tenant allows of it.
 PROBE_LIMIT = 1000
@@ -37,68 +34,15 @@ RETRIES = 3
 FAR_FUTURE = "2100-01-01T00:00:00.000000Z"
 FAR_PAST = "1970-01-02T00:00:00.000000Z"
 
-GetPage = Callable[[Mapping[str, Any]], Page]
-
-
-def _keys(page: Page, key: str) -> list[int]:
-    return [int(k) for k in page.field(key, page.keys)]
-
-
-def _ordered(keys: list[int], descending: bool = False) -> bool:
-    return all(b < a if descending else a < b for a, b in itertools.pairwise(keys))
-
-
-class _Asker:
-    """Sends the probe's queries concurrently and times them."""
-
-    def __init__(self, get: GetPage, params: Mapping[str, Any]) -> None:
-        self.get, self.params, self.timings = get, dict(params), []  # type: ignore[var-annotated]
-
-    def one(self, query: Mapping[str, Any]) -> Page:
-        started = time.monotonic()
-        page = self.get({**self.params, **query})
-        self.timings.append(time.monotonic() - started)
-        return page
-
-    def many(self, queries: dict[str, dict[str, Any]]) -> dict[str, Page]:
-        if not queries:
-            return {}
-        with ThreadPoolExecutor(len(queries), thread_name_prefix="akinon-probe") as pool:
-            return dict(zip(queries, pool.map(self.one, queries.values()), strict=True))
-
-
-class _Judge:
-    """Judges lookups from records: every record satisfies it, and the pivot record (which breaks it) is gone."""
-
-    def __init__(self, key: str, date_field: str | None, zone: tzinfo) -> None:
-        self.key, self.date_field, self.zone = key, date_field, zone
-
-    def instant(self, record: Mapping[str, Any]) -> Any:
-        value = record.get(self.date_field or "")
-        try:
-            return parse_instant(value, self.zone) if isinstance(value, str) else None
-        except ValueError:
-            return None
-
-    def lookup(
-        self, page: Page, pivot: Mapping[str, Any], test: Callable[[Mapping[str, Any]], bool]
-    ) -> bool | None:
-        records = page.parsed
-        if any(not test(record) for record in records):
-            return False
-        if all(int(r[self.key]) != int(pivot[self.key]) for r in records):
-            return True
-        return None  # the pivot is back and satisfies the lookup now: it changed in between
-
 
 def _paging_style(first: Page, answers: dict[str, Page], key: str) -> str:
     """How the list pages: from its ``next`` link, checked by what ``page`` and ``offset`` did."""
     if not first.next:
         return "single"
     linked = dict(parse_qsl(urlsplit(first.next).query))
-    head = _keys(first, key)[:1]
+    head = keys_of(first, key)[:1]
     moved = {
-        name: bool(len(answers[name])) and _keys(answers[name], key)[:1] != head
+        name: bool(len(answers[name])) and keys_of(answers[name], key)[:1] != head
         for name in ("page", "offset")
         if name in answers
     }
@@ -127,7 +71,7 @@ def probe_endpoint(
     Ask ``endpoint`` (with ``params``) what it honours, judged by the records ``get`` returns (it sends
     one GET with a query); ``limit`` is the largest page to ask for, ``lookup`` the key's filter name.
     """
-    ask, judge = _Asker(get, params or {}), _Judge(key, date_field, zone or UTC)
+    ask, judge = Asker(get, params or {}), Judge(key, date_field, zone or UTC)
     first_round: dict[str, dict[str, Any]] = {
         "default": {"limit": limit},
         "asc": {sort_param: key, "limit": 3},
@@ -156,7 +100,7 @@ def probe_endpoint(
         id_lt=id_lt,
         date_gte=date_gte,
         date_lt=date_lt,
-        default_order=_default_order(_keys(first, key)),
+        default_order=_default_order(keys_of(first, key)),
         offset=offset_label(sample) if isinstance(sample, str) else None,
         rtt_ms=min(ask.timings) * 1000,
         requests=len(ask.timings),
@@ -164,16 +108,16 @@ def probe_endpoint(
 
 
 def _second_round(
-    ask: _Asker, judge: _Judge, answers: dict[str, Page], sorted_by: str | None, lookup: str, limit: int
+    ask: Asker, judge: Judge, answers: dict[str, Page], sorted_by: str | None, lookup: str, limit: int
 ) -> tuple[dict[str, Page], bool | None, bool | None]:
     """
     The paging questions and the id lookups, asked at once; each lookup is judged against the record
     that breaks it (the first in key order, or in the default order where no sort works).
     """
     key, first = judge.key, answers["default"]
-    keys = _keys(first, key)
-    low = (_keys(answers["asc"], key) if sorted_by else keys or [0])[0]
-    top = _keys(answers["desc"], key)[0] if sorted_by else low
+    keys = keys_of(first, key)
+    low = (keys_of(answers["asc"], key) if sorted_by else keys or [0])[0]
+    top = keys_of(answers["desc"], key)[0] if sorted_by else low
     questions = _paging_questions(first, limit)
     if len(keys) >= 2:
         up, down = ({sorted_by: key}, {sorted_by: f"-{key}"}) if sorted_by else ({}, {})
@@ -208,15 +152,15 @@ def _page_size(first: Page, second: dict[str, Page], limit: int) -> tuple[str, i
 def _default_order(keys: list[int]) -> str | None:
     if len(keys) < 2:
         return None
-    return "asc" if _ordered(keys) else "desc" if _ordered(keys, True) else None
+    return "asc" if ordered(keys) else "desc" if ordered(keys, True) else None
 
 
-def _sort(ask: _Asker, answers: dict[str, Page], key: str, sort_param: str) -> tuple[str | None, str]:
+def _sort(ask: Asker, answers: dict[str, Page], key: str, sort_param: str) -> tuple[str | None, str]:
     """The sort value (and parameter) that orders by the key, asking other spellings if needed."""
 
     def orders(asc: Page, desc: Page, field: str) -> bool:
-        up, down = _keys(asc, key), _keys(desc, key)
-        return len(up) >= 2 and len(down) >= 2 and _ordered(up) and _ordered(down, True) and up[0] < down[0]
+        up, down = keys_of(asc, key), keys_of(desc, key)
+        return len(up) >= 2 and len(down) >= 2 and ordered(up) and ordered(down, True) and up[0] < down[0]
 
     if orders(answers["asc"], answers["desc"], key):
         return key, sort_param
@@ -237,7 +181,7 @@ def _sort(ask: _Asker, answers: dict[str, Page], key: str, sort_param: str) -> t
 
 
 def _dates(
-    ask: _Asker, judge: _Judge, pivots: list[dict[str, Any]], ordered: dict[str, Any], date_field: str | None
+    ask: Asker, judge: Judge, pivots: list[dict[str, Any]], ordered: dict[str, Any], date_field: str | None
 ) -> tuple[bool | None, bool | None]:
     """Whether ``date_field__gte`` and ``__lt`` are honoured; each asked again if a pivot changed."""
     if not date_field or not pivots:
@@ -274,25 +218,3 @@ def _dates(
         if None not in verdicts.values():
             break
     return verdicts["gte"], verdicts["lt"]
-
-
-def probe_batch_lookup(
-    get: Callable[[str, Mapping[str, Any]], Page], endpoint: str, parent_param: str, parents: list[int]
-) -> bool:
-    """
-    Does ``{parent_param}__in=a,b`` return exactly the children of ``a`` and ``b``? (django-filter drops
-    an undeclared ``__in`` lookup silently: the answer is then the unfiltered list, or an error.) Judged by
-    the records: every child belongs to ``a`` or ``b``, and each single answer's children are in the batch.
-    """
-    try:
-        singles = [get(endpoint, {parent_param: p, "limit": 100}) for p in parents]
-        batch = get(endpoint, {f"{parent_param}__in": ",".join(map(str, parents)), "limit": 100})
-    except AkinonApiError:
-        return False
-    wanted = {str(p) for p in parents}
-    owners = {str(r.get(parent_param)) for r in batch.parsed}
-    return (
-        bool(batch.parsed)
-        and owners <= wanted
-        and all({str(r.get(parent_param)) for r in single.parsed} <= owners for single in singles)
-    )

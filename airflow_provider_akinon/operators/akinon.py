@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 ARGUMENTS = (
     "date_field", "filters", "paging", "window_on", "max_concurrency", "max_file_bytes", "page_size",
-    "order_ids", "orders_from", "id_range", "start", "end", "window_step",
+    "order_ids", "orders_from", "id_range", "start", "end", "window_step", "allow_full_scan",
 )  # fmt: skip
 
 
@@ -78,6 +78,9 @@ class FetchAkinonListOperator(BaseOperator):
         window's orders), ``records`` (the children's own ``date_field``: the endpoint must list them
         without an order filter), or ``auto`` (``records`` where the probe finds the endpoint filtering
         on ``date_field``, else ``orders``).
+    :param allow_full_scan: where the list ignores the date filter and neither its ids nor an order by
+        the date find the window, read the whole list and cut the window on the client (the error without
+        it names the cost: requests per window).
     """
 
     resource: ClassVar[Resource | None] = None
@@ -111,6 +114,7 @@ class FetchAkinonListOperator(BaseOperator):
         order_ids: Any = None,
         orders_from: Any = None,
         window_on: str = "orders",
+        allow_full_scan: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -122,6 +126,7 @@ class FetchAkinonListOperator(BaseOperator):
         self.window_step, self.paging, self.max_file_bytes = window_step, paging, max_file_bytes
         self.id_range, self.order_ids, self.orders_from = id_range, order_ids, orders_from
         self.window_on = window_on
+        self.allow_full_scan = allow_full_scan
 
     @cached_property
     def hook(self) -> AkinonHook:

@@ -44,6 +44,7 @@ def build_ask(resource: Resource, arguments: Mapping[str, Any], context: Mapping
         window_on=arguments["window_on"],
         max_concurrency=arguments["max_concurrency"],
         window=window,
+        allow_full_scan=bool(arguments["allow_full_scan"]),
     )
 
 

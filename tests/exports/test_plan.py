@@ -105,14 +105,12 @@ def test_window_edges_are_exact_to_the_microsecond_whatever_the_offset(akinon_de
     assert sorted(got) == truth(server)
 
 
-def test_an_endpoint_that_ignores_the_date_filter_is_refused_before_any_walk(akinon_default, tmp_path):
+def test_an_endpoint_that_ignores_half_the_date_filter_is_still_exact(akinon_default, tmp_path):
+    """Only __gte ignored: the window is found another way (tests/exports/test_without_filters.py)."""
     akinon_default.api.ignore_params = frozenset({"created_date__gte"})
-    with pytest.raises(
-        ExportConsistencyError, match="the API ignores the created_date__gte/__lt filters"
-    ) as err:
-        export(tmp_path)
-    assert "kept changing" not in str(err.value)
-    assert not (tmp_path / "_manifest.json").exists()
+    summary = export(tmp_path)
+    assert sorted(ids(summary)) == truth(akinon_default)
+    assert read_manifest(summary["uri"])["paging"] == "bisect"
 
 
 @pytest.mark.parametrize("paging", ["keyset", "page"])

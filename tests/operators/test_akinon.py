@@ -319,8 +319,8 @@ def test_page_paging_fallback(akinon_default, tmp_path):
     )
 
 
-def test_an_api_that_ignores_the_date_filter_is_caught(akinon_default, tmp_path):
-    with pytest.raises(ExportConsistencyError, match="the API ignores the date_placed__gte"):
+def test_a_date_the_records_do_not_carry_is_refused_before_any_walk(akinon_default, tmp_path):
+    with pytest.raises(ExportConsistencyError, match="ignores the date_placed__gte/__lt filters, and its records"):
         export("oms_order_items", str(tmp_path), date_field="date_placed")
     assert not (tmp_path / "_manifest.json").exists()
 

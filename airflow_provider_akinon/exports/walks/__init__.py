@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from airflow_provider_akinon.exports.checks import IdRangeCheck, WindowCheck
@@ -26,17 +27,21 @@ from airflow_provider_akinon.exports.plan import (
     wait_until_closed,
 )
 from airflow_provider_akinon.exports.progress import Progress
+from airflow_provider_akinon.exports.walks.bisect import IdBisection
 from airflow_provider_akinon.exports.walks.children import fetch_children
 from airflow_provider_akinon.exports.walks.context import RecordWriter, Sink, Tally, WalkJob
 from airflow_provider_akinon.exports.walks.keyset import KeysetWalk
 from airflow_provider_akinon.exports.walks.pages import PageWalk
 from airflow_provider_akinon.hooks.akinon import AkinonHook
-from airflow_provider_akinon.hooks.records import Records
+from airflow_provider_akinon.hooks.records import Records, decode_page
 from airflow_provider_akinon.resources import resource_named
+from airflow_provider_akinon.windows import Window
 
 log = logging.getLogger(__name__)
 
 WALKS: dict[str, type[KeysetWalk] | type[PageWalk]] = {"keyset": KeysetWalk, "pages": PageWalk}
+#: Walks of a list that ignores its date filter, cut on the client (see :mod:`.bisect`, ``PageWalk``).
+CUTS = ("bisect", "nearend", "fullscan")
 
 
 def run(plan: Plan, hook: AkinonHook, sink: Sink, progress: Progress) -> tuple[Tally, dict[str, Any]]:
@@ -60,9 +65,15 @@ def walk_window(job: WalkJob, source: WindowSource) -> Tally:
     zone = job.hook.config.timezone
     tally = Tally()
     for sub in subs:
-        check = WindowCheck(resource.endpoint, resource.primary_key, sub, source.date_field, zone)
-        query = {**plan.filters, **sub.filters(source.date_field)}
-        tally += WALKS[plan.walk](job, query, check, str(sub)).run()
+        cut = plan.walk in CUTS
+        check = WindowCheck(resource.endpoint, resource.primary_key, sub, source.date_field, zone, cut=cut)
+        tally += (
+            _walk_sub(job, sub, check)
+            if cut
+            else WALKS[plan.walk](
+                job, {**plan.filters, **sub.filters(source.date_field)}, check, str(sub)
+            ).run()
+        )
     if tally.skipped:
         log.warning(
             "%d %s moved between sub-windows while exported (their %s changed): each was written once",
@@ -71,6 +82,41 @@ def walk_window(job: WalkJob, source: WindowSource) -> Tally:
             source.date_field,
         )
     return tally
+
+
+def _walk_sub(job: WalkJob, window: Window, check: WindowCheck) -> Tally:
+    """A window of a list that ignores its date filter, by the plan's method, cut on the client."""
+    plan, resource = job.plan, job.resource
+    if plan.walk != "bisect":  # newest first until past the window, or everything
+        stop = check.passed if plan.walk == "nearend" else None
+        return PageWalk(job, {**plan.filters, **plan.order}, check, str(window), stop=stop).run()
+    caps = plan.caps
+    assert caps is not None
+    assert caps.sort is not None
+    bisection = IdBisection(
+        lambda query: (
+            job.hook.get_page(resource.endpoint, {**plan.filters, **query}, _decoder(resource)).parsed
+        ),
+        key=resource.primary_key,
+        lookup=caps.lookup,
+        sort=caps.sort,
+        sort_param=caps.sort_param,
+        date_field=check.date_field,
+        zone=check.naive_zone,
+        limit=plan.limit,
+    )
+    ids = bisection.window(window.start, window.end)
+    log.info(
+        "%s %s: ids %s found by bisection in %d requests", resource.name, window, ids, bisection.requests
+    )
+    if ids is None:
+        return Tally()
+    query = {**plan.filters, f"{caps.lookup}__gte": ids[0], f"{caps.lookup}__lt": ids[1]}
+    return KeysetWalk(job, query, check, f"{window} (ids {ids[0]}..{ids[1] - 1})").run()
+
+
+def _decoder(resource: Any) -> Any:
+    return partial(decode_page, key=resource.primary_key, allow_bare=resource.bare_list)
 
 
 def walk_ids(job: WalkJob, source: IdRange) -> Tally:

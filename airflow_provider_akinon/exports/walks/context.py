@@ -33,19 +33,22 @@ class Tally:
     """
     What a walk found: ``count`` records by the API's counts, ``written`` to files, ``skipped`` because
     an earlier sub-window of the same export (``window_step``) wrote them already, and ``left``: records
-    found that left a changes-feed window while it was walked (by the counts; see :mod:`..settle`).
+    found that left a changes-feed window while it was walked (by the counts; see :mod:`..settle`), and
+    ``cut``: records outside the window a walk without the date filter saw and dropped.
     """
 
     count: int = 0
     written: int = 0
     skipped: int = 0
     left: int = 0
+    cut: int = 0
 
     def __iadd__(self, other: Tally) -> Tally:
         self.count += other.count
         self.written += other.written
         self.skipped += other.skipped
         self.left += other.left
+        self.cut += other.cut
         return self
 
 

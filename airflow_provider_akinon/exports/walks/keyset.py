@@ -40,6 +40,7 @@ class Shard:
     written: int = 0
     skipped: int = 0
     ids: IdSet | None = None  # the ids this shard wrote, when sub-windows must not write one twice
+    cut: int = 0  # records outside the window, dropped (a list walked without its date filter)
     walked: Walked | None = None
 
     def id_filters(self, lookup: str) -> dict[str, int]:
@@ -60,7 +61,7 @@ class KeysetWalk:
     """
 
     def __init__(
-        self, job: WalkJob, query: dict[str, Any], check: Callable[[Records], None], label: str
+        self, job: WalkJob, query: dict[str, Any], check: Callable[[Records], Records], label: str
     ) -> None:
         self.job = job
         self.query = query
@@ -112,7 +113,7 @@ class KeysetWalk:
         for shard in shards:
             assert shard.walked is not None
             last = shard.walked.last
-            tally += Tally(last, shard.written, shard.skipped, shard.walked.found - last)
+            tally += Tally(last, shard.written, shard.skipped, shard.walked.found - last, shard.cut)
             if job.exported is not None:  # merged here, by one thread: IdSet is not thread-safe
                 job.exported.update(shard.ids or ())
         return tally
@@ -146,7 +147,7 @@ class KeysetWalk:
     def _walk(self, shard: Shard) -> Walked:
         job = self.job
         endpoint, key = job.resource.endpoint, job.resource.primary_key
-        shard.written = shard.skipped = 0
+        shard.written = shard.skipped = shard.cut = 0
         shard.ids = IdSet() if job.exported is not None else None
         after = shard.lo - 1 if shard.lo is not None else None
         paginator = (
@@ -166,9 +167,10 @@ class KeysetWalk:
             keys = page.field(key, page.keys)
             if keys:
                 check_keyset_page(endpoint, keys, after, shard.hi, probed=job.plan.probed)
-                self.check(page)
+                kept = self.check(page)
+                shard.cut += len(page) - len(kept)
                 after = keys[-1]
-                records, skipped = unexported(page, job.exported, key)
+                records, skipped = unexported(kept, job.exported, key)
                 if shard.ids is not None:
                     shard.skipped += skipped
                     shard.ids.update(records.field(key, records.keys))
@@ -177,4 +179,4 @@ class KeysetWalk:
                 shard.written += len(records)
             job.progress.add(1, len(records))
         after_count = job.count(query)[0]
-        return Walked(shard.written + shard.skipped, (before, after_count))
+        return Walked(shard.written + shard.skipped + shard.cut, (before, after_count))

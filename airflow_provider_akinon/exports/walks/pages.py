@@ -12,24 +12,37 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_akinon.exports.reconcile import Distinct, unexported
-from airflow_provider_akinon.exports.settle import Walked, settle
+from airflow_provider_akinon.exports.settle import GROWING, Walked, settle
 from airflow_provider_akinon.exports.walks.context import Tally, WalkJob
 from airflow_provider_akinon.hooks.records import PageDecoder, Records
 
 
 class PageWalk:
-    """Export one window by the list's own paging into one stream of part files."""
+    """
+    Export one window by the list's own paging into one stream of part files.
+
+    :param check: the window check; it returns the records to keep (a cut drops those outside).
+    :param stop: after a page, whether the walk has passed the window (a newest-first walk of a list
+        that ignores the date filter stops there).
+    """
 
     def __init__(
-        self, job: WalkJob, query: dict[str, Any], check: Callable[[Records], None], label: str
+        self,
+        job: WalkJob,
+        query: dict[str, Any],
+        check: Callable[[Records], Records],
+        label: str,
+        *,
+        stop: Callable[[Records], bool] | None = None,
     ) -> None:
         self.job = job
         self.query = query
         self.check = check
         self.label = label
+        self.stop = stop
         self.writer = job.sink.open_stream()
         self.distinct = Distinct(job.resource.primary_key)
-        self.skipped = 0
+        self.skipped = self.cut = 0
 
     def run(self) -> Tally:
         job = self.job
@@ -43,29 +56,34 @@ class PageWalk:
             )
         if job.exported is not None:
             job.exported.update(self.distinct.ids)
+        if job.plan.rule is GROWING:  # no count of the window exists: what was found is the count
+            return Tally(walked.found, walked.found - self.skipped - self.cut, self.skipped, 0, self.cut)
         last = walked.last
-        return Tally(last, walked.found - self.skipped, self.skipped, walked.found - last)
+        return Tally(
+            last, walked.found - self.skipped - self.cut, self.skipped, walked.found - last, self.cut
+        )
 
     def _walk(self) -> Walked:
         job = self.job
         key = job.resource.primary_key
         decoder = PageDecoder(key, job.date_field, allow_bare=job.resource.bare_list)
-        self.distinct, self.skipped, first_count = Distinct(key), 0, None
+        self.distinct, self.skipped, self.cut, counts = Distinct(key), 0, 0, []
         paginator = job.plan.caps.paginator() if job.plan.caps else None
-        for number, page in enumerate(
-            job.hook.pages(
-                job.resource.endpoint,
-                self.query,
-                page_size=job.plan.limit,
-                paginator=paginator,
-                decoder=decoder,
-            )
-        ):
-            first_count = page.count if number == 0 else first_count
-            self.check(page)
-            fresh, already = unexported(self.distinct.fresh(page), job.exported, key)
+        pages = job.hook.pages(
+            job.resource.endpoint, self.query, page_size=job.plan.limit, paginator=paginator, decoder=decoder
+        )
+        for page in pages:
+            counts.append(page.count)
+            fresh = self.distinct.fresh(page)
+            kept = self.check(fresh)
+            self.cut += len(fresh) - len(kept)
+            kept, already = unexported(kept, job.exported, key)
             self.skipped += already
-            self.writer.write(fresh)
-            job.progress.add(1, len(fresh))
-        final = job.count(self.query)[0] if first_count is not None else None
-        return Walked(len(self.distinct), (first_count, final))
+            self.writer.write(kept)
+            job.progress.add(1, len(kept))
+            if self.stop is not None and self.stop(page):
+                break
+        if job.plan.rule is GROWING:
+            return Walked(len(self.distinct), tuple(counts))
+        final = job.count(self.query)[0] if counts and counts[0] is not None else None
+        return Walked(len(self.distinct), (counts[0] if counts else None, final))

@@ -1,0 +1,106 @@
+"""The id range of a window on a list that ignores its date filter, found by bisection on ids.
+
+Ids are handed out as records are created, so ``created_date`` (and ``date_placed``) grow with them:
+the first id of a window is found in about log2(ids) requests of one record each, reading the date of
+the record at or after an id. Where ids and dates are not quite in step (records created in the same
+second by concurrent transactions), the edges are widened until a whole page on each side lies outside
+the window. The keyset walk of that id range then cuts the window on the client, record by record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from airflow_provider_akinon.timestamps import parse_instant
+
+#: Widening passes at each edge before the ids are called too far out of step with the dates.
+MAX_WIDENINGS = 20
+
+Head = Callable[[dict[str, Any]], list[dict[str, Any]]]
+
+
+class IdBisection:
+    """
+    Bisect the ids of a list by the date of its records.
+
+    :param head: sends one query (``limit``, a sort, id lookups) and returns its records.
+    :param key: the record field of the id; ``lookup`` its filter name; ``sort`` the ordering value.
+    """
+
+    def __init__(
+        self,
+        head: Head,
+        *,
+        key: str,
+        lookup: str,
+        sort: str,
+        sort_param: str,
+        date_field: str,
+        zone: Any,
+        limit: int,
+    ) -> None:
+        self.head, self.key, self.lookup = head, key, lookup
+        self.sort, self.sort_param, self.date_field, self.zone, self.limit = (
+            sort,
+            sort_param,
+            date_field,
+            zone,
+            limit,
+        )
+        self.requests = 0
+
+    def _records(self, **query: Any) -> list[dict[str, Any]]:
+        self.requests += 1
+        return self.head(query)
+
+    def _date(self, record: dict[str, Any]) -> datetime:
+        return parse_instant(record[self.date_field], self.zone)
+
+    def bounds(self) -> tuple[int, int] | None:
+        """The smallest and largest id of the list (``None``: it is empty)."""
+        low = self._records(**{self.sort_param: self.sort, "limit": 1})
+        high = self._records(**{self.sort_param: f"-{self.sort}", "limit": 1})
+        return (int(low[0][self.key]), int(high[0][self.key])) if low and high else None
+
+    def first_at_or_after(self, moment: datetime, low: int, high: int) -> int:
+        """The smallest id ``x`` such that the record at or after it is dated ``>= moment`` (``high + 1``: none)."""
+        lo, hi = low, high + 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            found = self._records(**{self.sort_param: self.sort, f"{self.lookup}__gte": mid, "limit": 1})
+            if not found or self._date(found[0]) >= moment:
+                hi = mid
+            else:
+                lo = int(found[0][self.key]) + 1
+        return lo
+
+    def widened(self, lo: int, hi: int, start: datetime, end: datetime) -> tuple[int, int]:
+        """``[lo, hi)`` widened until a page before it lies before ``start`` and one after it after ``end``."""
+        for _ in range(MAX_WIDENINGS):
+            before = self._records(
+                **{self.sort_param: f"-{self.sort}", f"{self.lookup}__lt": lo, "limit": self.limit}
+            )
+            late = [int(r[self.key]) for r in before if self._date(r) >= start]
+            if not late:
+                break
+            lo = min(late)
+        for _ in range(MAX_WIDENINGS):
+            after = self._records(
+                **{self.sort_param: self.sort, f"{self.lookup}__gte": hi, "limit": self.limit}
+            )
+            early = [int(r[self.key]) for r in after if self._date(r) < end]
+            if not early:
+                break
+            hi = max(early) + 1
+        return lo, hi
+
+    def window(self, start: datetime, end: datetime) -> tuple[int, int] | None:
+        """The ids ``[lo, hi)`` holding every record dated in ``[start, end)`` (``None``: the list is empty)."""
+        bounds = self.bounds()
+        if bounds is None:
+            return None
+        lo = self.first_at_or_after(start, *bounds)
+        hi = self.first_at_or_after(end, lo, bounds[1])
+        return self.widened(lo, hi, start, end)

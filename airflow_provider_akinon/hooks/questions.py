@@ -1,0 +1,112 @@
+"""How the probe asks and judges, and its questions about other lists (a date order, batched children).
+
+:class:`Asker` sends a round of queries concurrently and times them; :class:`Judge` decides a lookup from
+the records that come back: honoured when every record satisfies it and the record chosen to break it
+(the pivot) is gone, never by comparing counts taken at different moments.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import tzinfo
+from typing import Any
+
+from airflow_provider_akinon.errors import AkinonApiError
+from airflow_provider_akinon.hooks.records import Page
+from airflow_provider_akinon.timestamps import parse_instant
+
+GetPage = Callable[[Mapping[str, Any]], Page]
+
+
+def keys_of(page: Page, key: str) -> list[int]:
+    return [int(k) for k in page.field(key, page.keys)]
+
+
+def ordered(keys: list[int], descending: bool = False) -> bool:
+    return all(b < a if descending else a < b for a, b in itertools.pairwise(keys))
+
+
+class Asker:
+    """Sends the probe's queries concurrently and times them."""
+
+    def __init__(self, get: GetPage, params: Mapping[str, Any]) -> None:
+        self.get, self.params, self.timings = get, dict(params), []  # type: ignore[var-annotated]
+
+    def one(self, query: Mapping[str, Any]) -> Page:
+        started = time.monotonic()
+        page = self.get({**self.params, **query})
+        self.timings.append(time.monotonic() - started)
+        return page
+
+    def many(self, queries: dict[str, dict[str, Any]]) -> dict[str, Page]:
+        if not queries:
+            return {}
+        with ThreadPoolExecutor(len(queries), thread_name_prefix="akinon-probe") as pool:
+            return dict(zip(queries, pool.map(self.one, queries.values()), strict=True))
+
+
+class Judge:
+    """Judges lookups from records: every record satisfies it, and the pivot record (which breaks it) is gone."""
+
+    def __init__(self, key: str, date_field: str | None, zone: tzinfo) -> None:
+        self.key, self.date_field, self.zone = key, date_field, zone
+
+    def instant(self, record: Mapping[str, Any]) -> Any:
+        value = record.get(self.date_field or "")
+        try:
+            return parse_instant(value, self.zone) if isinstance(value, str) else None
+        except ValueError:
+            return None
+
+    def lookup(
+        self, page: Page, pivot: Mapping[str, Any], test: Callable[[Mapping[str, Any]], bool]
+    ) -> bool | None:
+        records = page.parsed
+        if any(not test(record) for record in records):
+            return False
+        if all(int(r[self.key]) != int(pivot[self.key]) for r in records):
+            return True
+        return None  # the pivot is back and satisfies the lookup now: it changed in between
+
+
+def probe_date_sort(
+    get: GetPage, params: Mapping[str, Any], date_field: str, *, sort_param: str, zone: tzinfo
+) -> bool:
+    """Does ``{sort_param}=-{date_field}`` order the list newest first (and ``{date_field}`` oldest first)?"""
+    ask, judge = Asker(get, params), Judge("id", date_field, zone)
+    answers = ask.many(
+        {"desc": {sort_param: f"-{date_field}", "limit": 5}, "asc": {sort_param: date_field, "limit": 5}}
+    )
+    down = [judge.instant(r) for r in answers["desc"].parsed]
+    up = [judge.instant(r) for r in answers["asc"].parsed]
+    if len(down) < 2 or len(up) < 2 or None in down or None in up:
+        return False
+    ordered = all(a >= b for a, b in itertools.pairwise(down)) and all(
+        a <= b for a, b in itertools.pairwise(up)
+    )
+    return ordered and up[0] < down[0]
+
+
+def probe_batch_lookup(
+    get: Callable[[str, Mapping[str, Any]], Page], endpoint: str, parent_param: str, parents: list[int]
+) -> bool:
+    """
+    Does ``{parent_param}__in=a,b`` return exactly the children of ``a`` and ``b``? (django-filter drops
+    an undeclared ``__in`` lookup silently: the answer is then the unfiltered list, or an error.) Judged by
+    the records: every child belongs to ``a`` or ``b``, and each single answer's children are in the batch.
+    """
+    try:
+        singles = [get(endpoint, {parent_param: p, "limit": 100}) for p in parents]
+        batch = get(endpoint, {f"{parent_param}__in": ",".join(map(str, parents)), "limit": 100})
+    except AkinonApiError:
+        return False
+    wanted = {str(p) for p in parents}
+    owners = {str(r.get(parent_param)) for r in batch.parsed}
+    return (
+        bool(batch.parsed)
+        and owners <= wanted
+        and all({str(r.get(parent_param)) for r in single.parsed} <= owners for single in singles)
+    )
