@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     # the table is the output (it states what the logs would): Airflow reads this when first imported
     os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
     from airflow_provider_akinon.errors import AkinonError
+    from airflow_provider_akinon.exports.estimate import day_estimate
     from airflow_provider_akinon.hooks.akinon import AkinonHook
     from airflow_provider_akinon.resources import DISCOUNT_ITEMS, ORDER_ITEMS, ORDERS, REGISTRY
 
@@ -52,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
                     child.endpoint, child.parent_param or "order", first
                 )
                 rows.append((f"{child.name}: {child.parent_param}__in", "honoured" if ok else "IGNORED"))
+        resource = next((r for r in REGISTRY.values() if r.endpoint == args.endpoint), None)
+        if resource is not None:
+            method, requests = day_estimate(hook, resource, args.date_field)
+            rows += [("a day exports by", method), ("a day's requests", requests)]
     except AkinonError as err:
         print(f"Could not probe {args.endpoint} with connection {args.conn_id!r}: {err}", file=sys.stderr)
         return 2

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 
 def api_time(moment: datetime) -> str:
@@ -14,6 +14,17 @@ def parse_instant(value: str, naive_zone: tzinfo = UTC) -> datetime:
     """An aware datetime for an API timestamp; a value without offset is read in ``naive_zone``."""
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=naive_zone)
+
+
+def zone_of(label: str | None, naive_zone: tzinfo = UTC) -> tzinfo:
+    """The zone a timestamp style names: ``Z`` is UTC, ``+03:00`` a fixed offset, ``naive`` ``naive_zone``."""
+    if not label or label == "Z":
+        return UTC
+    if label == "naive":
+        return naive_zone
+    sign = -1 if label[0] == "-" else 1
+    hours, minutes = (int(part) for part in label[1:].split(":"))
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
 def offset_label(value: str | None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import pendulum
@@ -33,9 +33,17 @@ class Window:
     def api(bound: datetime) -> str:
         return api_time(bound)
 
-    def filters(self, date_field: str) -> dict[str, str]:
-        """The API query of this window on ``date_field``: ``field__gte=start`` and ``field__lt=end``."""
-        return {f"{date_field}__gte": self.api(self.start), f"{date_field}__lt": self.api(self.end)}
+    def filters(self, date_field: str, days: tzinfo | None = None) -> dict[str, str]:
+        """
+        The API query of this window on ``date_field``: ``field__gte=start`` and ``field__lt=end``; with
+        ``days`` (a zone), the days covering the window there, for filters that take days (the window is
+        then cut on the client).
+        """
+        if days is None:
+            return {f"{date_field}__gte": self.api(self.start), f"{date_field}__lt": self.api(self.end)}
+        first = self.start.astimezone(days).date()
+        after = (self.end - timedelta(microseconds=1)).astimezone(days).date() + timedelta(days=1)
+        return {f"{date_field}__gte": first.isoformat(), f"{date_field}__lt": after.isoformat()}
 
     def as_dict(self) -> dict[str, str]:
         return {"start": self.api(self.start), "end": self.api(self.end)}

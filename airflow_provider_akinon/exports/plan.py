@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from airflow_provider_akinon.errors import AkinonApiError, ExportConsistencyError, WindowError
@@ -33,6 +33,7 @@ from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.hooks.capabilities import Capabilities
 from airflow_provider_akinon.hooks.config import DEFAULT_PAGE_SIZE
 from airflow_provider_akinon.resources import Resource, resource_named
+from airflow_provider_akinon.timestamps import zone_of
 from airflow_provider_akinon.windows import Window
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class Plan:
     probed: bool
     window: Window | None = None
     order: Mapping[str, Any] = field(default_factory=dict)
+    days: tzinfo | None = None  # date filters that take days: the zone their days are in
 
     @property
     def date_field(self) -> str | None:
@@ -124,10 +126,11 @@ def plan_export(hook: AkinonHook, ask: Ask) -> Plan:
     walk = _walk(resource, caps, ask.paging, isinstance(source, IdRange))
     cursor = walk == "keyset" or caps.pagination == "cursor"
     rule = CHANGES_FEED if date_field and date_field == resource.version_field and cursor else STRICT
+    days = zone_of(caps.offset, hook.config.timezone) if date_field and caps.date_unit == "day" else None
     log.info("%s: %s walk, %d records a page", resource.name, walk, caps.page_size)
     return Plan(
         resource, source, ask.filters, walk, caps, rule, caps.page_size, caps.page_size,
-        ask.max_concurrency, ask.paging == "auto", ask.window,
+        ask.max_concurrency, ask.paging == "auto", ask.window, days=days,
     )  # fmt: skip
 
 

@@ -53,6 +53,7 @@ class Capabilities:
     rtt_ms: float
     requests: int = 0
     batch_lookup: bool | None = None
+    date_unit: str = "instant"
 
     @property
     def capped(self) -> bool:
@@ -116,10 +117,9 @@ class Capabilities:
             (f"{self.lookup}__gt", yes(self.id_gt)),
             (f"{self.lookup}__lt", yes(self.id_lt)),
             (f"{df}__gte", yes(self.date_gte)),
-            (f"{df}__lt", yes(self.date_lt)),
+            (f"{df}__lt", yes(self.date_lt) + (" (days: YYYY-MM-DD)" if self.date_unit == "day" else "")),
             (f"{df} time zone", self.offset or "cannot tell (no records)"),
             ("round trip", f"{self.rtt_ms:.0f} ms ({self.requests} requests)"),
-            ("window exports walk by", "keyset (id cursor)" if self.keyset else f"{self.pagination} walk"),
         ]
 
     def summary(self, noun: str = "records") -> str:

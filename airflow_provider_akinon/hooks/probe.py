@@ -15,10 +15,11 @@ paging style (what ``page``, ``offset`` and ``next`` do), chosen from the first 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from airflow_provider_akinon.errors import AkinonApiError
 from airflow_provider_akinon.hooks.capabilities import Capabilities
 from airflow_provider_akinon.hooks.questions import Asker, GetPage, Judge, keys_of, ordered
 from airflow_provider_akinon.hooks.records import Page
@@ -83,7 +84,7 @@ def probe_endpoint(
     second, id_gt, id_lt = _second_round(ask, judge, answers, sort and used_param, lookup, limit)
     size_param, page_size = _page_size(first, second, limit)
     pivots = answers["asc"].parsed if sort else first.parsed
-    date_gte, date_lt = _dates(ask, judge, pivots, ordered, date_field)
+    date_gte, date_lt, date_unit = _dates(ask, judge, pivots, ordered, date_field)
     sample = first.parsed[0].get(date_field) if date_field and first.parsed else None
     return Capabilities(
         endpoint=endpoint,
@@ -100,6 +101,7 @@ def probe_endpoint(
         id_lt=id_lt,
         date_gte=date_gte,
         date_lt=date_lt,
+        date_unit=date_unit,
         default_order=_default_order(keys_of(first, key)),
         offset=offset_label(sample) if isinstance(sample, str) else None,
         rtt_ms=min(ask.timings) * 1000,
@@ -182,8 +184,50 @@ def _sort(ask: Asker, answers: dict[str, Page], key: str, sort_param: str) -> tu
 
 def _dates(
     ask: Asker, judge: Judge, pivots: list[dict[str, Any]], ordered: dict[str, Any], date_field: str | None
+) -> tuple[bool | None, bool | None, str]:
+    """
+    Whether ``date_field__gte`` and ``__lt`` are honoured, and in what unit: ``instant`` (a date and time)
+    or ``day`` (a filter that refuses times with 400 and takes ``YYYY-MM-DD``, as Akinon's Data Warehouse).
+    """
+    try:
+        return (*_instants(ask, judge, pivots, ordered, date_field), "instant")
+    except AkinonApiError as err:
+        if err.status != 400 or not date_field:
+            raise
+    return (*_days(ask, judge, pivots, ordered, date_field), "day")
+
+
+def _days(
+    ask: Asker, judge: Judge, pivots: list[dict[str, Any]], ordered: dict[str, Any], date_field: str
 ) -> tuple[bool | None, bool | None]:
-    """Whether ``date_field__gte`` and ``__lt`` are honoured; each asked again if a pivot changed."""
+    """The day questions: the day after the pivot's (``__gte``) and the pivot's own day (``__lt``)."""
+    verdicts: dict[str, bool | None] = {"gte": None, "lt": None}
+    for pivot in [p for p in pivots if judge.instant(p) is not None][:RETRIES]:
+        moment = judge.instant(pivot)
+        day = moment.date()  # in the record's own offset, as the tenant's zone writes it
+        bounds = {"gte": day + timedelta(days=1), "lt": day}
+        queries = {
+            name: {**ordered, f"{date_field}__{name}": bound.isoformat(), "limit": SAMPLE}
+            for name, bound in bounds.items()
+            if verdicts[name] is None
+        }
+        for name, page in ask.many(queries).items():
+            midnight = datetime.combine(bounds[name], datetime.min.time(), moment.tzinfo)
+
+            def test(record: Mapping[str, Any], name: str = name, midnight: Any = midnight) -> bool:
+                when = judge.instant(record)
+                return when is not None and (when >= midnight if name == "gte" else when < midnight)
+
+            verdicts[name] = judge.lookup(page, pivot, test)
+        if None not in verdicts.values():
+            break
+    return verdicts["gte"], verdicts["lt"]
+
+
+def _instants(
+    ask: Asker, judge: Judge, pivots: list[dict[str, Any]], ordered: dict[str, Any], date_field: str | None
+) -> tuple[bool | None, bool | None]:
+    """Whether ``date_field__gte`` and ``__lt`` take times; each asked again if a pivot changed."""
     if not date_field or not pivots:
         return None, None
     dated = [p for p in pivots if judge.instant(p) is not None]

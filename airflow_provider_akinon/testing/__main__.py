@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         "--ignore", action="append", default=[], metavar="PARAM", help="a query parameter to ignore silently"
     )
     parser.add_argument("--timestamps", default="Z", help="Z, an offset (+03:00), or naive+03:00")
+    parser.add_argument("--default-sort", default="-id", help="the order without sort (DRF: none)")
     args = parser.parse_args(argv)
 
     data = AkinonData(
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     server.faults.latency = args.latency
     server.api.max_limit = args.max_limit
     server.api.ignore_params = frozenset(args.ignore)
+    server.api.default_sort = args.default_sort
     if args.warm:
         server.warm()
     stop = threading.Event()

@@ -85,6 +85,8 @@ class Lists:
         for key, value in query.items():
             name, _, lookup = key.partition("__")
             if name in DATE_FIELDS and name in columns:
+                if self.api.date_only and ("T" in value or ":" in value):
+                    raise ValueError(f"{key}: Enter a valid date.")
                 column, bound = columns[name], parse_ts(value, zone)
                 test = {
                     "gt": bound.__lt__,

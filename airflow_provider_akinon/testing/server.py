@@ -29,7 +29,7 @@ from airflow_provider_akinon.testing.data import AkinonData
 from airflow_provider_akinon.testing.lists import Lists, Span, order_columns
 from airflow_provider_akinon.testing.variants import ApiVariant, Faults, Log
 
-PREFIXES = ("/api/v1/", "/api/i1/")
+PREFIXES = ("/api/v1/remote/1/data-warehouse/", "/api/v1/", "/api/i1/")
 HTML_ERROR = (
     b"<html><head><title>%d Bad Gateway</title></head><body><center><h1>%d</h1></center>"
     b"<hr><center>nginx</center></body></html>"

@@ -33,6 +33,8 @@ class ApiVariant:
     :param fixed_page: answer this many records a page whatever the client asks (a page far larger than
         asked for, when it exceeds the ``limit`` sent).
     :param count_offset: add this to every ``count`` (a count that lies about the records its pages hold).
+    :param date_only: date filters take days (``YYYY-MM-DD``), as Akinon's Data Warehouse API documents:
+        a date and time is refused with 400 (django-filter's ``DateFilter``).
     """
 
     max_limit: int = 1000
@@ -44,6 +46,7 @@ class ApiVariant:
     page_size: int = 10
     fixed_page: int | None = None
     count_offset: int = 0
+    date_only: bool = False
 
 
 @dataclass

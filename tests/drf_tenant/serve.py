@@ -17,6 +17,7 @@ import sys
 import threading
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.drf_tenant.settings")
@@ -25,6 +26,21 @@ USER, PASSWORD = "akinon", "s3cret-Pa55"
 
 class ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
+
+
+class Counting:
+    """The tenant's WSGI app, counting the requests it serves (``GET /_requests`` tells, for the tests)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app, self.count, self.lock = app, 0, threading.Lock()
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == "/_requests":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [str(self.count).encode()]
+        with self.lock:
+            self.count += 1
+        return self.app(environ, start_response)
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -135,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         seed(args.orders, args.days, args.until, rng)
     if not User.objects.filter(username=USER).exists():
         User.objects.create_user(USER, password=PASSWORD)
-    server = make_server("127.0.0.1", args.port, get_wsgi_application(), ThreadingServer, QuietHandler)
+    server = make_server(
+        "127.0.0.1", args.port, Counting(get_wsgi_application()), ThreadingServer, QuietHandler
+    )
     stop = threading.Event()
     rates = (args.inserts, args.updates, args.deletes)
     writer = threading.Thread(target=write, args=(*rates, rng, stop), daemon=True)

@@ -6,7 +6,8 @@
   (``CursorPagination``), ``no_ordering`` (no ``OrderingFilter``), ``ordering`` (the ordering parameter
   keeps DRF's stock name ``ordering``), ``no_id_lookups`` (the filtersets declare no id lookups),
   ``page_size_param`` (the page size is asked with ``page_size``, not ``limit``), ``fixed_page`` (no
-  page-size parameter at all), ``date_only`` (date filters take ``YYYY-MM-DD`` days), ``no_date_lookups``.
+  page-size parameter at all), ``date_only`` (date filters take ``YYYY-MM-DD`` days), ``no_date_lookups``,
+  ``newest_first`` (a default order of the lists: newest id first).
 - ``DRF_TENANT_THROTTLE``: the user throttle's rate (default ``60/s``).
 """
 

@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +44,11 @@ class Tenant:
         assert _line(self.process, "STOPPED", time.monotonic() + timeout) is not None, (
             "the writer did not stop"
         )
+
+    def requests(self) -> int:
+        """How many requests the tenant has served."""
+        with urllib.request.urlopen(f"{self.url}/_requests", timeout=30) as answer:
+            return int(answer.read())
 
     def connection_json(self, **extra: object) -> str:
         conn = {"conn_type": "akinon", "host": self.url, "login": USER, "password": PASSWORD}

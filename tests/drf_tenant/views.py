@@ -118,7 +118,10 @@ def listing(model_class, serializer_class, parent: str | None = None):
         f"{model_class.__name__}List",
         (Listing,),
         {
-            "queryset": model_class.objects.all(),
+            # a default order where DRF has none: Akinon's lists show newest first
+            "queryset": model_class.objects.order_by("-id")
+            if "newest_first" in SWITCHES
+            else model_class.objects.all(),
             "serializer_class": serializer_class,
             "filterset_class": filterset(model_class, parent),
         },

@@ -16,17 +16,17 @@ import pytest
 
 pytest.importorskip("rest_framework")
 
-from airflow_provider_akinon.exports import iter_export_records, read_manifest  # noqa: E402
-from airflow_provider_akinon.operators.akinon import FetchOrdersOperator  # noqa: E402
-from tests.drf_tenant.tenant import drf_tenant, instant  # noqa: E402
+from airflow_provider_akinon.exports import iter_export_records, read_manifest
+from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
+from tests.drf_tenant.tenant import drf_tenant, instant
 
 SHAPES = {
     "date filters ignored, ids honoured": (("no_date_lookups",), "bisect"),
     "no id lookups, newest first": (("no_date_lookups", "no_id_lookups", "newest_first"), "nearend"),
     "nothing but page": (("no_date_lookups", "no_id_lookups", "no_ordering"), "fullscan"),
     "ordering and page_size": (("ordering", "page_size_param"), "keyset"),
-    "limit/offset": (("limit_offset", "no_id_lookups"), "pages"),
-    "cursor": (("cursor", "no_id_lookups"), "pages"),
+    "limit/offset": (("limit_offset", "no_id_lookups"), "page"),
+    "cursor": (("cursor", "no_id_lookups"), "page"),
     "days only": (("date_only",), "keyset"),
 }
 
@@ -54,7 +54,7 @@ def test_a_past_day_is_exact_on_every_tenant_shape(tmp_path, monkeypatch, shape)
     pages = math.ceil(len(truth) / manifest["probe"]["page_size"])
     bound = {
         "keyset": 2 * pages + 30,
-        "pages": 2 * pages + 30,
+        "page": 2 * pages + 30,
         "bisect": 2 * pages + 4 * math.ceil(math.log2(total)) + 40,
         "nearend": 2 * math.ceil(total / manifest["probe"]["page_size"]) + 30,
         "fullscan": 2 * math.ceil(total / manifest["probe"]["page_size"]) + 30,

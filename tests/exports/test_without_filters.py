@@ -90,7 +90,9 @@ def test_nothing_but_page_is_refused_with_its_cost_unless_a_full_scan_is_allowed
     assert read_manifest(summary["uri"])["paging"] == "fullscan"
 
 
-def test_a_data_warehouse_connection_with_day_filters_exports_a_window_exactly(akinon_default, tmp_path, monkeypatch):
+def test_a_data_warehouse_connection_with_day_filters_exports_a_window_exactly(
+    akinon_default, tmp_path, monkeypatch
+):
     """Akinon's Data Warehouse API: its prefix, and date filters that take days (YYYY-MM-DD)."""
     server = akinon_default
     server.api.date_only = True

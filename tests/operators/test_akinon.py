@@ -320,7 +320,9 @@ def test_page_paging_fallback(akinon_default, tmp_path):
 
 
 def test_a_date_the_records_do_not_carry_is_refused_before_any_walk(akinon_default, tmp_path):
-    with pytest.raises(ExportConsistencyError, match="ignores the date_placed__gte/__lt filters, and its records"):
+    with pytest.raises(
+        ExportConsistencyError, match="ignores the date_placed__gte/__lt filters, and its records"
+    ):
         export("oms_order_items", str(tmp_path), date_field="date_placed")
     assert not (tmp_path / "_manifest.json").exists()
 

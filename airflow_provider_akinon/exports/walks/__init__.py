@@ -65,15 +65,13 @@ def walk_window(job: WalkJob, source: WindowSource) -> Tally:
     zone = job.hook.config.timezone
     tally = Tally()
     for sub in subs:
-        cut = plan.walk in CUTS
+        cut = plan.walk in CUTS or plan.days is not None  # whole days asked for: cut on the client
         check = WindowCheck(resource.endpoint, resource.primary_key, sub, source.date_field, zone, cut=cut)
-        tally += (
-            _walk_sub(job, sub, check)
-            if cut
-            else WALKS[plan.walk](
-                job, {**plan.filters, **sub.filters(source.date_field)}, check, str(sub)
-            ).run()
-        )
+        if plan.walk in CUTS:
+            tally += _walk_sub(job, sub, check)
+            continue
+        query = {**plan.filters, **sub.filters(source.date_field, plan.days)}
+        tally += WALKS[plan.walk](job, query, check, str(sub)).run()
     if tally.skipped:
         log.warning(
             "%d %s moved between sub-windows while exported (their %s changed): each was written once",
