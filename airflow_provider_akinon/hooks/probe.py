@@ -68,10 +68,7 @@ def probe_endpoint(
     limit: int = PROBE_LIMIT,
     zone: tzinfo | None = None,
 ) -> Capabilities:
-    """
-    Ask ``endpoint`` (with ``params``) what it honours, judged by the records ``get`` returns (it sends
-    one GET with a query); ``limit`` is the largest page to ask for, ``lookup`` the key's filter name.
-    """
+    """What ``endpoint`` honours, judged by the records ``get`` (one GET) returns; ``limit``: the largest page."""
     ask, judge = Asker(get, params or {}), Judge(key, date_field, zone or UTC)
     first_round: dict[str, dict[str, Any]] = {
         "default": {"limit": limit},
