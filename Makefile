@@ -8,7 +8,7 @@ AF3 := $(VENV)/af3
 AF2 := $(VENV)/af2
 PYTEST_ARGS ?=
 
-.PHONY: test test3 test2 lint demo bench clean redis-server
+.PHONY: test test3 test2 lint docs demo bench clean redis-server
 
 $(VENV)/bootstrap/bin/uv:
 	$(PYTHON) -m venv $(VENV)/bootstrap
@@ -37,7 +37,11 @@ redis-server:
 	@command -v redis-server >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; }
 
-test: lint test3 test2
+# the documentation (docs/, Sphinx), warnings as errors
+docs: $(AF3)/.installed
+	$(AF3)/bin/sphinx-build -q -W --keep-going -b html docs docs/_build/html
+
+test: lint docs test3 test2
 
 test3: $(AF3)/.installed redis-server
 	@echo "== pytest on Airflow $(AIRFLOW3) =="
@@ -54,4 +58,4 @@ bench: $(AF3)/.installed
 	$(AF3)/bin/python benchmarks/bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache docs/_build docs/_generated

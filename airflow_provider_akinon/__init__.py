@@ -33,6 +33,12 @@ def get_provider_info() -> dict:
         "triggers": [
             {"integration-name": "Akinon", "python-modules": ["airflow_provider_akinon.triggers.akinon"]}
         ],
+        "asset-uris": [{"schemes": ["akinon"], "handler": "airflow_provider_akinon.assets.normalize_uri"}],
+        "dataset-uris": [{"schemes": ["akinon"], "handler": "airflow_provider_akinon.assets.normalize_uri"}],
+        "extra-links": [
+            "airflow_provider_akinon.operators.links.AkinonExportLink",
+            "airflow_provider_akinon.operators.links.AkinonManifestLink",
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_akinon.hooks.akinon.AkinonHook",

@@ -1,14 +1,17 @@
 """
-Daily Akinon export: wait for the day to close, export its orders, then its items and discounts.
+### Daily Akinon export
 
-Each run covers one UTC day ``[data_interval_start, data_interval_end)`` thanks to
-``CronDataIntervalTimetable`` (a plain cron string would give Airflow 3 zero-width intervals). Backfill
-any range with ``airflow backfill create --dag-id akinon_daily_export --from-date ... --to-date ...``:
-every run is an independent window, written to its own ``date=YYYY-MM-DD`` folder.
+Waits for the day to close, exports its **orders**, then their **items** and **discounts** into
+`{base}/akinon/<list>/date=YYYY-MM-DD/` (part files and a `_manifest.json`, written last).
 
-Set the Variable ``akinon_export_base`` (or the ``base`` param) to ``s3://aws_default@bucket/prefix`` or any
-object storage URI; without it, exports go to a local folder. Create the pool ``akinon_api`` to cap
-concurrent exports against the API: ``airflow pools set akinon_api 4 "Akinon API"``.
+- **Trigger it as it is**: every parameter is optional. `base` is the export root (`s3://aws_default@bucket/prefix`,
+  or a local folder); empty: the Variable `akinon_export_base`, else `/tmp/akinon-exports`.
+- Each run covers one UTC day `[data_interval_start, data_interval_end)` (`CronDataIntervalTimetable`: a
+  cron string would give Airflow 3 zero-width intervals). Backfill any range with
+  `airflow backfill create --dag-id akinon_daily_export --from-date ... --to-date ...`.
+- The connection is `akinon_default`. Tasks run in `default_pool`, or in the pool `AKINON_POOL` names:
+  create it first (`airflow pools set akinon_api 4 "Akinon API"`), since a task in a pool that does not
+  exist waits for ever without a word in its log.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
+from airflow_provider_akinon.assets import asset_uri
 from airflow_provider_akinon.compat import DAG, Asset, CronDataIntervalTimetable, Param
 from airflow_provider_akinon.operators.akinon import (
     FetchDiscountItemsOperator,
@@ -24,12 +28,14 @@ from airflow_provider_akinon.operators.akinon import (
 )
 from airflow_provider_akinon.sensors.akinon import AkinonNewOrdersSensor
 
+CONN_ID = "akinon_default"
 DEFAULT_BASE = "/tmp/akinon-exports"
 BASE = "{{ params.base or var.value.get('akinon_export_base', '" + DEFAULT_BASE + "') }}"
-ASSETS = {name: Asset(f"akinon://exports/{name}") for name in ("orders", "order_items", "discount_items")}
+ASSETS = {name: Asset(asset_uri(CONN_ID, name)) for name in ("orders", "order_items", "discount_items")}
 # Polling and retry pauses; tests and demos shorten them through the environment.
 POLL_SECONDS = int(os.environ.get("AKINON_POLL_SECONDS", "300"))
 RETRY_DELAY = timedelta(seconds=int(os.environ.get("AKINON_RETRY_DELAY_SECONDS", "300")))
+POOL = os.environ.get("AKINON_POOL", "default_pool")
 
 
 def destination(resource: str) -> str:
@@ -41,39 +47,55 @@ def destination(resource: str) -> str:
 with DAG(
     dag_id="akinon_daily_export",
     description="Akinon orders, order items and discount items, one UTC day per run",
+    doc_md=__doc__,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=3,
-    params={"base": Param("", type="string", description="Export root URI; empty: Variable or local folder")},
-    default_args={"retries": 2, "retry_delay": RETRY_DELAY, "pool": "akinon_api"},
+    params={
+        "base": Param(
+            None,
+            type=["null", "string"],
+            description="Export root URI (s3://conn@bucket/prefix or a folder); empty: the Variable "
+            "akinon_export_base, else /tmp/akinon-exports",
+        )
+    },
+    default_args={"retries": 2, "retry_delay": RETRY_DELAY, "pool": POOL},
     tags=["akinon", "example"],
 ) as dag:
+    # [START howto_sensor_akinon]
     # An order created after the window closed proves the window is complete. Deferrable: while it
     # waits, the triggerer polls and no worker slot is held.
     day_closed = AkinonNewOrdersSensor(
         task_id="wait_for_day_to_close",
+        akinon_conn_id=CONN_ID,
         since="{{ data_interval_end }}",
         deferrable=True,
         poke_interval=POLL_SECONDS,
         timeout=int(timedelta(hours=12).total_seconds()),
     )
+    # [END howto_sensor_akinon]
+    # [START howto_operator_akinon_daily]
     orders = FetchOrdersOperator(
         task_id="export_orders",
+        akinon_conn_id=CONN_ID,
         destination=destination("orders"),
         outlets=[ASSETS["orders"]],
     )
     # Items and discounts of exactly the exported orders: the ids come from the orders export.
     items = FetchOrderItemsOperator(
         task_id="export_order_items",
+        akinon_conn_id=CONN_ID,
         destination=destination("order_items"),
         orders_from=orders.output,
         outlets=[ASSETS["order_items"]],
     )
     discounts = FetchDiscountItemsOperator(
         task_id="export_discount_items",
+        akinon_conn_id=CONN_ID,
         destination=destination("discount_items"),
         orders_from=orders.output,
         outlets=[ASSETS["discount_items"]],
     )
     day_closed >> orders >> [items, discounts]
+    # [END howto_operator_akinon_daily]

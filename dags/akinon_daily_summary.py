@@ -1,9 +1,13 @@
 """
-Daily summary of the latest Akinon exports: runs whenever all three exports have been updated.
+### Daily summary of the Akinon exports
 
-Data-aware scheduling: no timetable, the run follows the export DAG's Assets. It reads the newest
-complete partition (one with a ``_manifest.json``) of each resource and writes
-``{base}/akinon/summary/date=YYYY-MM-DD/summary.json``: orders and revenue by status, items, discounts.
+Runs when the daily export updates its assets, and summarises **exactly the partitions those asset
+events name** (a backfill of several days gives one summary per day): orders and revenue by status
+(sorted by status code), items, and the discount amount, into
+`{base}/akinon/summary/date=YYYY-MM-DD/summary.json`.
+
+`base` is the `base` param, else the Variable `akinon_export_base`, else `/tmp/akinon-exports`. Triggered
+by hand (no asset events), it summarises the newest complete partition of each list.
 """
 
 from __future__ import annotations
@@ -11,64 +15,101 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import orjson
 
-from airflow_provider_akinon.compat import DAG, Asset, ObjectStoragePath, get_variable, task
+from airflow_provider_akinon.assets import asset_uri
+from airflow_provider_akinon.compat import DAG, Asset, Param, get_variable, task
 from airflow_provider_akinon.exports import destination_path, iter_export_records
 from airflow_provider_akinon.exports.output.storage import MANIFEST
 
+CONN_ID = "akinon_default"
 DEFAULT_BASE = "/tmp/akinon-exports"
 RESOURCES = ("orders", "order_items", "discount_items")
 
 
-def latest_partition(base: str, resource: str) -> ObjectStoragePath:
-    """The newest ``date=`` folder of ``resource`` that holds a complete export."""
-    root = destination_path(f"{base}/akinon/{resource}/")
-    complete = [p for p in root.iterdir() if p.name.startswith("date=") and (p / MANIFEST).exists()]
-    if not complete:
-        raise FileNotFoundError(f"No complete {resource} export under {root}")
-    return max(complete, key=lambda p: p.name)
+def partitions_of(events: Any) -> dict[str, dict[str, str]]:
+    """``{day: {resource: uri}}`` from the triggering asset events (their extra is the export's summary)."""
+    days: dict[str, dict[str, str]] = defaultdict(dict)
+    for asset_events in (events or {}).values():
+        for event in asset_events:
+            summary = event.extra or {}
+            if summary.get("uri") and summary.get("window"):
+                days[summary["window"]["start"][:10]][summary["resource"]] = summary["uri"]
+    return dict(days)
+
+
+def newest_partitions(base: str) -> dict[str, dict[str, str]]:
+    """The newest complete ``date=`` partition of each list (a run triggered by hand)."""
+    found = {}
+    for resource in RESOURCES:
+        root = destination_path(f"{base}/akinon/{resource}/")
+        complete = [p for p in root.iterdir() if p.name.startswith("date=") and (p / MANIFEST).exists()]
+        if not complete:
+            raise FileNotFoundError(f"No complete {resource} export under {root}")
+        found[resource] = str(max(complete, key=lambda p: p.name))
+    return {found["orders"].rstrip("/").rsplit("date=", 1)[-1]: found}
+
+
+def summary_of(day: str, parts: dict[str, str]) -> dict[str, Any]:
+    by_status: dict[str, dict] = defaultdict(lambda: {"orders": 0, "revenue": Decimal("0")})
+    for order in iter_export_records(parts["orders"]):
+        bucket = by_status[order["status"]]
+        bucket["orders"] += 1
+        bucket["revenue"] += Decimal(order["amount"])
+    items = (
+        sum(1 for _ in iter_export_records(parts["order_items"], column="pk"))
+        if "order_items" in parts
+        else None
+    )
+    discounts = (
+        str(sum((Decimal(d["amount"]) for d in iter_export_records(parts["discount_items"])), Decimal("0")))
+        if "discount_items" in parts
+        else None
+    )
+    codes = sorted(by_status, key=lambda code: (not code.isdigit(), int(code) if code.isdigit() else 0, code))
+    return {
+        "date": day,
+        "orders": sum(b["orders"] for b in by_status.values()),
+        "revenue": str(sum((b["revenue"] for b in by_status.values()), Decimal("0"))),
+        "by_status": {
+            s: {"orders": by_status[s]["orders"], "revenue": str(by_status[s]["revenue"])} for s in codes
+        },
+        "order_items": items,
+        "discount_amount": discounts,
+        "sources": parts,
+    }
 
 
 with DAG(
     dag_id="akinon_daily_summary",
-    description="Orders, revenue, items and discounts of the newest Akinon exports",
-    schedule=[Asset(f"akinon://exports/{name}") for name in RESOURCES],
+    description="Orders, revenue, items and discounts of the partitions the daily export just wrote",
+    doc_md=__doc__,
+    schedule=[Asset(asset_uri(CONN_ID, name)) for name in RESOURCES],
     start_date=datetime(2026, 1, 1),
     catchup=False,
+    params={"base": Param(None, type=["null", "string"], description="Export root URI; empty: the Variable")},
     tags=["akinon", "example"],
 ) as dag:
 
     @task
-    def summarize() -> dict:
-        base = get_variable("akinon_export_base") or DEFAULT_BASE
-        parts = {resource: latest_partition(base, resource) for resource in RESOURCES}
-        day = parts["orders"].name.removeprefix("date=")
-        by_status: dict[str, dict] = defaultdict(lambda: {"orders": 0, "revenue": Decimal("0")})
-        for order in iter_export_records(parts["orders"]):
-            bucket = by_status[order["status"]]
-            bucket["orders"] += 1
-            bucket["revenue"] += Decimal(order["amount"])
-        items = sum(1 for _ in iter_export_records(parts["order_items"], column="pk"))
-        discount_total = sum(
-            (Decimal(d["amount"]) for d in iter_export_records(parts["discount_items"])), Decimal("0")
-        )
-        summary = {
-            "date": day,
-            "orders": sum(b["orders"] for b in by_status.values()),
-            "revenue": str(sum((b["revenue"] for b in by_status.values()), Decimal("0"))),
-            "by_status": {
-                s: {"orders": b["orders"], "revenue": str(b["revenue"])} for s, b in sorted(by_status.items())
-            },
-            "order_items": items,
-            "discount_amount": str(discount_total),
-            "sources": {r: str(p) for r, p in parts.items()},
-        }
-        out = destination_path(f"{base}/akinon/summary/date={day}/")
-        out.mkdir(parents=True, exist_ok=True)
-        with (out / "summary.json").open("wb") as handle:
-            handle.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
-        return {"uri": str(out / "summary.json"), "orders": summary["orders"], "revenue": summary["revenue"]}
+    def summarize(params: dict, **context: Any) -> list[dict]:
+        base = params.get("base") or get_variable("akinon_export_base") or DEFAULT_BASE
+        events = context.get("triggering_asset_events") or context.get("triggering_dataset_events")
+        partitions = partitions_of(events) or newest_partitions(base)
+        written = []
+        for day, parts in sorted(partitions.items()):
+            if "orders" not in parts:
+                continue  # only items or discounts changed: their day's orders will come with their event
+            summary = summary_of(day, parts)
+            out = destination_path(f"{base}/akinon/summary/date={day}/")
+            out.mkdir(parents=True, exist_ok=True)
+            with (out / "summary.json").open("wb") as handle:
+                handle.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+            written.append(
+                {"uri": str(out / "summary.json"), "orders": summary["orders"], "revenue": summary["revenue"]}
+            )
+        return written
 
     summarize()

@@ -1,16 +1,17 @@
 """
-New orders, exported as they arrive (Airflow 3 event-driven scheduling).
+### New orders, exported as they arrive (Airflow 3 event-driven scheduling)
 
-An ``AssetWatcher`` runs :class:`AkinonNewOrdersEventTrigger` in the triggerer (no worker is held): when
-orders with an id above its watermark exist, it fires one event for the id range ``(after_id, to_id]``,
-and this DAG runs: the orders of that range, then their items and discounts, into
-``{base}/akinon/events/<resource>/ids=<first>-<last>/``. Several events merged into one run are exported
-as the union of their ranges, once; and every run starts no later than the last id exported (the
-Variable ``akinon_new_orders_exported__<conn_id>``), so no order is skipped even if an event is lost. Late changes to orders (status, cancellations) are not new ids: keep
-``akinon_daily_export`` (or a ``modified_date`` window) for those.
+An `AssetWatcher` runs `AkinonNewOrdersEventTrigger` in the triggerer (no worker is held): when orders
+with an id above its watermark exist, it fires one event for the id range `(after_id, to_id]`, and this
+DAG runs: the orders of that range, then their items and discounts, into
+`{base}/akinon/events/<list>/ids=<first>-<last>/`. Several events merged into one run are exported as the
+union of their ranges, once; every run starts no later than the last id exported (the Variable
+`akinon_new_orders_exported__<conn_id>`), so no order is skipped even if an event is lost.
 
-The asset is named after the connection (``akinon://akinon_default/orders/new``): naming it by the host
-would read the connection while the file is parsed. On Airflow 2.11 this file defines no DAG.
+Late changes to orders (status, cancellations) are not new ids: keep `akinon_daily_export` (or the
+changes feed, `akinon_order_changes`) for those. The asset is named after the connection
+(`akinon://akinon_default/orders/new`). Tasks run in `default_pool`, or in the pool `AKINON_POOL` names.
+On Airflow 2.11 this file defines no DAG.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from airflow_provider_akinon.operators.akinon import (
 )
 
 CONN_ID = "akinon_default"
+POOL = os.environ.get("AKINON_POOL", "default_pool")
 #: the last id this DAG exported: each run exports from there, so an event lost by a triggerer killed
 #: mid-handover is covered by the next run
 EXPORTED = f"akinon_new_orders_exported__{CONN_ID}"
@@ -57,6 +59,7 @@ if AIRFLOW_V3:
 
     from airflow_provider_akinon.triggers.akinon import AkinonNewOrdersEventTrigger
 
+    # [START howto_trigger_akinon_events]
     NEW_ORDERS = Asset(
         f"akinon://{CONN_ID}/orders/new",
         watchers=[
@@ -66,15 +69,17 @@ if AIRFLOW_V3:
             )
         ],
     )
+    # [END howto_trigger_akinon_events]
 
     with DAG(
         dag_id="akinon_new_orders_events",
         description="Orders, items and discounts of every new id range, as the new orders arrive",
+        doc_md=__doc__,
         schedule=[NEW_ORDERS],
         start_date=datetime(2026, 1, 1),
         catchup=False,
         max_active_runs=1,  # ranges are exported in the order they fired
-        default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "pool": "akinon_api"},
+        default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "pool": POOL},
         tags=["akinon", "example", "events"],
     ) as dag:
 

@@ -1,27 +1,26 @@
 """
-Order changes, hourly, and the current state of every order in Delta Lake tables.
+### Order changes, hourly, and the current state of every order in Delta Lake tables
 
-Each run covers one hour of ``modified_date`` (``CronDataIntervalTimetable``, backfillable like the daily
+Each run covers one hour of `modified_date` (`CronDataIntervalTimetable`, backfillable like the daily
 DAG): the orders changed in it (status updates, cancellations, refunds), and the items of those orders,
-into ``{base}/akinon/changes/<resource>/hour=YYYY-MM-DDTHH/`` — the changes feed, every version kept. Each
-partition is then merged into ``{base}/akinon/current/<resource>/``, a Delta Lake table holding the
-current state: one row per order (per item), the newest ``modified_date`` winning, so hours may run in any
-order and a backfill never overwrites a newer version. The orders Akinon deleted in the hour
-(``deleted_items/``, cut on ``deleted_date``) are removed from both tables (a deletion newer than the
-row's version). Once a week (the run of Monday 00:00) the tables are compacted and files unreferenced
-for 7 days are vacuumed.
+into `{base}/akinon/changes/<list>/hour=YYYY-MM-DDTHH/` — the changes feed, every version kept. Each
+partition is merged into `{base}/akinon/current/<list>/`, a Delta Lake table of the current state: one
+row per order (per item), the newest `modified_date` winning, so hours may run in any order and a
+backfill never overwrites a newer version. The orders Akinon deleted in the hour (`deleted_items/`, cut on
+`deleted_date`) are removed from both tables where the deletion is newer than the row. Once a week (the
+Monday 00:00 run) the tables are compacted and files unreferenced for 7 days are vacuumed.
 
-Order items are cut on their own ``modified_date`` where the tenant's items endpoint allows it (the probe
-asks: ``window_on="auto"``), else they are the items of the changed orders: Akinon's documented items
-endpoint needs an ``order`` filter (``python -m airflow_provider_akinon.probe --endpoint
-order_item/detailed_integration/`` shows what a tenant does).
-Needs ``pip install 'airflow-provider-akinon[delta]'``.
+Items are cut on their own `modified_date` where the tenant's items endpoint allows it (`window_on="auto"`),
+else they are the items of the changed orders. Tasks run in `default_pool`, or in the pool `AKINON_POOL`
+names. Needs `pip install 'airflow-provider-akinon[delta]'`.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
+from airflow_provider_akinon.assets import asset_uri
 from airflow_provider_akinon.compat import DAG, Asset, CronDataIntervalTimetable, get_variable, task
 from airflow_provider_akinon.operators.akinon import (
     FetchAkinonListOperator,
@@ -30,6 +29,7 @@ from airflow_provider_akinon.operators.akinon import (
 )
 
 DEFAULT_BASE = "/tmp/akinon-exports"
+POOL = os.environ.get("AKINON_POOL", "default_pool")
 BASE = "{{ var.value.get('akinon_export_base', '" + DEFAULT_BASE + "') }}"
 HOUR = "{{ data_interval_start.strftime('%Y-%m-%dT%H') }}"
 RESOURCES = ("orders", "order_items")
@@ -50,15 +50,17 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=4,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "pool": "akinon_api"},
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "pool": POOL},
     tags=["akinon", "example", "delta"],
+    doc_md=__doc__,
 ) as dag:
+    # [START howto_akinon_changes]
     orders = FetchOrdersOperator(
         task_id="export_orders",
         destination=f"{BASE}/akinon/changes/orders/hour={HOUR}/",
         date_field="modified_date",
         file_format="parquet",
-        outlets=[Asset("akinon://changes/orders")],
+        outlets=[Asset(asset_uri("akinon_default", "orders/changes"))],
     )
     items = FetchOrderItemsOperator(
         task_id="export_order_items",
@@ -67,7 +69,7 @@ with DAG(
         window_on="auto",  # the items' own modified_date where the endpoint filters on it
         orders_from=orders.output,  # else: the items of the changed orders
         file_format="parquet",
-        outlets=[Asset("akinon://changes/order_items")],
+        outlets=[Asset(asset_uri("akinon_default", "order_items/changes"))],
     )
 
     @task(pool="default_pool")
@@ -116,3 +118,4 @@ with DAG(
     orders >> items
     deletions_applied = apply_deletions(deleted.output)
     merged >> deletions_applied >> weekly() >> compact_and_vacuum()
+    # [END howto_akinon_changes]

@@ -24,7 +24,7 @@ extensions = ["sphinx.ext.autodoc"]
 autodoc_default_options = {"members": False, "show-inheritance": False}
 autodoc_typehints = "none"
 html_theme = "alabaster"
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_generated"]
 nitpicky = False
 
 

@@ -56,6 +56,8 @@ def base_env(home: Path, **extra: str) -> dict[str, str]:
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
+        # the example DAGs' tasks run in the pool AKINON_POOL names: the tests gate them with its slots
+        "AKINON_POOL": "akinon_api",
         **extra,
     }
 
@@ -137,6 +139,20 @@ class Deployment:
 
     def logs(self) -> str:
         return "\n".join(f"--- {name} ---\n{self.log(name)}" for name in self.procs)
+
+    def task_logs(self) -> dict[str, str]:
+        """Every task log the components wrote, by path: what a person reads in the UI."""
+        return {
+            str(path.relative_to(self.home)): path.read_text(errors="replace")
+            for path in sorted((self.home / "logs").rglob("*.log"))
+        }
+
+    def assert_clean_task_logs(self) -> None:
+        """No task log warns about masking a short secret (the connection form saved no defaults)."""
+        logs = self.task_logs()
+        assert logs, "no task log was written"
+        for path, text in logs.items():
+            assert "Skipping masking" not in text, path
 
     def query(self, sql: str, *params: Any) -> list[tuple]:
         db = self.home / "airflow.db"

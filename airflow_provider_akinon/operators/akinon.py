@@ -21,6 +21,7 @@ from airflow_provider_akinon.exports.output.storage import destination_path
 from airflow_provider_akinon.exports.plan import plan_export
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.operators.ask import build_ask
+from airflow_provider_akinon.operators.links import AkinonExportLink, AkinonManifestLink
 from airflow_provider_akinon.resources import (
     DISCOUNT_ITEMS,
     OMS_ORDER_ITEMS,
@@ -89,6 +90,7 @@ class FetchAkinonListOperator(BaseOperator):
         "order_ids", "orders_from",
     )  # fmt: skip
     template_fields_renderers = {"filters": "json"}
+    operator_extra_links = (AkinonExportLink(), AkinonManifestLink())
     ui_color = "#f7e9ff"
 
     def __init__(

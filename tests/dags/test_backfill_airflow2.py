@@ -69,6 +69,7 @@ def test_backfill_of_three_days_with_the_airflow_2_triggerer(tmp_path):
                 "AND task_id = 'wait_for_day_to_close' AND run_id LIKE '%2026-01-03%'",
                 DAG_ID,
             )
+            deployment.assert_clean_task_logs()
         finally:
             deployment.stop()
         assert sorted(s for (s,) in states) == ["success"] * 3

@@ -101,6 +101,7 @@ def test_backfill_of_three_days_with_a_real_scheduler(tmp_path):
                 "AND r.data_interval_start LIKE '2026-01-03%'",
                 DAG_ID,
             ) == [(1,)]
+            airflow.assert_clean_task_logs()
         finally:
             airflow.stop()
 

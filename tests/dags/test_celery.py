@@ -128,6 +128,7 @@ def test_six_day_backfill_on_two_celery_workers_survives_a_killed_worker(tmp_pat
                 killed["task_id"],
                 f"{killed['day']}%",
             )
+            deployment.assert_clean_task_logs()
         finally:
             deployment.stop()
 

@@ -46,14 +46,64 @@ def test_daily_timetable_gives_non_zero_daily_intervals(dagbag):
     assert info.data_interval.end - info.data_interval.start == timedelta(days=1)
 
 
-def test_export_tasks_have_asset_outlets_and_use_the_api_pool(dagbag):
+def test_export_tasks_have_asset_outlets_and_a_pool_that_exists(dagbag):
     dag = dagbag.dags["akinon_daily_export"]
     exports = [t for t in dag.tasks if t.task_id.startswith("export_")]
     assert len(exports) == 3
     for t in exports:
-        assert t.pool == "akinon_api"
-        assert len(t.outlets) == 1
+        assert t.pool == "default_pool"  # always there: a missing pool would park the task for ever
+        assert [outlet.uri for outlet in t.outlets] == [f"akinon://akinon_default/{t.task_id[7:]}"]
     assert dag.get_task("wait_for_day_to_close").deferrable
+
+
+def test_every_example_dag_documents_itself_and_triggers_with_its_defaults(dagbag):
+    from airflow_provider_akinon.compat import Param
+
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.doc_md, dag_id
+        assert dag.doc_md.strip().startswith("###"), dag_id
+        for name, param in dag.params.items():
+            value = (
+                param.resolve() if isinstance(param, Param) else param
+            )  # defaults validate: no input needed
+            assert name != "base" or value is None, (dag_id, name)
+    mapped = dagbag.dags["akinon_range_export"].get_task("export_orders")
+    assert mapped.map_index_template == "{{ task.start[:10] }}"
+
+
+def test_the_summary_summarises_exactly_the_partitions_its_events_name(tmp_path):
+    import importlib.util
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location("summary_dag", DAGS / "akinon_daily_summary.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def event(resource, day, uri):
+        return SimpleNamespace(
+            extra={"resource": resource, "uri": uri, "window": {"start": f"{day}T00:00:00Z"}}
+        )
+
+    events = {
+        "orders": [event("orders", "2026-01-02", "u/o2"), event("orders", "2026-01-03", "u/o3")],
+        "order_items": [event("order_items", "2026-01-02", "u/i2")],
+    }
+    assert module.partitions_of(events) == {
+        "2026-01-02": {"orders": "u/o2", "order_items": "u/i2"},
+        "2026-01-03": {"orders": "u/o3"},
+    }
+    codes = ["450", "50", "100", "550"]
+    folder = tmp_path / "orders"
+    folder.mkdir()
+    rows = b"".join(
+        b'{"id": %d, "status": "%s", "amount": "1.00"}\n' % (n, c.encode()) for n, c in enumerate(codes)
+    )
+    (folder / "part-00000.jsonl").write_bytes(rows)
+    (folder / "_manifest.json").write_text(
+        '{"format": "jsonl", "files": [{"name": "part-00000.jsonl", "records": 4}]}'
+    )
+    summary = module.summary_of("2026-01-02", {"orders": str(folder)})
+    assert list(summary["by_status"]) == ["50", "100", "450", "550"]  # by status code, not as text
 
 
 @pytest.fixture
