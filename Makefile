@@ -8,7 +8,7 @@ AF3 := $(VENV)/af3
 AF2 := $(VENV)/af2
 PYTEST_ARGS ?=
 
-.PHONY: test test3 test2 lint docs demo bench clean redis-server
+.PHONY: test test3 test2 lint docs demo bench clean redis-server chromium
 
 $(VENV)/bootstrap/bin/uv:
 	$(PYTHON) -m venv $(VENV)/bootstrap
@@ -37,13 +37,18 @@ redis-server:
 	@command -v redis-server >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; }
 
+# The browser test (tests/dags/test_browser.py) drives Debian's Chromium with Playwright: installed when missing.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
 # the documentation (docs/, Sphinx), warnings as errors
 docs: $(AF3)/.installed
 	$(AF3)/bin/sphinx-build -q -W --keep-going -b html docs docs/_build/html
 
 test: lint docs test3 test2
 
-test3: $(AF3)/.installed redis-server
+test3: $(AF3)/.installed redis-server chromium
 	@echo "== pytest on Airflow $(AIRFLOW3) =="
 	$(AF3)/bin/python -m pytest -q $(PYTEST_ARGS)
 
@@ -58,4 +63,4 @@ bench: $(AF3)/.installed
 	$(AF3)/bin/python benchmarks/bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache docs/_build docs/_generated
+	rm -rf $(VENV) .pytest_cache docs/_build docs/_generated test-artifacts

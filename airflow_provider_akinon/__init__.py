@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from airflow_provider_akinon.hooks.form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 
