@@ -218,8 +218,9 @@ class AkinonHook(ListMethods, HttpHookCompat):
                     params=params,
                     limit=self.config.page_size or PROBE_LIMIT,
                     key=key,
+                    sort_param=dict(self.config.paging).get("sort_param", "sort"),
                     zone=self.config.timezone,
-                )
+                ).with_settings(dict(self.config.paging))
                 self.log.info("Probe of %s: %s", endpoint, caps.summary())
                 if caps.capped:
                     self.log.warning(
@@ -276,8 +277,9 @@ class AkinonHook(ListMethods, HttpHookCompat):
                 ORDERS.endpoint,
                 date_field="created_date",
                 limit=cfg.page_size or PROBE_LIMIT,
+                sort_param=dict(cfg.paging).get("sort_param", "sort"),
                 zone=cfg.timezone,
-            )
+            ).with_settings(dict(cfg.paging))
         except (AkinonApiError, AkinonConfigError) as err:
             return False, str(err)
         finally:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from airflow_provider_akinon.hooks.paging import (
@@ -55,6 +56,16 @@ class Capabilities:
     batch_lookup: bool | None = None
     date_unit: str = "instant"
 
+    #: the answers a connection extra set instead of the probe (``pagination``, ``sort_param``, ``size_param``)
+    settings: tuple[str, ...] = ()
+
+    def with_settings(self, settings: Mapping[str, str]) -> Capabilities:
+        """These answers as the connection sets them, where the probe judged wrongly (logged as such)."""
+        changed: dict[str, Any] = {
+            name: value for name, value in settings.items() if getattr(self, name) != value
+        }
+        return replace(self, **changed, settings=tuple(settings)) if settings else self
+
     @property
     def capped(self) -> bool:
         return self.page_size < self.limit
@@ -93,11 +104,6 @@ class Capabilities:
 
     def rows(self) -> list[tuple[str, str]]:
         """(question, answer) pairs: the probe command's table."""
-
-        def yes(flag: bool | None) -> str:
-            return {True: "honoured", False: "IGNORED", None: "cannot tell (too few records)"}[flag]
-
-        df = self.date_field or "date"
         if self.capped:
             cap = f"capped at {self.page_size} (asked {self.limit})"
         elif self.pagination == "single":
@@ -105,6 +111,19 @@ class Capabilities:
         else:
             cap = f"{self.limit} honoured"
         sort = f"{self.sort_param}={self.sort} honoured" if self.sort else "no sort on the key honoured"
+        rows = self._rows(cap, sort)
+        set_by = {"size_param": 1, "pagination": 2, "sort_param": 3}
+        for name in self.settings:
+            question, answer = rows[set_by[name]]
+            rows[set_by[name]] = (question, f"{answer} (set by the connection's {name} extra)")
+        return rows
+
+    def _rows(self, cap: str, sort: str) -> list[tuple[str, str]]:
+        df = self.date_field or "date"
+
+        def yes(flag: bool | None) -> str:
+            return {True: "honoured", False: "IGNORED", None: "cannot tell (too few records)"}[flag]
+
         return [
             ("records visible", "not counted (cursor paging)" if self.count is None else f"{self.count:,}"),
             (f"page size ({self.size_param})", cap),

@@ -69,6 +69,8 @@ class AkinonConfig:
     retry: RetryPolicy
     login_endpoint: str
     timezone: tzinfo
+    #: what the probe would find, set by the connection instead (``pagination``, ``sort_param``, ``size_param``)
+    paging: tuple[tuple[str, str], ...] = ()
     user_agent: str = USER_AGENT
 
     def with_retry(self, **changes: Any) -> AkinonConfig:
@@ -104,6 +106,10 @@ def _base_url(conn: Any, conn_id: str) -> str:
         )
     netloc = parts.netloc if (parts.port or not conn.port) else f"{parts.netloc}:{conn.port}"
     return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+#: extras that set what the probe would otherwise find (:meth:`Capabilities.with_settings`)
+PAGING_EXTRAS = ("pagination", "sort_param", "size_param")
 
 
 def _timezone(name: Any, conn_id: str) -> tzinfo:
@@ -169,4 +175,5 @@ def config_from_connection(
         retry=retry,
         login_endpoint=extra["login_endpoint"],
         timezone=_timezone(extra["timezone"], conn_id),
+        paging=tuple((name, extra[name]) for name in PAGING_EXTRAS if extra[name] is not None),
     )

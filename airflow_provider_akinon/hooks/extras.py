@@ -23,6 +23,7 @@ class Extra:
     kind: str  # "string", "integer", "number" or "boolean"
     default: Any = None
     minimum: float | None = None
+    choices: tuple[str, ...] = ()
 
     def read(self, value: Any, conn_id: str) -> Any:
         """``value`` as this extra's type (the default when absent, ``null`` or empty)."""
@@ -39,6 +40,11 @@ class Extra:
                 else str(value).strip().lower() not in {"false", "0", "no", "off"}
             )
         if self.kind == "string":
+            if self.choices and str(value) not in self.choices:
+                raise AkinonConfigError(
+                    f"{self.name}={value!r} on connection {conn_id!r} is not one of {', '.join(self.choices)}; "
+                    "set one of them, or leave it empty."
+                )
             return str(value)
         cast = int if self.kind == "integer" else float
         try:
@@ -66,6 +72,9 @@ EXTRAS: tuple[Extra, ...] = (
     Extra("retry_deadline", "Retry deadline (seconds)", "Longest time one request may take with its retries; empty: 900.", "number", 900.0, 0),
     Extra("login_endpoint", "Login endpoint", "Path of the login, relative to the API prefix; empty: auth/login/.", "string", "auth/login/"),
     Extra("timezone", "Time zone of naive timestamps", "IANA zone of timestamps the API writes without an offset; empty: UTC (e.g. Europe/Istanbul).", "string", "UTC"),
+    Extra("pagination", "Pagination", "How the lists page, where the probe judges wrongly: page, limit_offset or cursor; empty: as probed.", "string", None, None, ("page", "limit_offset", "cursor")),
+    Extra("sort_param", "Sort parameter", "Query parameter that orders a list: sort or ordering; empty: as probed (sort, then ordering).", "string", None, None, ("sort", "ordering")),
+    Extra("size_param", "Page size parameter", "Query parameter that sets the page size: limit or page_size; empty: as probed.", "string", None, None, ("limit", "page_size")),
     Extra("verify", "Verify TLS", "Verify the server's certificate (REQUESTS_CA_BUNDLE names a CA bundle); empty: yes.", "boolean", True),
 )  # fmt: skip
 

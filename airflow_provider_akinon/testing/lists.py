@@ -127,7 +127,8 @@ class Lists:
         """One page of ``ids`` as the variant's pagination answers; ``base``: ``next`` without its query."""
         api = self.api
         try:
-            limit = min(int(query.get("limit") or api.page_size), api.max_limit)
+            size = query.get("limit" if api.pagination == "limit_offset" else api.size_param)
+            limit = min(int(size or api.page_size), api.max_limit)
         except ValueError:
             return 404, b'{"detail":"Invalid page."}'
         limit = api.fixed_page or limit

@@ -29,6 +29,8 @@ class ApiVariant:
         ``next`` carries ``offset``), ``cursor`` (``CursorPagination``: an opaque ``cursor`` in ``next``, a
         fixed ascending order, no ``count``), or ``none`` (no paging: the whole list as a bare JSON array).
     :param sort_param: the ordering parameter (Akinon documents ``sort``; DRF's stock name is ``ordering``).
+    :param size_param: the parameter that sets the page size (``limit``; DRF's ``page_size_query_param`` may be
+        ``page_size``), for page numbers and cursors (``LimitOffsetPagination`` always takes ``limit``).
     :param page_size: the page size when the client names none (DRF's ``PAGE_SIZE``; Akinon documents 10).
     :param fixed_page: answer this many records a page whatever the client asks (a page far larger than
         asked for, when it exceeds the ``limit`` sent).
@@ -43,6 +45,7 @@ class ApiVariant:
     list_children: bool = False
     pagination: str = "page"
     sort_param: str = "sort"
+    size_param: str = "limit"
     page_size: int = 10
     fixed_page: int | None = None
     count_offset: int = 0
