@@ -342,11 +342,11 @@ def test_an_api_without_keyset_lookups_is_caught_and_page_paging_works(akinon_de
 
 
 def test_outlets_and_openlineage(akinon_default, tmp_path):
+    from airflow_provider_akinon.assets import asset_uri
     from airflow_provider_akinon.compat import Asset
 
-    op = FetchOrdersOperator(
-        task_id="o", destination=str(tmp_path), outlets=[Asset("akinon://orders")], **DAY
-    )
+    outlet = Asset(asset_uri("akinon_default", "orders"))
+    op = FetchOrdersOperator(task_id="o", destination=str(tmp_path), outlets=[outlet], **DAY)
     op.execute({})
     try:
         lineage = op.get_openlineage_facets_on_complete(None)
