@@ -80,6 +80,7 @@ class Export:
                 "skipped_duplicates": tally.skipped,
                 "left_window": tally.left,
                 "cut_outside_window": tally.cut,
+                **({"orders_gone": tally.gone} if tally.gone else {}),
                 "created_at": api_time(now),
             }
             manifest = self.format.finish(self.target, self.resource, parts, manifest, now)

@@ -27,7 +27,7 @@ import orjson
 
 from airflow_provider_akinon.testing.data import AkinonData
 from airflow_provider_akinon.testing.lists import Lists, Span, order_columns
-from airflow_provider_akinon.testing.variants import ApiVariant, Faults, Log
+from airflow_provider_akinon.testing.variants import ApiVariant, Faults, FilterError, Log
 
 PREFIXES = ("/api/v1/remote/1/data-warehouse/", "/api/v1/", "/api/i1/")
 HTML_ERROR = (
@@ -144,6 +144,8 @@ class FakeAkinonServer:
             return handler.send_json(404, {"detail": "Not found."})
         try:
             route_handler(handler, path, query)  # renders the page under the data's lock ...
+        except FilterError as err:  # django-filter's answer: the field's errors under its name
+            return handler.send_json(400, {err.field: [err.message]})
         except ValueError as err:
             return handler.send_json(400, {"detail": str(err)})
         status, body = handler.pending  # ... and it leaves outside it, however slowly
@@ -315,6 +317,12 @@ class FakeAkinonServer:
             raise ValueError(f"order: '{wanted}' is not a valid integer.") from None
         rows: list[bytes] = []
         with self.data.lock:
+            unknown = [o for o in orders if not 1 <= o <= len(self.data.ids) or o in self.data.deleted]
+            if unknown and self.api.refuse_unknown_orders:
+                name = "order__in" if query.get("order__in") else "order"
+                raise FilterError(
+                    name, "Select a valid choice. That choice is not one of the available choices."
+                )
             for order_id in orders:
                 rows += render(order_id) if 1 <= order_id <= len(self.data.ids) else []
         by_pk = {orjson.loads(row)["pk"]: row for row in rows}

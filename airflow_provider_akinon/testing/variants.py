@@ -35,6 +35,9 @@ class ApiVariant:
     :param fixed_page: answer this many records a page whatever the client asks (a page far larger than
         asked for, when it exceeds the ``limit`` sent).
     :param count_offset: add this to every ``count`` (a count that lies about the records its pages hold).
+    :param refuse_unknown_orders: the children's ``order`` filter is django-filter's ``ModelChoiceFilter`` (its
+        default for a foreign key): an order the tenant does not have (deleted) is refused with 400
+        ``{"order__in": ["Select a valid choice. ..."]}``; otherwise an unknown order has no children.
     :param date_only: date filters take days (``YYYY-MM-DD``), as Akinon's Data Warehouse API documents:
         a date and time is refused with 400 (django-filter's ``DateFilter``).
     """
@@ -49,7 +52,16 @@ class ApiVariant:
     page_size: int = 10
     fixed_page: int | None = None
     count_offset: int = 0
+    refuse_unknown_orders: bool = False
     date_only: bool = False
+
+
+class FilterError(ValueError):
+    """A filter value refused as django-filter refuses it: 400 with ``{field: [message]}``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
 
 
 @dataclass

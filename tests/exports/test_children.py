@@ -15,6 +15,7 @@ from airflow_provider_akinon.exports.walks.context import WalkJob
 from airflow_provider_akinon.hooks.core import RequestStats
 from airflow_provider_akinon.operators.akinon import FetchDiscountItemsOperator, FetchOrderItemsOperator
 from airflow_provider_akinon.resources import ORDER_ITEMS
+from airflow_provider_akinon.testing.variants import FilterError
 
 ORDERS = list(range(1, 121))
 
@@ -72,7 +73,7 @@ def test_duplicates_across_pages_are_dropped_before_counting():
         {"count": 2, "next": "x", "results": [{"pk": 1, "order": 5}, {"pk": 2, "order": 5}]},
         {"count": 2, "next": None, "results": [{"pk": 2, "order": 5}]},
     ]
-    records, count = fetch_batch(job_for(pages), [5], batched=False)
+    records, count, _ = fetch_batch(job_for(pages), [5], batched=False)
     assert ([r["pk"] for r in records.parsed], count) == ([1, 2], 2)
 
 
@@ -118,3 +119,56 @@ def test_window_on_records_needs_a_listable_endpoint_and_says_what_it_answered(a
             task_id="i", destination=str(tmp_path), date_field="modified_date", window_on="records", **DAY
         ).execute({})
     assert not (tmp_path / "_manifest.json").exists()
+
+
+@pytest.mark.parametrize("batch", [True, False])
+def test_orders_deleted_since_they_were_listed_have_no_children_and_are_counted(
+    akinon_default, tmp_path, batch
+):
+    """A Django tenant refuses the ``order`` filter's value once the order is gone (``ModelChoiceFilter``)."""
+    server = akinon_default
+    server.api.refuse_unknown_orders = True
+    if not batch:
+        server.api.ignore_params = frozenset({"order__in"})
+    gone = [7, 8, 60]
+    for order in gone:
+        server.data.delete_order(order, at=0)
+    summary = export(FetchOrderItemsOperator, tmp_path, page_size=12)
+    kept = [o for o in ORDERS if o not in gone]
+    assert [r["pk"] for r in iter_export_records(summary["uri"])] == [
+        pk for o in kept for pk in server.data.item_pks(o)
+    ]
+    assert read_manifest(summary["uri"])["orders_gone"] == len(gone)
+    refused = [
+        p for p in server.log.paths if "detailed_integration" in p and ("=7&" in p or p.endswith("=7"))
+    ]
+    assert refused, "the fake server was never asked for the deleted order alone"
+
+
+def test_without_the_refusal_an_unknown_order_simply_has_no_children(akinon_default, tmp_path):
+    server = akinon_default
+    summary = FetchOrderItemsOperator(
+        task_id="c", destination=str(tmp_path), order_ids=[1, 10_000_000, 2], page_size=12
+    ).execute({})
+    assert [r["pk"] for r in iter_export_records(summary["uri"])] == [
+        pk for o in (1, 2) for pk in server.data.item_pks(o)
+    ]
+    assert "orders_gone" not in read_manifest(summary["uri"])
+
+
+def test_a_400_about_anything_else_fails_the_export_and_publishes_nothing(akinon_default, tmp_path):
+    server = akinon_default
+    server.api.refuse_unknown_orders = True
+    server.api.ignore_params = frozenset({"order__in"})
+    server.data.delete_order(7, at=0)
+    original = server._children
+
+    def other_refusal(handler, path, query, render, kind):
+        if query.get("order") == "9":
+            raise FilterError("limit", "Ensure this value is less than or equal to 100.")
+        return original(handler, path, query, render, kind)
+
+    server._children = other_refusal
+    with pytest.raises(AkinonApiError, match="limit"):
+        export(FetchOrderItemsOperator, tmp_path, page_size=12)
+    assert not list(tmp_path.rglob("_manifest.json"))

@@ -13,7 +13,11 @@ import logging
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
+import orjson
+
+from airflow_provider_akinon.errors import AkinonApiError
 from airflow_provider_akinon.exports.checks import check_parents
 from airflow_provider_akinon.exports.reconcile import Distinct
 from airflow_provider_akinon.exports.settle import STRICT, Walked, settle
@@ -28,7 +32,47 @@ def batch_size(page_size: int) -> int:
     return max(1, page_size // 4)
 
 
-def fetch_batch(job: WalkJob, orders: list[int], batched: bool) -> tuple[Records, int]:
+class Children(NamedTuple):
+    """The children of a batch of orders in order, the API's count, and the orders it no longer knows."""
+
+    records: Records
+    api_count: int
+    gone: list[int]
+
+
+def refused(err: AkinonApiError, param: str) -> bool:
+    """Is ``err`` a 400 that refuses only the value of ``param`` (an order the tenant no longer has)?"""
+    try:
+        body = orjson.loads(err.body) if err.status == 400 else None
+    except ValueError:
+        return False
+    return isinstance(body, dict) and set(body) == {param}
+
+
+def fetch_batch(job: WalkJob, orders: list[int], batched: bool) -> Children:
+    """The children of ``orders`` (one order when not ``batched``); a batch the API refuses is halved."""
+    param = job.resource.parent_param
+    try:
+        return Children(*_fetch(job, orders, batched), [])
+    except AkinonApiError as err:
+        if not refused(err, f"{param}__in" if batched else param):
+            raise
+    if len(orders) == 1:
+        log.warning(
+            "%s: the API refuses order %s (%s): deleted since the orders were listed, so it has none",
+            job.resource.name,
+            orders[0],
+            param,
+        )
+        return Children(Records(parsed=[]), 0, orders)
+    half = len(orders) // 2
+    parts = [fetch_batch(job, part, len(part) > 1) for part in (orders[:half], orders[half:])]
+    found = [part.records for part in parts if len(part.records)]
+    records = Records.concat(found) if found else Records(parsed=[])
+    return Children(records, sum(part.api_count for part in parts), [o for part in parts for o in part.gone])
+
+
+def _fetch(job: WalkJob, orders: list[int], batched: bool) -> tuple[Records, int]:
     """The children of ``orders`` (one order when not ``batched``) in order, and the API's count."""
     resource = job.resource
     key, param, parent = resource.primary_key, resource.parent_param, resource.parent_field
@@ -73,9 +117,9 @@ def fetch_children(job: WalkJob, order_ids: Iterable[int]) -> tuple[Tally, str]:
     log.info("%s: %s", resource.name, requests)
     writer = job.sink.open_stream()
     tally = Tally()
-    for records, count in _in_order(job, _chunks(itertools.chain(sample, ids), size), batched):
+    for records, count, gone in _in_order(job, _chunks(itertools.chain(sample, ids), size), batched):
         writer.write(records)
-        tally += Tally(count, len(records))
+        tally += Tally(count, len(records), gone=len(gone))
     return tally, requests
 
 
@@ -84,7 +128,7 @@ def _chunks(ids: Iterator[int], size: int) -> Iterator[list[int]]:
         yield chunk
 
 
-def _in_order(job: WalkJob, chunks: Iterator[list[int]], batched: bool) -> Iterator[tuple[Records, int]]:
+def _in_order(job: WalkJob, chunks: Iterator[list[int]], batched: bool) -> Iterator[Children]:
     """Results of ``fetch_batch`` for each chunk, in chunk order, at most ``2 x max_concurrency`` pending."""
     with ThreadPoolExecutor(
         job.plan.max_concurrency, thread_name_prefix=f"akinon-{job.resource.name}"

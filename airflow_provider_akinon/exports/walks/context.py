@@ -34,7 +34,8 @@ class Tally:
     What a walk found: ``count`` records by the API's counts, ``written`` to files, ``skipped`` because
     an earlier sub-window of the same export (``window_step``) wrote them already, and ``left``: records
     found that left a changes-feed window while it was walked (by the counts; see :mod:`..settle`), and
-    ``cut``: records outside the window a walk without the date filter saw and dropped.
+    ``cut``: records outside the window a walk without the date filter saw and dropped; ``gone``: orders
+    deleted between the orders' walk and their children's (the API refused them; they have no children).
     """
 
     count: int = 0
@@ -42,6 +43,7 @@ class Tally:
     skipped: int = 0
     left: int = 0
     cut: int = 0
+    gone: int = 0
 
     def __iadd__(self, other: Tally) -> Tally:
         self.count += other.count
@@ -49,6 +51,7 @@ class Tally:
         self.skipped += other.skipped
         self.left += other.left
         self.cut += other.cut
+        self.gone += other.gone
         return self
 
 

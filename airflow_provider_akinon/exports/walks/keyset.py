@@ -30,6 +30,10 @@ from airflow_provider_akinon.hooks.records import PageDecoder, Records
 PAGES_PER_SHARD = 8
 
 
+class _Stopped(Exception):
+    """A shard stopped because another one failed: that one's error is the export's."""
+
+
 @dataclass
 class Shard:
     """Ids ``[lo, hi)`` of one window (``None``: unbounded) and what its walk wrote."""
@@ -97,7 +101,7 @@ class KeysetWalk:
                 shard.writer = job.sink.open_stream()
             pending = shards
             for _ in range(job.max_passes):
-                list(pool.map(self._settle, pending))
+                self._settle_all(pool, pending)
                 pending = [s for s, moved in zip(shards, pool.map(self._moved, shards), strict=True) if moved]
                 if not pending:
                     break
@@ -128,6 +132,14 @@ class KeysetWalk:
             return False
         return True
 
+    def _settle_all(self, pool: ThreadPoolExecutor, shards: list[Shard]) -> None:
+        """Settle ``shards`` concurrently; the first shard that failed names the error, not those it stopped."""
+        futures = [pool.submit(self._settle, shard) for shard in shards]
+        errors = [err for err in (future.exception() for future in futures) if err is not None]
+        real = [err for err in errors if not isinstance(err, _Stopped)]
+        if errors:
+            raise (real or errors)[0]
+
     def _settle(self, shard: Shard) -> None:
         lo = "" if shard.lo is None else shard.lo
         hi = "" if shard.hi is None else shard.hi - 1
@@ -140,6 +152,8 @@ class KeysetWalk:
                 what=f"{self.job.resource.name} in {self.label} (ids {lo}..{hi})",
                 again=shard.writer.discard,
             )
+        except _Stopped:
+            raise
         except BaseException:
             self._failed.set()  # the other shards stop at their next page
             raise
@@ -161,7 +175,7 @@ class KeysetWalk:
         )
         for number, page in enumerate(pages):
             if self._failed.is_set():
-                break
+                raise _Stopped
             before = page.count if number == 0 else before
             records: Records = page
             keys = page.field(key, page.keys)
