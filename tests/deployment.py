@@ -7,6 +7,7 @@ and free ports; :meth:`Deployment.stop` kills every process group it started, st
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -55,7 +56,9 @@ def base_env(home: Path, **extra: str) -> dict[str, str]:
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
+        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",  # Airflow 2; 3 reads [dag_processor]
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
+        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",  # two cores: the components need them more
         # the example DAGs' tasks run in the pool AKINON_POOL names: the tests gate them with its slots
         "AKINON_POOL": "akinon_api",
         **extra,
@@ -70,6 +73,23 @@ def api_server_env(port: int) -> dict[str, str]:
         # moved from its default port, it must be named, or every task fails with "connection refused"
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
     }
+
+
+#: Airflow CLI commands in one process: each ``airflow`` start costs about ten seconds of imports here.
+CLI_MANY = """
+import json, sys
+from airflow.cli import cli_parser
+try:
+    from airflow.configuration import write_default_airflow_configuration_if_needed
+    write_default_airflow_configuration_if_needed()
+except ImportError:  # Airflow 2 writes it on import
+    pass
+parser = cli_parser.get_parser()
+for argv in json.loads(sys.argv[1]):
+    print("== airflow", *argv, flush=True)
+    args = parser.parse_args(argv)
+    args.func(args)
+"""
 
 
 class Deployment:
@@ -96,13 +116,33 @@ class Deployment:
         assert done.returncode == 0, f"airflow {' '.join(args)}: {done.stdout}\n{done.stderr}"
         return done.stdout
 
-    def prepare(self, dag_id: str, *, pool_slots: int, reserialize: bool = True) -> None:
-        """Every DB write before the components start (SQLite takes one writer at a time)."""
-        self.cli("db", "migrate")
-        self.cli("pools", "set", "akinon_api", str(pool_slots), "Akinon API")
-        if reserialize:
-            self.cli("dags", "reserialize")
-        self.cli("dags", "unpause", dag_id)
+    def cli_many(self, *commands: tuple[str, ...], timeout: float = 300) -> None:
+        """Run Airflow CLI ``commands`` in order, in one process; fail with its output if one fails."""
+        done = subprocess.run(
+            [sys.executable, "-c", CLI_MANY, json.dumps(commands)],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert done.returncode == 0, f"airflow CLI: {done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+
+    def prepare(
+        self,
+        dag_id: str,
+        *,
+        pool_slots: int,
+        reserialize: bool = True,
+        then: tuple[tuple[str, ...], ...] = (),
+    ) -> None:
+        """Every DB write before the components start (SQLite takes one writer at a time), ``then`` too."""
+        self.cli_many(
+            ("db", "migrate"),
+            ("pools", "set", "akinon_api", str(pool_slots), "Akinon API"),
+            *([("dags", "reserialize")] if reserialize else []),
+            ("dags", "unpause", dag_id),
+            *then,
+        )
 
     def start(self, name: str, *command: str, env: dict[str, Any] | None = None) -> subprocess.Popen:
         """Start ``command`` (``airflow ...`` when it starts with a component name) as group ``name``."""

@@ -52,10 +52,17 @@ def test_backfill_of_three_days_with_a_real_scheduler(tmp_path):
         # through it. Opening the pool is the one write made while the scheduler runs; it is idempotent
         # and retried.
         airflow = Deployment(home, env)
-        airflow.prepare(DAG_ID, pool_slots=0)
-        airflow.cli(
-            "backfill", "create", "--dag-id", DAG_ID, "--from-date", "2026-01-01", "--to-date", "2026-01-03"
+        backfill = (
+            "backfill",
+            "create",
+            "--dag-id",
+            DAG_ID,
+            "--from-date",
+            "2026-01-01",
+            "--to-date",
+            "2026-01-03",
         )
+        airflow.prepare(DAG_ID, pool_slots=0, then=(backfill,))
         airflow.start("standalone", "standalone")
         try:
             airflow.wait_for("the API server", lambda: api_ready(port))

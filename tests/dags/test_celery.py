@@ -78,10 +78,8 @@ def test_six_day_backfill_on_two_celery_workers_survives_a_killed_worker(tmp_pat
         )
         deployment = Deployment(home, env, deadline=600)
         # every DB write before the scheduler starts (SQLite), the pool closed until the API answers
-        deployment.prepare(DAG_ID, pool_slots=0)
-        deployment.cli(
-            "backfill", "create", "--dag-id", DAG_ID, "--from-date", DAYS[0], "--to-date", DAYS[-1]
-        )
+        backfill = ("backfill", "create", "--dag-id", DAG_ID, "--from-date", DAYS[0], "--to-date", DAYS[-1])
+        deployment.prepare(DAG_ID, pool_slots=0, then=(backfill,))
         deployment.start(
             "redis", REDIS, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--dir", str(home)
         )
