@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
-import sys
-import textwrap
+import signal
+import traceback
 
 import orjson
 import pytest
+from fsspec.implementations.local import LocalFileSystem
 
 from airflow_provider_akinon.errors import DestinationError
 from airflow_provider_akinon.exports import iter_export_records, read_manifest
@@ -76,42 +76,48 @@ def test_part_files_no_manifest_lists_are_refused_not_deleted(akinon_default, tm
     assert akinon_default.log.requests == 0
 
 
-KILLED_PUBLISH = textwrap.dedent(
+def publish_killed_at(destination, step: int) -> tuple[int, int]:
     """
-    import os, signal, sys
-    from fsspec.implementations.local import LocalFileSystem
-    from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
+    Export into ``destination`` in a forked child, SIGKILLed before step ``step`` of its publish (a move
+    out of staging, or a removal); return its exit code (``-9`` when killed) and the steps it took.
 
-    step, calls = int(sys.argv[2]), []
-    moves, removals = LocalFileSystem.mv, LocalFileSystem.rm
-
-    def count(real):
-        def counted(self, path, *args, **kwargs):
-            if "_staging" in str(path) and not str(path).endswith("_run.json") or real is removals:
-                calls.append(path)
-                if len(calls) == step:
-                    os.kill(os.getpid(), signal.SIGKILL)  # killed before this step of the publish
-            return real(self, path, *args, **kwargs)
-        return counted
-
-    LocalFileSystem.mv, LocalFileSystem.rm = count(moves), count(removals)
-    FetchOrdersOperator(
-        task_id="o", destination=sys.argv[1], start="2026-01-02", end="2026-01-03",
-        page_size=10, max_file_bytes=60_000, max_concurrency=1,
-    ).execute({})
-    print("STEPS", len(calls))
+    A fork, not a new interpreter: the child has everything imported already (a new one costs seconds).
     """
-)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: it never returns into pytest
+        code = 1
+        try:
+            os.close(read)
+            calls = []
+            moves, removals = LocalFileSystem.mv, LocalFileSystem.rm
 
+            def count(real):
+                def counted(self, path, *args, **kwargs):
+                    if ("_staging" in str(path) and not str(path).endswith("_run.json")) or real is removals:
+                        calls.append(path)
+                        if len(calls) == step:
+                            os.kill(os.getpid(), signal.SIGKILL)  # killed before this step of the publish
+                    return real(self, path, *args, **kwargs)
 
-def publish_killed_at(destination, step: int) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", KILLED_PUBLISH, str(destination), str(step)],
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+                return counted
+
+            LocalFileSystem.mv, LocalFileSystem.rm = count(moves), count(removals)
+            FetchOrdersOperator(
+                task_id="o", destination=str(destination), start="2026-01-02", end="2026-01-03",
+                page_size=10, max_file_bytes=60_000, max_concurrency=1,
+            ).execute({})  # fmt: skip
+            os.write(write, str(len(calls)).encode())
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    with os.fdopen(read, "rb") as steps:
+        taken = steps.read()
+    return os.waitstatus_to_exitcode(status), int(taken or 0)
 
 
 def test_a_publish_killed_at_any_step_leaves_a_whole_export_and_the_rerun_takes_over(
@@ -127,17 +133,16 @@ def test_a_publish_killed_at_any_step_leaves_a_whole_export_and_the_rerun_takes_
     new_ids = sorted(server.data.expected("orders", "created_date", *DAY.values()))
     dest = tmp_path / "p"
     shutil.copytree(old, dest)
-    done = publish_killed_at(dest, 10_000)  # an undisturbed run counts the steps
-    assert done.returncode == 0, done.stderr
-    steps = int(done.stdout.split("STEPS")[-1])
+    code, steps = publish_killed_at(dest, 10_000)  # an undisturbed run counts the steps
+    assert code == 0
     assert steps >= 6  # several parts to move, the manifest, the old part to remove
     seen = set()
     # every kind of step: the first move, one between, the last, the manifest's commit, the removals
     for step in sorted({1, 2, steps // 2, steps - 4, steps - 3, steps - 2, steps - 1, steps}):
         shutil.rmtree(dest)
         shutil.copytree(old, dest)  # each killed run replaces the previous export
-        killed = publish_killed_at(dest, step)
-        assert killed.returncode == -9, killed.stderr
+        code, _ = publish_killed_at(dest, step)
+        assert code == -signal.SIGKILL
         manifest, ids = whole(dest)  # whatever the step, a whole export with its manifest
         assert sorted(ids) in (sorted(old_ids), new_ids)
         seen.add("new" if sorted(ids) == new_ids else "old")
