@@ -64,6 +64,10 @@ class PageShapeError(ValueError):
     bare list where a paged envelope was expected: another try will not help."""
 
 
+class ShardStopped(Exception):
+    """A keyset shard stopped because another shard of its walk failed: that failure is the export's."""
+
+
 class BodyTooLargeError(urllib3.exceptions.HTTPError):
     """An answer's body is larger than the transport allows; it was not read further."""
 

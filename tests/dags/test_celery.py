@@ -107,7 +107,11 @@ def test_four_day_backfill_on_two_celery_workers_survives_a_killed_worker(tmp_pa
                 rows = deployment.query(
                     "SELECT state FROM dag_run WHERE dag_id = ? AND run_type = 'backfill'", DAG_ID
                 )
-                return rows if len(rows) == len(DAYS) and all(s in ("success", "failed") for (s,) in rows) else None
+                return (
+                    rows
+                    if len(rows) == len(DAYS) and all(s in ("success", "failed") for (s,) in rows)
+                    else None
+                )
 
             states = deployment.wait_for("the four backfill runs", backfill_done)
             assert sorted(s for (s,) in states) == ["success"] * len(DAYS), deployment.logs()

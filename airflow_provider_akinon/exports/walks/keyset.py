@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_akinon.errors import ExportConsistencyError
+from airflow_provider_akinon.errors import ExportConsistencyError, ShardStopped
 from airflow_provider_akinon.exports.checks import check_keyset_page
 from airflow_provider_akinon.exports.idset import IdSet
 from airflow_provider_akinon.exports.reconcile import unexported
@@ -28,10 +28,6 @@ from airflow_provider_akinon.hooks.records import PageDecoder, Records
 
 #: A window is cut into concurrent shards only when each gets at least this many pages.
 PAGES_PER_SHARD = 8
-
-
-class _Stopped(Exception):
-    """A shard stopped because another one failed: that one's error is the export's."""
 
 
 @dataclass
@@ -136,7 +132,7 @@ class KeysetWalk:
         """Settle ``shards`` concurrently; the first shard that failed names the error, not those it stopped."""
         futures = [pool.submit(self._settle, shard) for shard in shards]
         errors = [err for err in (future.exception() for future in futures) if err is not None]
-        real = [err for err in errors if not isinstance(err, _Stopped)]
+        real = [err for err in errors if not isinstance(err, ShardStopped)]
         if errors:
             raise (real or errors)[0]
 
@@ -152,7 +148,7 @@ class KeysetWalk:
                 what=f"{self.job.resource.name} in {self.label} (ids {lo}..{hi})",
                 again=shard.writer.discard,
             )
-        except _Stopped:
+        except ShardStopped:
             raise
         except BaseException:
             self._failed.set()  # the other shards stop at their next page
@@ -175,7 +171,7 @@ class KeysetWalk:
         )
         for number, page in enumerate(pages):
             if self._failed.is_set():
-                raise _Stopped
+                raise ShardStopped
             before = page.count if number == 0 else before
             records: Records = page
             keys = page.field(key, page.keys)
