@@ -10,6 +10,7 @@ import pytest
 from airflow_provider_akinon.errors import (
     AkinonApiError,
     AkinonConfigError,
+    AkinonPageError,
     ExportConsistencyError,
     WindowError,
 )
@@ -331,7 +332,8 @@ def test_an_api_without_keyset_lookups_is_caught_and_page_paging_works(akinon_de
     akinon_default.api.ignore_params = frozenset({"id__gt", "id__gte", "id__lt"})
     # forced keyset walks are caught by the page checks (auto paging probes first: see test_plan)
     with pytest.raises(
-        Exception, match=r"ignores the sort (on id or the id__gt/id__lt lookups|and the id cursor)"
+        (ExportConsistencyError, AkinonPageError),  # the id checks, or the paginator's repeated-page check
+        match=r"ignores the sort (on id or the id__gt/id__lt lookups|and the id cursor)",
     ):
         export("orders", str(tmp_path / "keyset"), page_size=10, paging="keyset")
     assert not (tmp_path / "keyset" / "_manifest.json").exists()
