@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import tzinfo
 from typing import Any
 
+import orjson
+
 from airflow_provider_akinon.errors import AkinonApiError
 from airflow_provider_akinon.hooks.records import Page
 from airflow_provider_akinon.timestamps import parse_instant
@@ -90,6 +92,19 @@ def probe_date_sort(
     return ordered and up[0] < down[0]
 
 
+def refuses_value(err: AkinonApiError, *params: str) -> bool:
+    """
+    Is ``err`` a 400 that refuses only the value of one of ``params``? Django's ``ModelChoiceFilter`` (the
+    ``order`` filter of a child list) answers so for an order the tenant no longer has:
+    ``{"order__in": ["Select a valid choice. ..."]}``.
+    """
+    try:
+        body = orjson.loads(err.body) if err.status == 400 else None
+    except ValueError:
+        return False
+    return isinstance(body, dict) and len(body) == 1 and next(iter(body)) in params
+
+
 def probe_batch_lookup(
     get: Callable[[str, Mapping[str, Any]], Page], endpoint: str, parent_param: str, parents: list[int]
 ) -> bool:
@@ -97,11 +112,14 @@ def probe_batch_lookup(
     Does ``{parent_param}__in=a,b`` return exactly the children of ``a`` and ``b``? (django-filter drops
     an undeclared ``__in`` lookup silently: the answer is then the unfiltered list, or an error.) Judged by
     the records: every child belongs to ``a`` or ``b``, and each single answer's children are in the batch.
+    An order refused as unknown (deleted since it was listed) raises: the question needs other orders.
     """
     try:
         singles = [get(endpoint, {parent_param: p, "limit": 100}) for p in parents]
         batch = get(endpoint, {f"{parent_param}__in": ",".join(map(str, parents)), "limit": 100})
-    except AkinonApiError:
+    except AkinonApiError as err:
+        if refuses_value(err, parent_param, f"{parent_param}__in"):
+            raise
         return False
     wanted = {str(p) for p in parents}
     owners = {str(r.get(parent_param)) for r in batch.parsed}

@@ -15,13 +15,12 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
-import orjson
-
 from airflow_provider_akinon.errors import AkinonApiError
 from airflow_provider_akinon.exports.checks import check_parents
 from airflow_provider_akinon.exports.reconcile import Distinct
 from airflow_provider_akinon.exports.settle import STRICT, Walked, settle
 from airflow_provider_akinon.exports.walks.context import Tally, WalkJob
+from airflow_provider_akinon.hooks.questions import refuses_value
 from airflow_provider_akinon.hooks.records import PageDecoder, Records
 
 log = logging.getLogger(__name__)
@@ -40,22 +39,13 @@ class Children(NamedTuple):
     gone: list[int]
 
 
-def refused(err: AkinonApiError, param: str) -> bool:
-    """Is ``err`` a 400 that refuses only the value of ``param`` (an order the tenant no longer has)?"""
-    try:
-        body = orjson.loads(err.body) if err.status == 400 else None
-    except ValueError:
-        return False
-    return isinstance(body, dict) and set(body) == {param}
-
-
 def fetch_batch(job: WalkJob, orders: list[int], batched: bool) -> Children:
     """The children of ``orders`` (one order when not ``batched``); a batch the API refuses is halved."""
     param = job.resource.parent_param
     try:
         return Children(*_fetch(job, orders, batched), [])
     except AkinonApiError as err:
-        if not refused(err, f"{param}__in" if batched else param):
+        if not refuses_value(err, f"{param}__in" if batched else param):
             raise
     if len(orders) == 1:
         log.warning(
@@ -105,11 +95,8 @@ def _fetch(job: WalkJob, orders: list[int], batched: bool) -> tuple[Records, int
 def fetch_children(job: WalkJob, order_ids: Iterable[int]) -> tuple[Tally, str]:
     """Write the children of ``order_ids`` in that order; return the tally and how they were asked for."""
     ids = iter(order_ids)
-    sample = list(itertools.islice(ids, 2))
+    sample, batched = _batching(job, ids)
     resource = job.resource
-    batched = len(sample) == 2 and job.hook.probe_batch_lookup(
-        resource.endpoint, resource.parent_param, sample
-    )
     size = batch_size(job.plan.page_size) if batched else 1
     requests = (
         f"{size} orders per request ({resource.parent_param}__in)" if batched else "one request per order"
@@ -121,6 +108,22 @@ def fetch_children(job: WalkJob, order_ids: Iterable[int]) -> tuple[Tally, str]:
         writer.write(records)
         tally += Tally(count, len(records), gone=len(gone))
     return tally, requests
+
+
+def _batching(job: WalkJob, ids: Iterator[int], tries: int = 3) -> tuple[list[int], bool]:
+    """The orders taken to ask whether the endpoint honours ``order__in``, and the answer; asked again on
+    the next two orders where one of two was deleted meanwhile (the API refuses it)."""
+    resource, taken = job.resource, []
+    for _ in range(tries):
+        pair = list(itertools.islice(ids, 2))
+        taken += pair
+        if len(pair) < 2:
+            break
+        try:
+            return taken, job.hook.probe_batch_lookup(resource.endpoint, resource.parent_param, pair)
+        except AkinonApiError:
+            continue  # refused as unknown: only such errors leave the probe
+    return taken, False
 
 
 def _chunks(ids: Iterator[int], size: int) -> Iterator[list[int]]:
