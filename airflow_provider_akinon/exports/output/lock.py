@@ -2,7 +2,8 @@
 
 ``{destination}/_publish.lock`` is created with an exclusive create (``O_EXCL`` on local disks, a
 conditional ``If-None-Match: *`` PUT on S3) and holds ``{"token", "host", "pid", "at"}``. While held, a
-heartbeat thread rewrites it every few seconds. A waiter breaks it at once when its owner was a process
+heartbeat thread rewrites it every few seconds, whole (a local file is renamed over, an object replaced),
+so a reader never finds it empty. A waiter breaks it at once when its owner was a process
 of this machine that no longer exists, and otherwise when the heartbeat stopped for ``stale_after``
 (another machine's run died). A waiter gives up after ``max_wait`` with an error naming the owner.
 """
@@ -137,5 +138,17 @@ class PublishLock:
         while not stop.wait(self.beat_every):
             with contextlib.suppress(Exception):  # a missed beat is retried; publishing goes on
                 if (self.owner() or {}).get("token") == self.token:
-                    with self.fs.open(self.path, "wb") as out:
-                        out.write(self._identity())
+                    self._rewrite()
+
+    def _rewrite(self) -> None:
+        """Write the lock anew in one step: opening a local file with ``wb`` would empty it first."""
+        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple | list) else (self.fs.protocol,)
+        if "file" not in protocols:  # an object store replaces an object whole
+            with self.fs.open(self.path, "wb") as out:
+                out.write(self._identity())
+            return
+        path = self.fs._strip_protocol(self.path)
+        fresh = f"{path}.{self.token}"
+        with open(fresh, "wb") as out:
+            out.write(self._identity())
+        os.replace(fresh, path)
