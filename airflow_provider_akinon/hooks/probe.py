@@ -14,7 +14,7 @@ paging style (what ``page``, ``offset`` and ``next`` do), chosen from the first 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -198,27 +198,17 @@ def _days(
     ask: Asker, judge: Judge, pivots: list[dict[str, Any]], ordered: dict[str, Any], date_field: str
 ) -> tuple[bool | None, bool | None]:
     """The day questions: the day after the pivot's (``__gte``) and the pivot's own day (``__lt``)."""
-    verdicts: dict[str, bool | None] = {"gte": None, "lt": None}
-    for pivot in [p for p in pivots if judge.instant(p) is not None][:RETRIES]:
-        moment = judge.instant(pivot)
+
+    def cuts(moment: datetime) -> dict[str, tuple[str, datetime]]:
         day = moment.date()  # in the record's own offset, as the tenant's zone writes it
-        bounds = {"gte": day + timedelta(days=1), "lt": day}
-        queries = {
-            name: {**ordered, f"{date_field}__{name}": bound.isoformat(), "limit": SAMPLE}
-            for name, bound in bounds.items()
-            if verdicts[name] is None
+        after, own = day + timedelta(days=1), day
+        return {
+            "gte": (after.isoformat(), datetime.combine(after, datetime.min.time(), moment.tzinfo)),
+            "lt": (own.isoformat(), datetime.combine(own, datetime.min.time(), moment.tzinfo)),
         }
-        for name, page in ask.many(queries).items():
-            midnight = datetime.combine(bounds[name], datetime.min.time(), moment.tzinfo)
 
-            def test(record: Mapping[str, Any], name: str = name, midnight: Any = midnight) -> bool:
-                when = judge.instant(record)
-                return when is not None and (when >= midnight if name == "gte" else when < midnight)
-
-            verdicts[name] = judge.lookup(page, pivot, test)
-        if None not in verdicts.values():
-            break
-    return verdicts["gte"], verdicts["lt"]
+    dated = [p for p in pivots if judge.instant(p) is not None]
+    return _bound_verdicts(ask, judge, dated, ordered, date_field, cuts)
 
 
 def _instants(
@@ -239,21 +229,41 @@ def _instants(
             }
         )
         return not len(far["gte"]), not len(far["lt"])
+
+    def cuts(moment: datetime) -> dict[str, tuple[str, datetime]]:
+        after = moment + timedelta(microseconds=1)
+        return {"gte": (api_time(after), after), "lt": (api_time(moment), moment)}
+
+    return _bound_verdicts(ask, judge, dated, ordered, date_field, cuts)
+
+
+def _bound_verdicts(
+    ask: Asker,
+    judge: Judge,
+    pivots: list[dict[str, Any]],
+    ordered: dict[str, Any],
+    date_field: str,
+    cuts: Callable[[datetime], dict[str, tuple[str, datetime]]],
+) -> tuple[bool | None, bool | None]:
+    """
+    Judge ``date_field__gte`` and ``__lt`` at the cuts of a pivot's date (``{name: (value sent, instant)}``):
+    honoured when every record returned lies on the cut's side; each asked again on the next pivot while
+    the answer is ambiguous (the pivot changed).
+    """
     verdicts: dict[str, bool | None] = {"gte": None, "lt": None}
-    for pivot in dated[:RETRIES]:
-        moment = judge.instant(pivot)
-        bounds = {"gte": moment + timedelta(microseconds=1), "lt": moment}
+    for pivot in pivots[:RETRIES]:
+        bounds = cuts(judge.instant(pivot))
         queries = {
-            name: {**ordered, f"{date_field}__{name}": api_time(bound), "limit": SAMPLE}
-            for name, bound in bounds.items()
+            name: {**ordered, f"{date_field}__{name}": value, "limit": SAMPLE}
+            for name, (value, _) in bounds.items()
             if verdicts[name] is None
         }
         for name, page in ask.many(queries).items():
-            bound = bounds[name]
+            cut = bounds[name][1]
 
-            def test(record: Mapping[str, Any], name: str = name, bound: Any = bound) -> bool:
+            def test(record: Mapping[str, Any], name: str = name, cut: datetime = cut) -> bool:
                 when = judge.instant(record)
-                return when is not None and (when >= bound if name == "gte" else when < bound)
+                return when is not None and (when >= cut if name == "gte" else when < cut)
 
             verdicts[name] = judge.lookup(page, pivot, test)
         if None not in verdicts.values():
