@@ -75,7 +75,7 @@ def test_duplicates_across_pages_are_dropped_before_counting():
         {"count": 2, "next": "x", "results": [{"pk": 1, "order": 5}, {"pk": 2, "order": 5}]},
         {"count": 2, "next": None, "results": [{"pk": 2, "order": 5}]},
     ]
-    records, count, _ = fetch_batch(job_for(pages), [5], batched=False)
+    records, count, *_ = fetch_batch(job_for(pages), [5], batched=False)
     assert ([r["pk"] for r in records.parsed], count) == ([1, 2], 2)
 
 
@@ -173,5 +173,16 @@ def test_a_400_about_anything_else_fails_the_export_and_publishes_nothing(akinon
 
     server._children = other_refusal
     with pytest.raises(AkinonApiError, match="limit"):
+        export(FetchOrderItemsOperator, tmp_path, page_size=12)
+    assert not list(tmp_path.rglob("_manifest.json"))
+
+
+def test_a_refusal_of_every_order_is_an_error_not_an_empty_export(akinon_default, tmp_path):
+    """All orders refused as unknown is a tenant whose filter refuses these ids, not deletions to skip."""
+    server = akinon_default
+    server.api.refuse_unknown_orders = True
+    for order in ORDERS:
+        server.data.delete_order(order, at=0)
+    with pytest.raises(ExportConsistencyError, match=r"refused every one of the 120 orders asked for"):
         export(FetchOrderItemsOperator, tmp_path, page_size=12)
     assert not list(tmp_path.rglob("_manifest.json"))

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
-from airflow_provider_akinon.errors import AkinonApiError
+from airflow_provider_akinon.errors import AkinonApiError, ExportConsistencyError
 from airflow_provider_akinon.exports.checks import check_parents
 from airflow_provider_akinon.exports.reconcile import Distinct
 from airflow_provider_akinon.exports.settle import STRICT, Walked, settle
@@ -37,13 +37,14 @@ class Children(NamedTuple):
     records: Records
     api_count: int
     gone: list[int]
+    asked: int
 
 
 def fetch_batch(job: WalkJob, orders: list[int], batched: bool) -> Children:
     """The children of ``orders`` (one order when not ``batched``); a batch the API refuses is halved."""
     param = job.resource.parent_param
     try:
-        return Children(*_fetch(job, orders, batched), [])
+        return Children(*_fetch(job, orders, batched), [], len(orders))
     except AkinonApiError as err:
         if not refuses_value(err, f"{param}__in" if batched else param):
             raise
@@ -54,12 +55,13 @@ def fetch_batch(job: WalkJob, orders: list[int], batched: bool) -> Children:
             orders[0],
             param,
         )
-        return Children(Records(parsed=[]), 0, orders)
+        return Children(Records(parsed=[]), 0, orders, 1)
     half = len(orders) // 2
     parts = [fetch_batch(job, part, len(part) > 1) for part in (orders[:half], orders[half:])]
     found = [part.records for part in parts if len(part.records)]
     records = Records.concat(found) if found else Records(parsed=[])
-    return Children(records, sum(part.api_count for part in parts), [o for part in parts for o in part.gone])
+    gone = [order for part in parts for order in part.gone]
+    return Children(records, sum(part.api_count for part in parts), gone, len(orders))
 
 
 def _fetch(job: WalkJob, orders: list[int], batched: bool) -> tuple[Records, int]:
@@ -103,10 +105,18 @@ def fetch_children(job: WalkJob, order_ids: Iterable[int]) -> tuple[Tally, str]:
     )
     log.info("%s: %s", resource.name, requests)
     writer = job.sink.open_stream()
-    tally = Tally()
-    for records, count, gone in _in_order(job, _chunks(itertools.chain(sample, ids), size), batched):
-        writer.write(records)
-        tally += Tally(count, len(records), gone=len(gone))
+    tally, asked = Tally(), 0
+    for chunk in _in_order(job, _chunks(itertools.chain(sample, ids), size), batched):
+        writer.write(chunk.records)
+        tally += Tally(chunk.api_count, len(chunk.records), gone=len(chunk.gone))
+        asked += chunk.asked
+    if asked and tally.gone == asked:  # a refusal of every order is not deletions: trust no empty export
+        raise ExportConsistencyError(
+            f"{resource.name}: the API refused every one of the {asked} orders asked for "
+            f"({resource.parent_param}: 400 naming only that filter), as it refuses deleted orders; nothing "
+            "was published. If they were all deleted meanwhile, a retry exports what is left; otherwise the "
+            "tenant's filter refuses these ids: check the endpoint with the probe command."
+        )
     return tally, requests
 
 
