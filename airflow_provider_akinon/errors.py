@@ -49,6 +49,14 @@ class DestinationError(AkinonError):
     """The destination cannot be written, or holds what is not ours; the message names path and fix."""
 
 
+class ExportIntegrityError(DestinationError):
+    """A published file does not match its manifest (sha256, size or records): the message names it."""
+
+
+class LeaseLostError(DestinationError):
+    """Another run took over this run's publish lease (it judged this run dead): nothing of it committed."""
+
+
 # ---------------------------------------------------------------------------------------------------
 # Signals between the transport or the page decoders and the request rules, which turn them into one of
 # the errors above (or a retry): never raised to a DAG.
@@ -62,6 +70,14 @@ class NotAPageError(ValueError):
 class PageShapeError(ValueError):
     """A page whose records are not this list's (not objects, no key, a key that is not an integer), or a
     bare list where a paged envelope was expected: another try will not help."""
+
+
+class WriteConflict(Exception):
+    """A conditional write lost: the object exists (create) or changed since it was read (swap)."""
+
+
+class PartGone(Exception):
+    """A part a manifest lists is neither in its folder nor among the superseded ones (kept past retention)."""
 
 
 class ShardStopped(Exception):

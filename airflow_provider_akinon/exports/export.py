@@ -64,8 +64,8 @@ class Export:
 
     def run(self, plan: Plan, meta: dict[str, Any]) -> dict[str, Any]:
         """Stage, walk ``plan``, check the counts, finish (publish or merge); return the manifest."""
-        self.target.prepare()
         try:
+            self.target.prepare()
             tally, how = walks.run(plan, self.hook, self, self.progress)
             parts: list[PartFile] = [part for writer in self.writers for part in writer.close()]
             self._check(tally, sum(p.records for p in parts))
@@ -87,8 +87,9 @@ class Export:
         except BaseException:
             for writer in self.writers:
                 writer.abort()
-            self.target.abandon()
             raise
+        finally:
+            self.target.close()  # the heartbeat stops, the staging folder goes
         self.progress.log_line("done")
         return manifest
 

@@ -16,6 +16,7 @@ the new version, up to five times.
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -24,7 +25,8 @@ from airflow_provider_akinon.compat import ObjectStoragePath
 from airflow_provider_akinon.errors import AkinonConfigError, DestinationError, ExportConsistencyError
 from airflow_provider_akinon.exports.output.parquet import Parquet, schema_for
 from airflow_provider_akinon.exports.output.parts import PartFile
-from airflow_provider_akinon.exports.output.storage import destination_path, read_manifest
+from airflow_provider_akinon.exports.output.pinned import pinned_copies
+from airflow_provider_akinon.exports.output.storage import destination_path
 from airflow_provider_akinon.exports.output.target import ExportTarget
 from airflow_provider_akinon.resources import Resource, resource_named
 
@@ -52,7 +54,6 @@ class Delta(Parquet):
         table = target.destination
         # nothing changed in the window: no merge, no new version
         merged = merge_into_table(resource, table, staged, now) if staged else table_version(table)
-        target.abandon()  # the table's log is the manifest; staging is done with
         return {**manifest, **merged, "files": []}
 
     def summarise(self, target: ExportTarget, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -211,14 +212,24 @@ def merge_into_table(
 
 
 def merge_export(export: Any, table: Any) -> dict[str, Any]:
-    """Merge a published Parquet export (a partition of the changes feed) into the Delta table ``table``."""
+    """
+    Merge a published Parquet export (a partition of the changes feed) into the Delta table ``table``.
+
+    The export's parts are copied out first, each checked against the manifest (sha256): a republish of
+    the partition meanwhile cannot change what is merged.
+    """
     folder = destination_path(export.get("uri") if isinstance(export, dict) else export)
-    manifest = read_manifest(folder)
-    if manifest["format"] != "parquet":
-        raise AkinonConfigError(f"{folder} holds {manifest['format']}; merge_export merges Parquet exports.")
-    parts = [folder / entry["name"] for entry in manifest["files"]]
-    exported_at = datetime.fromisoformat(manifest["created_at"])
-    return merge_into_table(resource_named(manifest["resource"]), destination_path(table), parts, exported_at)
+    with tempfile.TemporaryDirectory(prefix="akinon-merge-") as scratch:
+        manifest, copies = pinned_copies(folder, scratch)
+        if manifest["format"] != "parquet":
+            raise AkinonConfigError(
+                f"{folder} holds {manifest['format']}; merge_export merges Parquet exports."
+            )
+        parts = [destination_path(copy) for copy in copies]
+        exported_at = datetime.fromisoformat(manifest["created_at"])
+        return merge_into_table(
+            resource_named(manifest["resource"]), destination_path(table), parts, exported_at
+        )
 
 
 def maintain(table: Any, *, retention_days: float = 7) -> dict[str, Any]:
