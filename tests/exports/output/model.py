@@ -12,6 +12,7 @@ checked, and from each final state one clean run must succeed and leave the fold
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 from collections.abc import Callable, Iterator
@@ -135,10 +136,8 @@ class Run:
 
     def close(self) -> Iterator[Any]:
         """``ExportTarget.close``: drop the run's staging; an error there is only a warning."""
-        try:
+        with contextlib.suppress(Exception):
             yield from commit.drop_staging(self.token)
-        except Exception:
-            pass
 
 
 def _hashable(value: Any) -> Any:
@@ -403,7 +402,7 @@ class Explorer:
             for choice in self._choices(state, objects, alive, current.pending):
                 store = ModelStore(self.flavour, objects)
                 at, faults = self._step(store, alive, index, node, choice)
-                runs = state.runs[:index] + (at,) + state.runs[index + 1 :]
+                runs = (*state.runs[:index], at, *state.runs[index + 1 :])
                 child = State(
                     self.intern(store.objects),
                     runs,
