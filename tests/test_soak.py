@@ -95,7 +95,7 @@ def test_export_killed_mid_walk_and_retried_ends_like_an_undisturbed_one(akinon_
     target = tmp_path / "killed"
     server.faults.latency = 0.01
     child = subprocess.Popen([sys.executable, "-c", KILLED_EXPORT, str(target)], env=os.environ.copy())
-    staging = target / "_staging"
+    staging = target / "_akinon" / "staging"
     deadline = time.monotonic() + 120
     while not any(staging.rglob("*.jsonl")):  # the walk is under way and has written parts
         assert child.poll() is None, "the export finished before it could be killed"
@@ -107,6 +107,11 @@ def test_export_killed_mid_walk_and_retried_ends_like_an_undisturbed_one(akinon_
     assert not list(target.glob("part-*"))
 
     server.faults.latency = 0
+    then = (
+        time.time() - 3600
+    )  # the retry comes after Airflow's retry_delay: the killed run's heartbeat is old
+    for path in staging.rglob("*"):
+        os.utime(path, (then, then))
     retried = dict(
         task_id="orders",
         start="2026-01-01",
@@ -124,7 +129,8 @@ def test_export_killed_mid_walk_and_retried_ends_like_an_undisturbed_one(akinon_
     assert listing(target) == listing(tmp_path / "clean")
     # nothing but the export: the killed run's staging is gone, and only the manifest's parts are there
     names = {f["name"] for f in read_manifest(str(target))["files"]}
-    assert {p.name for p in target.iterdir()} == {"_manifest.json", *names}
+    assert {p.name for p in target.iterdir()} == {"_manifest.json", "_akinon", *names}
+    assert not any(staging.iterdir())
     assert [r["id"] for r in iter_export_records(str(target))] == server.data.expected(
         "orders", "created_date", "2026-01-01T00:00:00", "2026-01-04T00:00:00"
     )

@@ -44,9 +44,15 @@ class Export:
         self.progress = Progress(hook.stats, label)
         self.writers: list[PartWriter] = []
 
-    def check(self) -> None:
-        """Refuse, before any request, what the format or the destination cannot take."""
+    def __enter__(self) -> Export:
+        """Before any request: refuse what the format or the destination cannot take, start this run's
+        heartbeat and staging folder (the destination is writable), sweep what stopped runs left."""
         self.format.check(self.target)
+        self.target.prepare()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.target.close()  # the heartbeat stops, the staging folder goes
 
     def open_stream(self) -> PartWriter:
         """A new stream of part files in this run's staging folder (streams are ordered as opened)."""
@@ -63,9 +69,9 @@ class Export:
         return writer
 
     def run(self, plan: Plan, meta: dict[str, Any]) -> dict[str, Any]:
-        """Stage, walk ``plan``, check the counts, finish (publish or merge); return the manifest."""
+        """Walk ``plan`` into staging, check the counts, finish (publish or merge); return the manifest.
+        Inside ``with export:`` only."""
         try:
-            self.target.prepare()
             tally, how = walks.run(plan, self.hook, self, self.progress)
             parts: list[PartFile] = [part for writer in self.writers for part in writer.close()]
             self._check(tally, sum(p.records for p in parts))
@@ -88,8 +94,6 @@ class Export:
             for writer in self.writers:
                 writer.abort()
             raise
-        finally:
-            self.target.close()  # the heartbeat stops, the staging folder goes
         self.progress.log_line("done")
         return manifest
 

@@ -146,11 +146,11 @@ class FetchAkinonListOperator(BaseOperator):
             max_file_bytes=self.max_file_bytes,
             label=f"{resource.name} {ask.source_label()}",
         )
-        export.check()  # the destination, before any request
-        self.log.info("Exporting %s into %s", export.progress.label, export.target.uri)
-        plan = plan_export(self.hook, ask)
-        meta = {"resource": resource.name, "endpoint": resource.endpoint, "host": self.hook.host}
-        manifest = export.run(plan, {**meta, "filters": dict(ask.filters)})
+        with export:  # the destination checked and this run's staging begun, before any request
+            self.log.info("Exporting %s into %s", export.progress.label, export.target.uri)
+            plan = plan_export(self.hook, ask)
+            meta = {"resource": resource.name, "endpoint": resource.endpoint, "host": self.hook.host}
+            manifest = export.run(plan, {**meta, "filters": dict(ask.filters)})
         summary = {
             "uri": export.target.uri,
             "resource": resource.name,

@@ -123,7 +123,7 @@ def test_shuffled_days_of_changes_merge_into_the_current_state_and_a_rerun_chang
     assert (summary["inserted"], summary["updated"]) == (0, 0)
     assert open_table(table).version() == version
     assert table_rows(table) == current_state(data)
-    assert not list(destination_path(table).glob("_staging/*/*"))
+    assert not list(destination_path(table).glob("_akinon/staging/*/*"))
 
 
 def test_an_older_window_never_overwrites_a_newer_version(tenant, table):

@@ -6,14 +6,16 @@ import hashlib
 import os
 import shutil
 import signal
+import time
 import traceback
 
-import orjson
 import pytest
-from fsspec.implementations.local import LocalFileSystem
+from airflow.providers.common.compat.sdk import AirflowTaskTimeout
 
 from airflow_provider_akinon.errors import DestinationError
 from airflow_provider_akinon.exports import iter_export_records, read_manifest
+from airflow_provider_akinon.exports.output.lease import LEASE, STAGING, LeaseState
+from airflow_provider_akinon.exports.output.store import LocalStore
 from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
 
 DAY = {"start": "2026-01-02T00:00:00Z", "end": "2026-01-03T00:00:00Z"}
@@ -62,7 +64,13 @@ def test_an_export_beside_a_users_files_leaves_them_untouched(akinon_default, tm
     assert (dest / "README").read_text() == "notes"
     manifest, ids = whole(dest)
     listed = {f["name"] for f in manifest["files"]}
-    assert {p.name for p in dest.iterdir()} == {"part-0001.csv", "README", "_manifest.json", *listed}
+    assert {p.name for p in dest.iterdir()} == {
+        "part-0001.csv",
+        "README",
+        "_manifest.json",
+        "_akinon",
+        *listed,
+    }
     assert sorted(ids) == akinon_default.data.expected("orders", "created_date", *DAY.values())
 
 
@@ -76,10 +84,16 @@ def test_part_files_no_manifest_lists_are_refused_not_deleted(akinon_default, tm
     assert akinon_default.log.requests == 0
 
 
-def publish_killed_at(destination, step: int) -> tuple[int, int]:
+WRITES = ("create", "swap", "put", "delete", "place")
+
+
+def publish_killed_at(
+    destination, step: int, *, raise_instead: BaseException | None = None
+) -> tuple[int, int]:
     """
-    Export into ``destination`` in a forked child, SIGKILLed before step ``step`` of its publish (a move
-    out of staging, or a removal); return its exit code (``-9`` when killed) and the steps it took.
+    Export into ``destination`` in a forked child, SIGKILLed before write ``step`` of its publish (a write
+    of the lease, the manifest, a part moved in or out; its heartbeat's aside), or with ``raise_instead``
+    raised there; return its exit code (``-9`` when killed, 1 when it raised) and the writes it made.
 
     A fork, not a new interpreter: the child has everything imported already (a new one costs seconds).
     """
@@ -90,19 +104,21 @@ def publish_killed_at(destination, step: int) -> tuple[int, int]:
         try:
             os.close(read)
             calls = []
-            moves, removals = LocalFileSystem.mv, LocalFileSystem.rm
 
             def count(real):
-                def counted(self, path, *args, **kwargs):
-                    if ("_staging" in str(path) and not str(path).endswith("_run.json")) or real is removals:
-                        calls.append(path)
+                def counted(self, key, *args, **kwargs):
+                    if not key.endswith("_beat") and "/.write-" not in key:
+                        calls.append(key)
                         if len(calls) == step:
+                            if raise_instead is not None:
+                                raise raise_instead
                             os.kill(os.getpid(), signal.SIGKILL)  # killed before this step of the publish
-                    return real(self, path, *args, **kwargs)
+                    return real(self, key, *args, **kwargs)
 
                 return counted
 
-            LocalFileSystem.mv, LocalFileSystem.rm = count(moves), count(removals)
+            for name in WRITES:
+                setattr(LocalStore, name, count(getattr(LocalStore, name)))
             FetchOrdersOperator(
                 task_id="o", destination=str(destination), start="2026-01-02", end="2026-01-03",
                 page_size=10, max_file_bytes=60_000, max_concurrency=1,
@@ -111,6 +127,7 @@ def publish_killed_at(destination, step: int) -> tuple[int, int]:
             code = 0
         except BaseException:
             traceback.print_exc()
+            os.write(write, str(len(calls)).encode())
         finally:
             os._exit(code)
     os.close(write)
@@ -120,10 +137,30 @@ def publish_killed_at(destination, step: int) -> tuple[int, int]:
     return os.waitstatus_to_exitcode(status), int(taken or 0)
 
 
-def test_a_publish_killed_at_any_step_leaves_a_whole_export_and_the_rerun_takes_over(
-    akinon_default, tmp_path
+def tidy(dest):
+    """The folder holds the export and nothing of a run beside it: its parts, its manifest, a free lease."""
+    manifest, ids = whole(dest)
+    listed = {f["name"] for f in manifest["files"]}
+    assert {p.name for p in dest.iterdir()} - {"_akinon"} == {"_manifest.json", *listed}
+    lease = LeaseState.decode((dest / LEASE).read_bytes())
+    assert (lease.holder, lease.intent, lease.commit) == (None, None, None)
+    assert not any((dest / STAGING).iterdir())
+    return manifest, ids
+
+
+def age_runs(dest, seconds=3600):
+    """Age the heartbeats of the runs staged in ``dest``: what a retry finds after Airflow's retry_delay."""
+    then = time.time() - seconds
+    for path in (dest / STAGING).rglob("*"):
+        os.utime(path, (then, then))
+
+
+@pytest.mark.parametrize("fault", ["kill", "error", "timeout"])
+def test_a_publish_stopped_at_any_step_leaves_a_whole_export_and_the_next_run_takes_over(
+    akinon_default, tmp_path, fault
 ):
-    """SIGKILL before the first part moves, between moves, before the manifest, before the old parts go."""
+    """SIGKILL, an OSError from the store, or Airflow's execution_timeout, before each write of the publish:
+    the intent, each part moved in, the commit, the manifest, each replaced part moved out, the release."""
     server = akinon_default
     old = tmp_path / "old"
     export(old, page_size=25)  # the previous export: one part
@@ -135,26 +172,33 @@ def test_a_publish_killed_at_any_step_leaves_a_whole_export_and_the_rerun_takes_
     shutil.copytree(old, dest)
     code, steps = publish_killed_at(dest, 10_000)  # an undisturbed run counts the steps
     assert code == 0
-    assert steps >= 6  # several parts to move, the manifest, the old part to remove
-    seen = set()
-    # every kind of step: the first move, one between, the last, the manifest's commit, the removals
-    for step in sorted({1, 2, steps // 2, steps - 4, steps - 3, steps - 2, steps - 1, steps}):
+    assert steps >= 8  # the lease taken, the intent, several parts, the commit, the manifest, the release...
+    raised = {"kill": None, "error": OSError(5, "injected"), "timeout": AirflowTaskTimeout("Timeout")}[fault]
+    seen, codes = set(), set()
+    for step in range(1, steps + 1):
         shutil.rmtree(dest)
-        shutil.copytree(old, dest)  # each killed run replaces the previous export
-        code, _ = publish_killed_at(dest, step)
-        assert code == -signal.SIGKILL
+        shutil.copytree(old, dest)  # each stopped run replaces the previous export
+        code, _ = publish_killed_at(dest, step, raise_instead=raised)
         manifest, ids = whole(dest)  # whatever the step, a whole export with its manifest
         assert sorted(ids) in (sorted(old_ids), new_ids)
+        if fault == "kill":
+            assert code == -signal.SIGKILL
+        else:  # an error once the export is in place (releasing, tidying) fails no task
+            assert code in (0, 1)
+            assert code == 1 or sorted(ids) == new_ids
+            codes.add(code)
         seen.add("new" if sorted(ids) == new_ids else "old")
-        export(dest, page_size=25)  # the rerun: the dead run's lock and leftovers are no obstacle
-        manifest, ids = whole(dest)
+        if (
+            code == 1 and fault == "error"
+        ):  # it rolled back on its way out (or left its commit to roll forward)
+            assert LeaseState.decode((dest / LEASE).read_bytes()).holder is None
+        age_runs(dest)  # the next run comes after retry_delay
+        export(dest, page_size=25)
+        _, ids = tidy(dest)
         assert sorted(ids) == new_ids
-        listed = {f["name"] for f in manifest["files"]}
-        assert {p.name for p in dest.iterdir()} == {"_manifest.json", *listed}  # nothing left behind
-        lock = dest / "_publish.lock"
-        assert not lock.exists()
-    assert seen == {"old", "new"}  # kills landed both before and after the manifest's commit
-    assert orjson.loads((dest / "_manifest.json").read_bytes())["records"] == len(new_ids)
+    assert seen == {"old", "new"}  # stops landed both before and after the commit
+    # an error after the export is in place fails no task; Airflow's timeout always fails it
+    assert codes == {"kill": set(), "error": {0, 1}, "timeout": {1}}[fault]
     assert old_manifest["records"] == len(old_ids)
 
 

@@ -1,23 +1,20 @@
-"""Staging and publishing: runs of one partition at once, staging of dead runs, unwritable destinations."""
+"""Staging and publishing on real storage: runs of one partition at once, runs that stopped, unwritable places."""
 
 from __future__ import annotations
 
 import hashlib
 import multiprocessing
 import os
-import subprocess
-import sys
-from datetime import UTC, datetime, timedelta
-from threading import Event
+import time
 
 import orjson
 import pytest
-from fsspec.implementations.local import LocalFileSystem
 
 from airflow_provider_akinon.errors import DestinationError
 from airflow_provider_akinon.exports import destination_path, iter_export_records, read_manifest
-from airflow_provider_akinon.exports.output.lock import PublishLock
-from airflow_provider_akinon.exports.output.target import RUN, STAGING, ExportTarget
+from airflow_provider_akinon.exports.output.lease import LEASE, STAGING, LeaseState, Liveness, staging_of
+from airflow_provider_akinon.exports.output.store import LocalStore
+from airflow_provider_akinon.exports.output.target import ExportTarget
 from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
 
 DAY = {"start": "2026-01-02T00:00:00Z", "end": "2026-01-03T00:00:00Z"}
@@ -37,6 +34,12 @@ def published(uri):
             with entry.open("rb") as handle:
                 parts[entry.name] = hashlib.sha256(handle.read()).hexdigest()
     return manifest, parts
+
+
+def lease_of(uri):
+    folder = destination_path(uri)
+    with (folder / LEASE).open("rb") as handle:
+        return LeaseState.decode(handle.read())
 
 
 def _export_publishing_with_the_other(barrier, destination: str, kwargs: dict) -> None:
@@ -70,45 +73,90 @@ def test_two_runs_of_one_partition_at_once_end_complete_and_consistent(
         run.start()
     for run in runs:
         run.join(timeout=600)
-    assert [run.exitcode for run in runs] == [0, 0]  # neither failed
+    assert [run.exitcode for run in runs] == [0, 0]  # neither failed: one published, then the other
     manifest, parts = published(dest)
+    assert manifest["version"] == 3
     assert {f["name"]: f["sha256"] for f in manifest["files"]} == parts  # exactly the files present
     assert sorted(r["id"] for r in iter_export_records(dest)) == akinon_default.data.expected(
         "orders", "created_date", *DAY.values()
     )
-    assert manifest["records"] == len(akinon_default.data.expected("orders", "created_date", *DAY.values()))
     staging = destination_path(dest) / STAGING
     staging.fs.invalidate_cache()
     assert not staging.exists() or not list(staging.iterdir())
-    assert not (destination_path(dest) / "_publish.lock").exists()
+    lease = lease_of(dest)
+    assert (lease.holder, lease.intent, lease.commit) == (None, None, None)
 
 
 def test_a_run_never_removes_the_staging_of_a_live_run(akinon_default, tmp_path):
     live = ExportTarget(destination_path(str(tmp_path)))
-    live.prepare()  # this process is alive: its staging must survive other runs
+    live.prepare()  # its heartbeat goes on: its staging must survive other runs
+    try:
+        export(str(tmp_path))
+        assert (tmp_path / staging_of(live.token) / "_beat").exists()
+    finally:
+        live.close()
+    assert not (tmp_path / staging_of(live.token)).exists()  # its own close removes it
+
+
+def write_staging(root, token, age, files=("_beat", "s00000-000.jsonl")):
+    """A staging folder as a run leaves it, its files last written ``age`` seconds ago."""
+    folder = root / staging_of(token)
+    folder.mkdir(parents=True)
+    then = time.time() - age
+    for name in files:
+        (folder / name).write_bytes(b"{}\n")
+        os.utime(folder / name, (then, then))
+
+
+def test_staging_of_runs_that_stopped_is_swept_by_the_stores_clock(akinon_default, tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__AKINON__PUBLISH_LEASE_TIMEOUT", "60")
+    write_staging(tmp_path, "20260101T000000-stopped1", age=3600)  # silent for an hour: stopped
+    write_staging(tmp_path, "20260101T000000-nobeat01", age=600, files=("s00000-000.jsonl",))  # killed early
+    write_staging(tmp_path, "20260101T000000-beating1", age=5)  # beat 5 s ago, on another machine
     export(str(tmp_path))
-    assert (live.staging / RUN).exists()
+    assert sorted(p.name for p in (tmp_path / STAGING).iterdir()) == ["20260101T000000-beating1"]
 
 
-def test_staging_of_dead_runs_is_swept(akinon_default, tmp_path):
-    root = tmp_path / STAGING
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+def test_a_lease_whose_holder_stopped_is_taken_over_and_its_parts_rolled_back(akinon_default, tmp_path):
+    """A run killed after moving a part in: its lease names it, its intent names the part. The next run
+    takes the lease over (the holder's heartbeat is old), deletes that part, and publishes."""
+    export(str(tmp_path))
+    store = LocalStore(str(tmp_path), staging_of("x"))
+    found = store.read(LEASE)
+    orphan = "part-00000-deadbeef.jsonl"
+    (tmp_path / orphan).write_bytes(b'{"id": 1}\n')
+    held = LeaseState.decode(found.data).then(
+        holder="20260101T000000-deadbeef", intent={"run": "deadbeef", "token": "t", "parts": [orphan]}
     )
-    now = datetime.now(UTC)
-    folders = {
-        "dead_here": (now, {"host": os.uname().nodename, "pid": int(dead.stdout)}),
-        "alive_elsewhere_old": (now - timedelta(hours=25), {"host": "other-host", "pid": 1}),
-        "alive_elsewhere_new": (now - timedelta(hours=1), {"host": "other-host", "pid": 1}),
-    }
-    for name, (started, run) in folders.items():
-        folder = root / f"{started:%Y%m%dT%H%M%S}-{name}"
-        folder.mkdir(parents=True)
-        (folder / RUN).write_bytes(orjson.dumps(run))
-        (folder / "s00000-000.jsonl").write_bytes(b"{}\n")
+    store.swap(LEASE, held.encode(), found.etag)
+    write_staging(tmp_path, "20260101T000000-deadbeef", age=3600)
     export(str(tmp_path))
-    left = sorted(p.name.split("-", 1)[1] for p in root.iterdir())
-    assert left == ["alive_elsewhere_new"]
+    lease = lease_of(str(tmp_path))
+    assert (lease.holder, lease.intent, lease.aborted) == (None, None, ("deadbeef",))
+    manifest, parts = published(str(tmp_path))
+    assert set(parts) == {f["name"] for f in manifest["files"]}  # the orphan is gone
+    assert not (tmp_path / STAGING / "20260101T000000-deadbeef").exists()
+
+
+def test_a_live_holder_is_waited_for_and_never_judged_dead(akinon_default, tmp_path, monkeypatch):
+    """A holder whose heartbeat goes on keeps the lease for as long as it holds it; a waiter gives up
+    after publish_max_wait with a message naming it, and nothing of the waiter is published."""
+    monkeypatch.setenv("AIRFLOW__AKINON__PUBLISH_LEASE_TIMEOUT", "1")
+    monkeypatch.setenv("AIRFLOW__AKINON__PUBLISH_MAX_WAIT", "3")
+    export(str(tmp_path))
+    before = published(str(tmp_path))
+    store = LocalStore(str(tmp_path), staging_of("holder"))
+    holder = Liveness(store, "20260101T000000-a11ve000", lease_timeout=1)
+    holder.start()  # beats every 1/6 s: never silent for a second
+    try:
+        found = store.read(LEASE)
+        store.swap(LEASE, LeaseState.decode(found.data).then(holder=holder.token).encode(), found.etag)
+        with pytest.raises(DestinationError, match=r"being published by another run .*a11ve000.* waited 3 s"):
+            export(str(tmp_path), page_size=25)
+        assert lease_of(str(tmp_path)).holder == holder.token
+        assert published(str(tmp_path)) == before
+    finally:
+        holder.stop()
 
 
 def test_an_unwritable_destination_names_the_path_and_the_fix(akinon_default, tmp_path):
@@ -129,32 +177,8 @@ def test_an_unwritable_destination_names_the_path_and_the_fix(akinon_default, tm
     assert akinon_default.log.requests == 0  # checked before any request to the API
 
 
-def test_a_dead_publishers_lock_is_broken_and_a_live_lock_is_kept_fresh_then_released(
-    akinon_default, tmp_path
-):
-    dest = tmp_path / "p"
-    dest.mkdir()
-    lock = dest / "_publish.lock"
-    lock.write_bytes(orjson.dumps({"token": "a-run-that-died", "at": 0}))
-    old = (datetime.now(UTC) - timedelta(hours=1)).timestamp()
-    os.utime(lock, (old, old))  # untouched for an hour: its publisher is gone
-    export(str(dest))
-    assert read_manifest(str(dest))["records"] > 0
-    assert not lock.exists()
-
-    live = PublishLock(LocalFileSystem(), str(lock), "live-run", stale_after=0.4)
-    written, beaten = [], Event()
-    identity = live._identity
-
-    def counted() -> bytes:
-        written.append(1)
-        if len(written) >= 3:  # created, then two heartbeats
-            beaten.set()
-        return identity()
-
-    live._identity = counted
-    with live.held():  # held by a live publisher, its heartbeat going (every 0.05 s here)
-        assert beaten.wait(timeout=60)
-        # rewritten whole by each heartbeat: a reader never finds it empty or half written
-        assert {orjson.loads(lock.read_bytes())["token"] for _ in range(500)} == {"live-run"}
-    assert not lock.exists()  # released by its owner
+def test_a_lease_not_written_by_this_provider_is_refused_with_the_fix(akinon_default, tmp_path):
+    export(str(tmp_path))
+    (tmp_path / LEASE).write_bytes(orjson.dumps({"owner": "someone"}))
+    with pytest.raises(DestinationError, match=r"not a publish lease this provider wrote.*Remove it only if"):
+        export(str(tmp_path))

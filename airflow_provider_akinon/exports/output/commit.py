@@ -229,14 +229,22 @@ def publish(
 
 
 def finish(held: Held, committed: dict[str, Any]) -> Steps[None]:
-    """After the commit: point the manifest, move out what it replaced, release. Errors are the next run's."""
+    """After the commit: point the manifest at it and move out what it replaced (an error there fails the task,
+    and the lease is released with the commit in it: the retry rolls it forward); then release."""
     try:
         yield from roll_forward(committed)
+    except GeneratorExit:
+        raise
+    except BaseException as err:
+        with contextlib.suppress(Exception):  # else the next run takes the lease over once this one is silent
+            yield from write_lease(held, held.state.then(holder=None))
+        raise err
+    try:
         yield from write_lease(held, held.state.then(holder=None, commit=None))
     except GeneratorExit:
         raise
-    except Exception as err:  # published: the next holder rolls this commit forward
-        log.warning("Published, but tidying up failed (the next run finishes it): %s", err)
+    except Exception as err:  # published and in place: the next holder clears the lease
+        log.warning("Published, but releasing the publish lease failed (the next run takes it over): %s", err)
 
 
 def abandon(token: str, run: str) -> Steps[None]:

@@ -169,8 +169,12 @@ class ExportTarget:
                 retention=self.settings.retention,
                 max_wait=self.settings.max_wait,
             )
-            self._liveness.start()
-            self._drive(sweep_staging(self.token))
+            try:
+                self._liveness.start()
+                self._drive(sweep_staging(self.token))
+            except BaseException:
+                self.close()
+                raise
 
     # ------------------------------------------------------------------ after the walk
     def publish(self, parts: list[PartFile], manifest: dict[str, Any]) -> dict[str, Any]:
