@@ -179,7 +179,7 @@ def test_a_publish_stopped_at_any_step_leaves_a_whole_export_and_the_next_run_ta
         shutil.rmtree(dest)
         shutil.copytree(old, dest)  # each stopped run replaces the previous export
         code, _ = publish_killed_at(dest, step, raise_instead=raised)
-        manifest, ids = whole(dest)  # whatever the step, a whole export with its manifest
+        _, ids = whole(dest)  # whatever the step, a whole export with its manifest
         assert sorted(ids) in (sorted(old_ids), new_ids)
         if fault == "kill":
             assert code == -signal.SIGKILL
