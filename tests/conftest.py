@@ -70,8 +70,9 @@ def moto_s3():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    moto = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+    moto = subprocess.Popen(  # moto's server, its writes atomic as S3's are (tests/support/s3_server.py)
+        [sys.executable, "-m", "tests.support.s3_server", "-H", "127.0.0.1", "-p", str(port)],
+        cwd=Path(__file__).parents[1],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
