@@ -77,5 +77,5 @@ def read_manifest(folder: Any) -> dict[str, Any]:
         raise DestinationError(
             f"{str(path).rstrip('/')}/ has no {MANIFEST}: the export is missing or incomplete; rerun it first."
         )
-    with manifest.open("rb") as handle:
-        return orjson.loads(handle.read())
+    # one GET: the manifest is replaced in place, and a ranged read could straddle two of them
+    return orjson.loads(manifest.fs.cat_file(manifest.path))
