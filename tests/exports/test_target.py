@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import shutil
+import subprocess
+import sys
 import time
 
 import orjson
@@ -182,3 +185,57 @@ def test_a_lease_not_written_by_this_provider_is_refused_with_the_fix(akinon_def
     (tmp_path / LEASE).write_bytes(orjson.dumps({"owner": "someone"}))
     with pytest.raises(DestinationError, match=r"not a publish lease this provider wrote.*Remove it only if"):
         export(str(tmp_path))
+
+
+HOLDER = """
+import sys
+from airflow_provider_akinon.exports import destination_path
+from airflow_provider_akinon.exports.output.commit import Held, acquire, write_lease
+from airflow_provider_akinon.exports.output.lease import Liveness
+from airflow_provider_akinon.exports.output.ops import drive
+from airflow_provider_akinon.exports.output.store import store_for
+
+token = "20260101T000000-0e1sewe0"
+store = store_for(destination_path(sys.argv[1]), f"_akinon/staging/{token}/")
+liveness = Liveness(store, token, lease_timeout=1)
+liveness.start()
+held = drive(acquire(token), store, liveness)
+print("held", flush=True)
+sys.stdin.readline()  # until told to let go
+drive(write_lease(held, held.state.then(holder=None)), store, liveness)
+liveness.stop()
+print("released", flush=True)
+"""
+
+
+@pytest.mark.skipif(not shutil.which("unshare") or os.geteuid() != 0, reason="needs unshare, as root")
+def test_a_live_publisher_in_another_pid_namespace_is_never_judged_dead(
+    akinon_default, tmp_path, monkeypatch
+):
+    """Same host name, its own process ids (a container sharing the host's name): its pid means nothing here,
+    and it is never asked for. Its heartbeat says it is alive: it is waited for, then the export goes on."""
+    monkeypatch.setenv("AIRFLOW__AKINON__PUBLISH_LEASE_TIMEOUT", "1")
+    monkeypatch.setenv("AIRFLOW__AKINON__PUBLISH_MAX_WAIT", "4")
+    export(str(tmp_path))
+    holder = subprocess.Popen(
+        ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", HOLDER, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"  # blocks until the holder holds the lease
+        with pytest.raises(
+            DestinationError, match=r"another run \(20260101T000000-0e1sewe0\) whose heartbeat goes on"
+        ):
+            export(str(tmp_path), page_size=25)
+        assert lease_of(str(tmp_path)).holder == "20260101T000000-0e1sewe0"  # never taken over
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "released"
+        assert holder.wait(timeout=60) == 0
+    finally:
+        holder.kill()
+    export(str(tmp_path), page_size=25)
+    assert lease_of(str(tmp_path)).holder is None
+    assert read_manifest(str(tmp_path))["version"] == 2
