@@ -17,13 +17,32 @@ LOGIN_REFUSED = frozenset({400, 401, 403})
 TOKEN_CHARS = re.compile(r"[!-~]+")
 
 
+class _Login:
+    """One login under way: the threads that wanted a token meanwhile wait for it, and share its outcome."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.token: str | None = None
+        self.error: BaseException | None = None
+        self.waiters = 0
+
+    def outcome(self) -> str:
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        assert self.token is not None
+        return self.token
+
+
 class TokenAuth:
     """
     The ``Authorization: Token`` value of a connection.
 
     With a login, ``POST {api_prefix}{login_endpoint}`` exchanges login and password for a token once;
     threads share it; after a 401 the first thread to notice logs in again and the others reuse its
-    token. Without a login, the password is a ready API token. Tokens are masked in logs and cut out
+    token. A login that fails fails every thread that was waiting for it, with its error: they do not
+    start a login of their own each (a failing host answers within one round of retries, not one per
+    thread). Without a login, the password is a ready API token. Tokens are masked in logs and cut out
     of any body quoted in a message (``redactor``); a token that cannot go in a header is refused unseen.
 
     :param login_call: sends the login request (with the request rules) and returns its parsed body.
@@ -42,20 +61,44 @@ class TokenAuth:
         self.redactor = redactor
         self.logins = 0
         self._token: str | None = None
+        self._login: _Login | None = None
         self._lock = threading.Lock()
 
     def token(self) -> str:
-        """The current token, logging in first when there is none."""
-        with self._lock:
-            if self._token is None:
-                self._token = self._obtain()
-            return self._token
+        """The current token, logging in first when there is none (or waiting for the login under way)."""
+        return self._shared(lambda current: current is None)
 
     def refresh(self, rejected: str) -> None:
-        """Replace ``rejected`` by a new login, unless another thread has done so already."""
+        """Replace ``rejected`` by a new login, unless another thread has done so already (or is doing it)."""
+        self._shared(lambda current: current == rejected)
+
+    def _shared(self, needs_login: Callable[[str | None], bool]) -> str:
         with self._lock:
-            if self._token == rejected:
-                self._token = self._obtain()
+            login, leader = self._login, False
+            if login is None:
+                if not needs_login(self._token):
+                    assert self._token is not None
+                    return self._token
+                login, leader = _Login(), True
+                self._login = login
+            else:
+                login.waiters += 1
+        if leader:
+            self._lead(login)
+        return login.outcome()
+
+    def _lead(self, login: _Login) -> None:
+        """Log in for every thread waiting on ``login``."""
+        try:
+            login.token = self._obtain()
+        except BaseException as err:
+            login.error = err
+        finally:
+            with self._lock:
+                self._login = None
+                if login.error is None:
+                    self._token = login.token
+            login.done.set()
 
     def _obtain(self) -> str:
         cfg = self.config
