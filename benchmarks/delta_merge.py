@@ -34,7 +34,7 @@ def build(folder: Path, rows: int, changed: int) -> tuple[str, list[str]]:
 
     from airflow_provider_akinon.compat import ObjectStoragePath
     from airflow_provider_akinon.exports.output import format_named
-    from airflow_provider_akinon.exports.output.delta import table_schema
+    from airflow_provider_akinon.exports.output.current import table_schema
     from airflow_provider_akinon.exports.output.parts import PartWriter
     from airflow_provider_akinon.hooks.records import Records
     from airflow_provider_akinon.resources import ORDERS

@@ -93,7 +93,7 @@ with DAG(
 
         return [
             apply_deletions(deletions, current_table("orders"), match="id"),
-            apply_deletions(deletions, current_table("order_items"), match="order"),
+            apply_deletions(deletions, current_table("order_items"), match="order", resource="order_items"),
         ]
 
     @task.short_circuit(pool="default_pool")

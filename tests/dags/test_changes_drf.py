@@ -67,14 +67,16 @@ def test_three_hours_of_changes_and_a_final_run_leave_the_current_state_of_the_d
         database = tenant.current()
         deleted = tenant.rows("deleted_items", "object_id")
     table = DeltaTable(str(tmp_path / "lake" / "akinon" / "current" / "orders")).to_pyarrow_table()
-    merged = {
+    merged = {  # the live rows: deleted orders stay in the table, marked (_deleted_at)
         key: (status, modified)
-        for key, status, modified in zip(
+        for key, status, modified, deleted_at in zip(
             table.column("id").to_pylist(),
             table.column("status").to_pylist(),
             table.column("modified_date").to_pylist(),
+            table.column("_deleted_at").to_pylist(),
             strict=True,
         )
+        if deleted_at is None
     }
     assert len(database) > 900  # the seeded orders and those the shop added
     assert sum(1 for _, (_, at) in database.items() if at >= this_hour) > 20  # and those it updated

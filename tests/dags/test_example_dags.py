@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -99,9 +101,13 @@ def test_the_summary_summarises_exactly_the_partitions_its_events_name(tmp_path)
         b'{"id": %d, "status": "%s", "amount": "1.00"}\n' % (n, c.encode()) for n, c in enumerate(codes)
     )
     (folder / "part-00000.jsonl").write_bytes(rows)
-    (folder / "_manifest.json").write_text(
-        '{"format": "jsonl", "files": [{"name": "part-00000.jsonl", "records": 4}]}'
-    )
+    entry = {
+        "name": "part-00000.jsonl",
+        "records": 4,
+        "bytes": len(rows),
+        "sha256": hashlib.sha256(rows).hexdigest(),
+    }
+    (folder / "_manifest.json").write_text(json.dumps({"format": "jsonl", "files": [entry]}))
     summary = module.summary_of("2026-01-02", {"orders": str(folder)})
     assert list(summary["by_status"]) == ["50", "100", "450", "550"]  # by status code, not as text
 

@@ -35,7 +35,9 @@ class CountedLogin(auth._Login):
 
 
 @pytest.mark.parametrize("when", ["first login", "login again after a 401"])
-def test_a_failed_login_fails_every_thread_waiting_for_it_after_one_round(make_hook, server, monkeypatch, when):
+def test_a_failed_login_fails_every_thread_waiting_for_it_after_one_round(
+    make_hook, server, monkeypatch, when
+):
     hook = make_hook(max_retries=2)
     if when == "login again after a 401":
         hook.get("orders/", {"limit": 1})  # logged in; then the server forgets every token

@@ -1,10 +1,12 @@
-"""Deletions reach the current state: Akinon's ``deleted_items`` applied to a Delta table in one commit.
+"""Deletions reach the current state: Akinon's ``deleted_items`` marked in a Delta table, in one commit.
 
 Omnitron lists what was deleted (``deleted_items/``: ``object_id``, ``content_type_model``,
-``deleted_date``). :func:`apply_deletions` takes an export of that list and removes from a current-state
-table the rows the deletions name, where the deletion is newer than the row's version (a row re-created
-or updated after the deletion stays). Orders are matched by their key; the children of a deleted order
-(items, discounts) by their ``order``.
+``deleted_date``). :func:`apply_deletions` takes an export of that list and sets ``_deleted_at`` on the
+rows the deletions name, where the deletion is not older than the row's version (a row updated after
+the deletion stays live); a deletion of a record not in the table yet leaves a tombstone row, so the
+record stays deleted when an older window brings it later
+(:mod:`~airflow_provider_akinon.exports.output.current`). Orders are matched by their key; the children
+of a deleted order (items, discounts) by their ``order``.
 """
 
 from __future__ import annotations
@@ -13,61 +15,134 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_akinon.errors import ExportConsistencyError
-from airflow_provider_akinon.exports.output.delta import MAX_MERGES, table_location
+import orjson
+
+from airflow_provider_akinon.errors import AkinonConfigError, ExportConsistencyError
+from airflow_provider_akinon.exports.output.current import (
+    DELETED,
+    MAX_MERGES,
+    open_table,
+    q,
+    table_location,
+    table_schema,
+)
 from airflow_provider_akinon.exports.output.reader import iter_export_records
-from airflow_provider_akinon.exports.output.storage import destination_path
+from airflow_provider_akinon.exports.output.storage import destination_path, read_manifest
+from airflow_provider_akinon.resources import resource_named
 from airflow_provider_akinon.timestamps import parse_instant
 
 log = logging.getLogger(__name__)
 
 
-def apply_deletions(deletions: Any, table: Any, *, model: str = "order", match: str = "id") -> dict[str, Any]:
+def _deletions(uri: Any, model: str, tombstone_keys: bool) -> Any:
+    """The export's deletions of ``model``, newest per object, as a table; each twice (the rows of a deleted
+    parent, and its tombstone) where the table holds children."""
+    import pyarrow as pa
+
+    newest: dict[int, tuple[datetime, str]] = {}
+    for r in iter_export_records(uri):
+        if r.get("content_type_model") == model:
+            at = parse_instant(r["deleted_date"])
+            if int(r["object_id"]) not in newest or at > newest[int(r["object_id"])][0]:
+                newest[int(r["object_id"])] = (at, orjson.dumps(r).decode())
+    kinds = ("rows", "tomb") if tombstone_keys else ("tomb",)
+    rows = [(kind, key, at, record) for kind in kinds for key, (at, record) in sorted(newest.items())]
+    stamp = pa.timestamp("us", tz="UTC")
+    exported = datetime.fromisoformat(read_manifest(uri)["created_at"])  # when these deletions were exported
+    return pa.table(
+        {
+            "kind": pa.array([r[0] for r in rows], pa.string()),
+            "object_id": pa.array([r[1] for r in rows], pa.int64()),
+            "tomb_key": pa.array([-r[1] if tombstone_keys else r[1] for r in rows], pa.int64()),
+            "d": pa.array([r[2] for r in rows], stamp),
+            "record": pa.array([r[3] for r in rows], pa.string()),
+            "exported_at": pa.array([exported] * len(rows), stamp),
+        }
+    )
+
+
+def _rules(key: str, match: str, version: str | None) -> tuple[str, str, dict[str, str]]:
+    """The merge predicate, when a matched row takes the deletion, and the tombstone row inserted."""
+    if match == key:
+        predicate = f"t.{q(key)} = s.object_id"
+        inserted = {q(key): "s.object_id"}
+    else:
+        predicate = (
+            f"(s.kind = 'rows' AND t.{q(match)} = s.object_id AND t.{q(key)} >= 0) "
+            f"OR (s.kind = 'tomb' AND t.{q(key)} = s.tomb_key)"
+        )
+        inserted = {q(key): "s.tomb_key", q(match): "s.object_id"}
+    newer = f"(t.{DELETED} IS NULL OR s.d > t.{DELETED})"
+    if version:
+        newer += f" AND (t.{q(version)} IS NULL OR s.d >= t.{q(version)})"
+    return (
+        predicate,
+        newer,
+        {**inserted, DELETED: "s.d", "_record": "s.record", "_exported_at": "s.exported_at"},
+    )
+
+
+def apply_deletions(
+    deletions: Any, table: Any, *, model: str = "order", match: str = "id", resource: str | None = None
+) -> dict[str, Any]:
     """
-    Remove from the Delta ``table`` the rows the ``deleted_items`` export ``deletions`` names.
+    Mark as deleted in the Delta ``table`` the rows the ``deleted_items`` export ``deletions`` names.
 
     :param model: the ``content_type_model`` of the deletions to apply (``order``).
     :param match: the table's column holding the deleted object's id: ``id`` for a table of orders,
         ``order`` for a table of their items or discounts.
+    :param resource: the list the table holds (``orders``, ``order_items``): where the table does not
+        exist yet, it is created to hold the tombstones. Default: ``orders`` where ``match`` is ``id``.
     """
-    import pyarrow as pa
     from deltalake import DeltaTable
-    from deltalake.exceptions import CommitFailedError
 
     uri = deletions.get("uri") if isinstance(deletions, dict) else deletions
-    rows = [r for r in iter_export_records(uri) if r.get("content_type_model") == model]
     location, options = table_location(destination_path(table))
-    if not rows or not DeltaTable.is_deltatable(location, storage_options=options):
-        return {"table": location, "deleted": 0, "table_version": None}
-    source = pa.table(
-        {
-            "object_id": pa.array([int(r["object_id"]) for r in rows], pa.int64()),
-            "deleted_date": pa.array(
-                [_instant(r["deleted_date"]) for r in rows], pa.timestamp("us", tz="UTC")
-            ),
-        }
-    )
-    newer = "t.modified_date IS NULL OR s.deleted_date > t.modified_date"
+    kind = resource or ("orders" if match == "id" else None)
+    if kind is None and not DeltaTable.is_deltatable(location, storage_options=options):
+        raise AkinonConfigError(
+            f"{location} is not a Delta table yet; name the list it holds (resource='order_items') so that "
+            "the deletions are kept for the records that come later."
+        )
+    delta = open_table(location, table_schema(resource_named(kind)) if kind else None, options)
+    columns = delta.schema().to_arrow().names
+    key = columns[0]  # the table's key leads its columns (schema_for)
+    version = "modified_date" if "modified_date" in columns else None
+    source = _deletions(uri, model, tombstone_keys=match != key)
+    if not source.num_rows:
+        return {"table": location, "deleted": 0, "tombstones": 0, "table_version": delta.version()}
+    return _merge(location, options, source, _rules(key, match, version), model)
+
+
+def _merge(
+    location: str, options: dict[str, str], source: Any, rules: tuple[str, str, dict[str, str]], model: str
+) -> dict[str, Any]:
+    """The deletions merged into the table in one commit, merged again on the new version after a conflict."""
+    from deltalake.exceptions import CommitFailedError
+
+    predicate, newer, inserted = rules
     for attempt in range(1, MAX_MERGES + 1):
-        delta = DeltaTable(location, storage_options=options)
+        delta = open_table(location, None, options)
+        merger = delta.merge(source, predicate, "s", "t").when_matched_update(
+            {DELETED: "s.d"}, predicate=newer
+        )
         try:
-            metrics = (
-                delta.merge(source, predicate=f"t.{match} = s.object_id", source_alias="s", target_alias="t")
-                .when_matched_delete(predicate=newer)
-                .execute()
-            )
+            metrics = merger.when_not_matched_insert(inserted, predicate="s.kind = 'tomb'").execute()
         except CommitFailedError as err:
             log.warning(
                 "Another writer committed to %s first (%s); applying again (%d)", location, err, attempt
             )
             continue
-        deleted = metrics.get("num_target_rows_deleted", 0)
-        log.info("Applied %d deletions of %s to %s: %d rows removed", len(rows), model, location, deleted)
-        return {"table": location, "deleted": deleted, "table_version": delta.version()}
+        marked, tombs = metrics.get("num_target_rows_updated", 0), metrics.get("num_target_rows_inserted", 0)
+        log.info(
+            "Applied %d deletions of %s to %s: %d rows marked, %d tombstones",
+            len(source),
+            model,
+            location,
+            marked,
+            tombs,
+        )
+        return {"table": location, "deleted": marked, "tombstones": tombs, "table_version": delta.version()}
     raise ExportConsistencyError(
         f"{location}: other writers kept committing first during {MAX_MERGES} attempts; no deletion was applied."
     )
-
-
-def _instant(value: str) -> datetime:
-    return parse_instant(value)

@@ -38,6 +38,11 @@ def _open(path: Any, scratch: str) -> BinaryIO:
 
 
 def _check(handle: BinaryIO, entry: dict[str, Any], where: str) -> None:
+    if not isinstance(entry.get("sha256"), str) or not isinstance(entry.get("bytes"), int):
+        raise ExportIntegrityError(
+            f"The manifest lists {where} without its sha256 and size: it is not a manifest this provider wrote "
+            "(each of its files is checked as it is read). Run the export again to replace it."
+        )
     digest, size = hashlib.sha256(), 0
     for chunk in iter(lambda: handle.read(CHUNK), b""):
         digest.update(chunk)
