@@ -2,11 +2,47 @@
 
 from __future__ import annotations
 
-__version__ = "0.3.0"
+from typing import Any
+
+__version__ = "0.4.0"
 
 from airflow_provider_akinon.hooks.form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 
 __all__ = ["CONN_FIELDS", "UI_FIELD_BEHAVIOUR", "__version__", "get_provider_info"]
+
+
+#: ``[akinon]`` in Airflow's configuration (``airflow config list`` shows them; read by
+#: :mod:`airflow_provider_akinon.exports.output.settings`)
+CONFIG: dict[str, dict[str, Any]] = {
+    "akinon": {
+        "description": "How exports publish (airflow_provider_akinon.exports.output.settings).",
+        "options": {
+            "publish_lease_timeout": {
+                "description": "Seconds without a heartbeat after which a run publishing into a "
+                "destination is judged stopped, and the next run takes its publish over.",
+                "version_added": "0.4.0",
+                "type": "float",
+                "example": "60",
+                "default": "60",
+            },
+            "superseded_retention": {
+                "description": "Seconds the parts a newer export replaced stay in "
+                "_akinon/superseded/, for readers still reading the export they belonged to.",
+                "version_added": "0.4.0",
+                "type": "float",
+                "example": "3600",
+                "default": "3600",
+            },
+            "publish_max_wait": {
+                "description": "Seconds a run waits for another, live run's publish to end.",
+                "version_added": "0.4.0",
+                "type": "float",
+                "example": "600",
+                "default": "600",
+            },
+        },
+    }
+}
 
 
 def get_provider_info() -> dict:
@@ -39,6 +75,7 @@ def get_provider_info() -> dict:
             "airflow_provider_akinon.operators.links.AkinonExportLink",
             "airflow_provider_akinon.operators.links.AkinonManifestLink",
         ],
+        "config": CONFIG,
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_akinon.hooks.akinon.AkinonHook",

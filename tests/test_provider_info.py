@@ -48,3 +48,16 @@ def test_declarative_form_matches_the_widgets():
     assert {"backoff", "max_wait", "retry_deadline", "login_endpoint"} <= set(conn["conn-fields"])
     assert all("default" not in field["schema"] for field in conn["conn-fields"].values())
     assert conn["ui-field-behaviour"]["hidden-fields"] == ["schema", "port"]
+
+
+def test_the_publish_settings_are_in_airflows_configuration():
+    """``[akinon]`` options declared in the provider info: ``airflow config`` knows them and their defaults."""
+    out = subprocess.run(
+        [sys.executable, "-m", "airflow", "config", "get-value", "akinon", "publish_lease_timeout"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__AKINON__")},
+        timeout=180,
+    ).stdout
+    assert out.strip().splitlines()[-1] == "60"

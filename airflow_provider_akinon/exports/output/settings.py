@@ -14,35 +14,45 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from airflow.exceptions import AirflowConfigException
+
+from airflow_provider_akinon import CONFIG
 from airflow_provider_akinon.compat import conf
 from airflow_provider_akinon.errors import AkinonConfigError
 
 SECTION = "akinon"
 
 
+OPTIONS = {
+    "lease_timeout": "publish_lease_timeout",
+    "retention": "superseded_retention",
+    "max_wait": "publish_max_wait",
+}
+
+
+def _default(field: str) -> float:
+    return float(CONFIG[SECTION]["options"][OPTIONS[field]]["default"])
+
+
 @dataclass(frozen=True)
 class PublishSettings:
-    """The protocol's three durations, in seconds."""
+    """The protocol's three durations, in seconds (defaults: the provider's declared configuration)."""
 
-    lease_timeout: float = 60.0
-    retention: float = 3600.0
-    max_wait: float = 600.0
+    lease_timeout: float = _default("lease_timeout")
+    retention: float = _default("retention")
+    max_wait: float = _default("max_wait")
 
     @classmethod
     def from_config(cls) -> PublishSettings:
         """The settings of Airflow's ``[akinon]`` section, the defaults where unset."""
         values = {}
-        for field, option in (
-            ("lease_timeout", "publish_lease_timeout"),
-            ("retention", "superseded_retention"),
-            ("max_wait", "publish_max_wait"),
-        ):
+        for field, option in OPTIONS.items():
             try:
-                values[field] = conf.getfloat(SECTION, option, fallback=getattr(cls, field))
-            except ValueError:
+                values[field] = conf.getfloat(SECTION, option, fallback=_default(field))
+            except (ValueError, AirflowConfigException):
                 raise AkinonConfigError(
                     f"[{SECTION}] {option} must be a number of seconds; set it (or "
-                    f"AIRFLOW__{SECTION.upper()}__{option.upper()}) to e.g. {getattr(cls, field):g}."
+                    f"AIRFLOW__{SECTION.upper()}__{option.upper()}) to e.g. {_default(field):g}."
                 ) from None
             if values[field] <= 0:
                 raise AkinonConfigError(f"[{SECTION}] {option} must be more than 0 seconds.")
