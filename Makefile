@@ -8,7 +8,7 @@ AF3 := $(VENV)/af3
 AF2 := $(VENV)/af2
 PYTEST_ARGS ?=
 
-.PHONY: test test3 test2 lint docs demo bench clean redis-server chromium
+.PHONY: test test3 test2 lint docs demo bench soak clean redis-server chromium postgresql
 
 $(VENV)/bootstrap/bin/uv:
 	$(PYTHON) -m venv $(VENV)/bootstrap
@@ -37,6 +37,11 @@ redis-server:
 	@command -v redis-server >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; }
 
+# The chaos soak runs Airflow's metadata database and the tenant's on Debian's PostgreSQL: installed when missing.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
+
 # The browser test (tests/dags/test_browser.py) drives Debian's Chromium with Playwright: installed when missing.
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && \
@@ -48,7 +53,7 @@ docs: $(AF3)/.installed
 
 test: lint docs test3 test2
 
-test3: $(AF3)/.installed redis-server chromium
+test3: $(AF3)/.installed redis-server chromium postgresql
 	@echo "== pytest on Airflow $(AIRFLOW3) =="
 	$(AF3)/bin/python -m pytest -q $(PYTEST_ARGS)
 
@@ -61,6 +66,11 @@ demo: $(AF3)/.installed
 
 bench: $(AF3)/.installed
 	$(AF3)/bin/python benchmarks/bench.py
+
+# A whole deployment killed at random for 20 minutes (AKINON_SOAK_SEED replays a run); prints its table.
+soak: $(AF3)/.installed redis-server postgresql
+	AKINON_SOAK_MINUTES=$${AKINON_SOAK_MINUTES:-20} $(AF3)/bin/python -m pytest -q -s -p no:cacheprovider \
+		-m soak tests/soak
 
 clean:
 	rm -rf $(VENV) .pytest_cache docs/_build docs/_generated test-artifacts

@@ -75,6 +75,8 @@ def test_four_day_backfill_on_two_celery_workers_survives_a_killed_worker(tmp_pa
             AIRFLOW_VAR_AKINON_EXPORT_BASE=str(base),
             AKINON_POLL_SECONDS="1",
             AKINON_RETRY_DELAY_SECONDS="1",
+            # the retry, on worker-2, removes the killed run's staging once its heartbeat is this old
+            AIRFLOW__AKINON__PUBLISH_LEASE_TIMEOUT="5",
         )
         deployment = Deployment(home, env, deadline=600)
         # every DB write before the scheduler starts (SQLite), the pool closed until the API answers

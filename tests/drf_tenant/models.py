@@ -49,3 +49,14 @@ class DiscountItem(models.Model):
 
     class Meta:
         app_label = "drf_tenant"
+
+
+class OrderVersion(models.Model):
+    """Every version of an order the shop wrote (the tests check that each exported record is one)."""
+
+    order_id = models.IntegerField(db_index=True)
+    status = models.CharField(max_length=8)
+    modified_date = models.DateTimeField()
+
+    class Meta:
+        app_label = "drf_tenant"

@@ -4,6 +4,11 @@ Creates the database and a user (``akinon`` / ``s3cret-Pa55``), seeds orders ove
 with items and discounts), prints ``READY <port>`` and serves on 127.0.0.1 with threads. A writer thread
 inserts ``--inserts`` orders a second (created now, with their items) and updates ``--updates`` others
 (``save()``: Django's ``auto_now`` stamps their ``modified_date`` now), until the process is stopped.
+Every version of an order written is logged (``OrderVersion``).
+
+``--role`` splits it into processes, as a deployment runs it (on PostgreSQL, ``DRF_TENANT_DATABASE``):
+``setup`` (migrate, seed, the user; then exit), ``web`` (serve; several on one ``--port`` share it,
+SO_REUSEPORT, so one can be killed while the others answer) and ``writer`` (the shop's writes).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ USER, PASSWORD = "akinon", "s3cret-Pa55"
 
 class ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    allow_reuse_port = True  # several web workers on one port
 
 
 class Counting:
@@ -55,7 +61,7 @@ def seed(orders: int, days: float, until: float, rng: random.Random) -> None:
     """
     from django.utils import timezone
 
-    from tests.drf_tenant.models import DiscountItem, Order, OrderItem
+    from tests.drf_tenant.models import DiscountItem, Order, OrderItem, OrderVersion
 
     end = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=until)
     start = end - timedelta(days=days)
@@ -75,6 +81,10 @@ def seed(orders: int, days: float, until: float, rng: random.Random) -> None:
         room = min(6 * 3600, (end - order.created_date).total_seconds())
         order.modified_date = order.created_date + timedelta(seconds=rng.uniform(0, room))
     Order.objects.bulk_update(saved, ["modified_date"], batch_size=500)
+    OrderVersion.objects.bulk_create(
+        [OrderVersion(order_id=o.id, status=o.status, modified_date=o.modified_date) for o in saved],
+        batch_size=500,
+    )
     items, discounts = [], []
     for order in saved:
         at = {"created_date": order.created_date}
@@ -94,7 +104,32 @@ def seed(orders: int, days: float, until: float, rng: random.Random) -> None:
         model.objects.bulk_update(created, ["modified_date"], batch_size=500)
 
 
-def write(inserts: float, updates: float, deletes: float, rng: random.Random, stop: threading.Event) -> None:
+def version(order: Any) -> None:
+    from tests.drf_tenant.models import OrderVersion
+
+    OrderVersion.objects.create(order_id=order.id, status=order.status, modified_date=order.modified_date)
+
+
+def victim(recent: float | None) -> Any:
+    """An order to delete: any, or one created in the last ``recent`` minutes."""
+    from django.utils import timezone
+
+    from tests.drf_tenant.models import Order
+
+    orders = Order.objects.all()
+    if recent is not None:
+        orders = orders.filter(created_date__gte=timezone.now() - timedelta(minutes=recent))
+    return orders.order_by("?").first()
+
+
+def write(
+    inserts: float,
+    updates: float,
+    deletes: float,
+    rng: random.Random,
+    stop: threading.Event,
+    recent: float | None,
+) -> None:
     """A busy shop: new orders (created now, with items), updates and deletions of others."""
     from tests.drf_tenant.models import DeletedItem, Order, OrderItem
 
@@ -106,14 +141,15 @@ def write(inserts: float, updates: float, deletes: float, rng: random.Random, st
         owed["delete"] += deletes / ticks
         while owed["delete"] >= 1:
             owed["delete"] -= 1
-            victim = Order.objects.order_by("?").first()
-            if victim is not None:
-                DeletedItem.objects.create(object_id=victim.id, content_type_model="order")
-                victim.delete()
+            gone = victim(recent)
+            if gone is not None:
+                DeletedItem.objects.create(object_id=gone.id, content_type_model="order")
+                gone.delete()
         while owed["insert"] >= 1:
             owed["insert"] -= 1
             order = Order.objects.create(number=f"{rng.getrandbits(60):015x}", amount=Decimal("10.00"))
             OrderItem.objects.create(order=order, price=Decimal("10.00"))
+            version(order)
         while owed["update"] >= 1:
             owed["update"] -= 1
             last = Order.objects.order_by("-id").values_list("id", flat=True).first() or 0
@@ -121,6 +157,21 @@ def write(inserts: float, updates: float, deletes: float, rng: random.Random, st
             if order is not None:
                 order.status = rng.choice(["450", "500", "550", "600"])
                 order.save()  # auto_now: modified_date is now
+                version(order)
+
+
+def setup(args: argparse.Namespace) -> None:
+    """The tables, the seeded orders (once), the API user."""
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    from tests.drf_tenant.models import Order
+
+    call_command("migrate", run_syncdb=True, verbosity=0)
+    if not Order.objects.exists():
+        seed(args.orders, args.days, args.until, random.Random(args.seed))
+    if not User.objects.filter(username=USER).exists():
+        User.objects.create_user(USER, password=PASSWORD)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,32 +183,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inserts", type=float, default=0.0, help="new orders a second")
     parser.add_argument("--updates", type=float, default=0.0, help="updated orders a second")
     parser.add_argument("--deletes", type=float, default=0.0, help="deleted orders a second")
+    parser.add_argument(
+        "--delete-recent", type=float, default=None, help="delete only orders this many minutes old"
+    )
+    parser.add_argument("--role", choices=("all", "setup", "web", "writer"), default="all")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
 
     import django
 
     django.setup()
-    from django.contrib.auth.models import User
-    from django.core.management import call_command
     from django.core.wsgi import get_wsgi_application
 
-    from tests.drf_tenant.models import Order
-
-    call_command("migrate", run_syncdb=True, verbosity=0)
-
-    rng = random.Random(args.seed)
-    if not Order.objects.exists():
-        seed(args.orders, args.days, args.until, rng)
-    if not User.objects.filter(username=USER).exists():
-        User.objects.create_user(USER, password=PASSWORD)
-    server = make_server(
-        "127.0.0.1", args.port, Counting(get_wsgi_application()), ThreadingServer, QuietHandler
-    )
+    if args.role in ("all", "setup"):
+        setup(args)
+    if args.role == "setup":
+        print("READY 0", flush=True)
+        return 0
     stop = threading.Event()
     rates = (args.inserts, args.updates, args.deletes)
-    writer = threading.Thread(target=write, args=(*rates, rng, stop), daemon=True)
-    if any(rates):
+    rng = random.Random(args.seed + 1)
+    writer = threading.Thread(target=write, args=(*rates, rng, stop, args.delete_recent), daemon=True)
+    if any(rates) and args.role in ("all", "writer"):
         writer.start()
 
     def stop_writing(*_: object) -> None:  # SIGUSR1: the shop closes; the API stays up
@@ -167,6 +214,13 @@ def main(argv: list[str] | None = None) -> int:
         print("STOPPED", flush=True)
 
     signal.signal(signal.SIGUSR1, lambda *_: threading.Thread(target=stop_writing).start())
+    if args.role == "writer":
+        print("READY 0", flush=True)
+        stop.wait()
+        return 0
+    server = make_server(
+        "127.0.0.1", args.port, Counting(get_wsgi_application()), ThreadingServer, QuietHandler
+    )
     print(f"READY {server.server_address[1]}", flush=True)
     try:
         server.serve_forever(poll_interval=0.1)

@@ -1,6 +1,7 @@
 """Django settings of the test tenant; ``DRF_TENANT_*`` environment variables choose DRF's alternatives.
 
-- ``DRF_TENANT_DB``: the SQLite file.
+- ``DRF_TENANT_DB``: the SQLite file; or ``DRF_TENANT_DATABASE``: a PostgreSQL database
+  (``postgresql://user@host:port/name``), which several processes (web workers, the writer) share.
 - ``DRF_TENANT_TZ``: ``TIME_ZONE`` (with ``USE_TZ``, DRF writes datetimes with that offset).
 - ``DRF_TENANT_SWITCHES``: comma-separated: ``limit_offset`` (``LimitOffsetPagination``), ``cursor``
   (``CursorPagination``), ``no_ordering`` (no ``OrderingFilter``), ``ordering`` (the ordering parameter
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 SWITCHES = frozenset(filter(None, os.environ.get("DRF_TENANT_SWITCHES", "").split(",")))
 SECRET_KEY = "drf-tenant-for-tests-only"
@@ -38,6 +40,16 @@ DATABASES = {
         "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;"},
     }
 }
+if os.environ.get("DRF_TENANT_DATABASE"):
+    _url = urlsplit(os.environ["DRF_TENANT_DATABASE"])
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": _url.path.lstrip("/"),
+        "USER": _url.username or "postgres",
+        "HOST": _url.hostname,
+        "PORT": str(_url.port),
+        "CONN_MAX_AGE": 60,
+    }
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

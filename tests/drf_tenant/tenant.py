@@ -24,19 +24,22 @@ TABLES = {
     "order_items": "drf_tenant_orderitem",
     "discount_items": "drf_tenant_discountitem",
     "deleted_items": "drf_tenant_deleteditem",
+    "versions": "drf_tenant_orderversion",
 }
 
 
-def instant(text: str) -> datetime:
-    """A datetime as Django stores it in SQLite (UTC text), as an aware datetime."""
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+def instant(value: str | datetime) -> datetime:
+    """A datetime as Django stores it (UTC text in SQLite, a timestamp in PostgreSQL), as an aware datetime."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 class Tenant:
     """A running tenant: its URL, its database, and what its tables hold now."""
 
-    def __init__(self, url: str, db: Path, process: subprocess.Popen) -> None:
-        self.url, self.db, self.process = url, db, process
+    def __init__(self, url: str, db: Path | str, process: subprocess.Popen | None) -> None:
+        self.url, self.db, self.process = url, db, process  # db: a SQLite file, or a postgresql:// URL
 
     def stop_writes(self, *, timeout: float = 60) -> None:
         """Stop the writer (the API stays up) and wait until its last write is done."""
@@ -55,8 +58,15 @@ class Tenant:
         return json.dumps({**conn, "extra": {"backoff": 0.05, "max_wait": 5, **extra}})
 
     def rows(self, resource: str, *columns: str) -> list[tuple]:
+        query = f"SELECT {', '.join(columns)} FROM {TABLES[resource]}"
+        if str(self.db).startswith("postgresql://"):
+            import psycopg2
+
+            with contextlib.closing(psycopg2.connect(str(self.db))) as db, db.cursor() as cursor:
+                cursor.execute(query)
+                return cursor.fetchall()
         with contextlib.closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=30)) as db:
-            return db.execute(f"SELECT {', '.join(columns)} FROM {TABLES[resource]}").fetchall()
+            return db.execute(query).fetchall()
 
     def ids(self, resource: str, field: str, start: datetime, end: datetime) -> list[int]:
         """Keys of the records whose ``field`` lies in ``[start, end)`` now."""
