@@ -49,9 +49,28 @@ class Postgres:
             f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 -c max_connections=400 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB"
         )
-        self._run(str(self.bin / "pg_ctl"), "-D", str(data), "-l", str(self.home / "log"), "-o", options, "-w", "start")
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(self.home / "log"),
+            "-o",
+            options,
+            "-w",
+            "start",
+        )
         for database in databases:
-            self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", database)
+            self._run(
+                str(self.bin / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                database,
+            )
         return self
 
     def url(self, database: str, driver: str = "postgresql+psycopg2") -> str:
