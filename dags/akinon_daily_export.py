@@ -5,7 +5,8 @@ Waits for the day to close, exports its **orders**, then their **items** and **d
 `{base}/akinon/<list>/date=YYYY-MM-DD/` (part files and a `_manifest.json`, written last).
 
 - **Trigger it as it is**: every parameter is optional. `base` is the export root (`s3://aws_default@bucket/prefix`,
-  or a local folder); empty: the Variable `akinon_export_base`, else `/tmp/akinon-exports`.
+  or a local folder); empty: the Variable `akinon_export_base`, else `/tmp/akinon-exports`. `file_format` is
+  `jsonl` (default), `jsonl.gz` or `parquet`; a backfill takes it as `--dag-run-conf '{"file_format": "parquet"}'`.
 - Each run covers one UTC day `[data_interval_start, data_interval_end)` (`CronDataIntervalTimetable`: a
   cron string would give Airflow 3 zero-width intervals). Backfill any range with
   `airflow backfill create --dag-id akinon_daily_export --from-date ... --to-date ...`.
@@ -36,6 +37,8 @@ ASSETS = {name: Asset(asset_uri(CONN_ID, name)) for name in ("orders", "order_it
 POLL_SECONDS = int(os.environ.get("AKINON_POLL_SECONDS", "300"))
 RETRY_DELAY = timedelta(seconds=int(os.environ.get("AKINON_RETRY_DELAY_SECONDS", "300")))
 POOL = os.environ.get("AKINON_POOL", "default_pool")
+RETRIES = int(os.environ.get("AKINON_RETRIES", "2"))
+FORMAT = "{{ params.file_format }}"
 
 
 def destination(resource: str) -> str:
@@ -58,9 +61,12 @@ with DAG(
             type=["null", "string"],
             description="Export root URI (s3://conn@bucket/prefix or a folder); empty: the Variable "
             "akinon_export_base, else /tmp/akinon-exports",
-        )
+        ),
+        "file_format": Param(
+            "jsonl", enum=["jsonl", "jsonl.gz", "parquet"], description="Format of the part files"
+        ),
     },
-    default_args={"retries": 2, "retry_delay": RETRY_DELAY, "pool": POOL},
+    default_args={"retries": RETRIES, "retry_delay": RETRY_DELAY, "pool": POOL},
     tags=["akinon", "example"],
 ) as dag:
     # [START howto_sensor_akinon]
@@ -80,6 +86,7 @@ with DAG(
         task_id="export_orders",
         akinon_conn_id=CONN_ID,
         destination=destination("orders"),
+        file_format=FORMAT,
         outlets=[ASSETS["orders"]],
     )
     # Items and discounts of exactly the exported orders: the ids come from the orders export.
@@ -87,6 +94,7 @@ with DAG(
         task_id="export_order_items",
         akinon_conn_id=CONN_ID,
         destination=destination("order_items"),
+        file_format=FORMAT,
         orders_from=orders.output,
         outlets=[ASSETS["order_items"]],
     )
@@ -94,6 +102,7 @@ with DAG(
         task_id="export_discount_items",
         akinon_conn_id=CONN_ID,
         destination=destination("discount_items"),
+        file_format=FORMAT,
         orders_from=orders.output,
         outlets=[ASSETS["discount_items"]],
     )

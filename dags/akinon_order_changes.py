@@ -31,7 +31,14 @@ from airflow_provider_akinon.operators.akinon import (
 DEFAULT_BASE = "/tmp/akinon-exports"
 POOL = os.environ.get("AKINON_POOL", "default_pool")
 BASE = "{{ var.value.get('akinon_export_base', '" + DEFAULT_BASE + "') }}"
-HOUR = "{{ data_interval_start.strftime('%Y-%m-%dT%H') }}"
+# Tests and demos run the feed faster and from a given instant, with every interval caught up:
+# AKINON_CHANGES_MINUTES (a divisor of 60; partitions are then named hour=YYYY-MM-DDTHHMM) and
+# AKINON_CHANGES_SINCE (an ISO instant).
+MINUTES = int(os.environ.get("AKINON_CHANGES_MINUTES", "60"))
+SINCE = os.environ.get("AKINON_CHANGES_SINCE")
+HOUR = "{{ data_interval_start.strftime('%Y-%m-%dT%H" + ("%M" if MINUTES < 60 else "") + "') }}"
+RETRIES = int(os.environ.get("AKINON_RETRIES", "2"))
+RETRY_DELAY = timedelta(seconds=int(os.environ.get("AKINON_RETRY_DELAY_SECONDS", "60")))
 RESOURCES = ("orders", "order_items")
 
 
@@ -46,11 +53,13 @@ def current_table(resource: str) -> str:
 with DAG(
     dag_id="akinon_order_changes",
     description="Hourly modified_date windows of orders and items; current state merged into Delta tables",
-    schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
+    schedule=CronDataIntervalTimetable(
+        "0 * * * *" if MINUTES >= 60 else f"*/{MINUTES} * * * *", timezone="UTC"
+    ),
+    start_date=datetime.fromisoformat(SINCE) if SINCE else datetime(2026, 1, 1),
+    catchup=SINCE is not None,
     max_active_runs=4,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "pool": POOL},
+    default_args={"retries": RETRIES, "retry_delay": RETRY_DELAY, "pool": POOL},
     tags=["akinon", "example", "delta"],
     doc_md=__doc__,
 ) as dag:

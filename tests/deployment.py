@@ -95,12 +95,16 @@ for argv in json.loads(sys.argv[1]):
 class Deployment:
     """Airflow components (and their helpers, such as Redis) as process groups sharing one home."""
 
-    def __init__(self, home: Path, env: dict[str, str], *, deadline: float = 420) -> None:
+    def __init__(
+        self, home: Path, env: dict[str, str], *, deadline: float = 420, database: Any = None
+    ) -> None:
         self.home = home
         self.env = env
         self.deadline = deadline
+        self.database = database  # a tests.support.postgres.Postgres holding database "airflow"; else SQLite
         self.started = time.monotonic()
         self.procs: dict[str, subprocess.Popen] = {}
+        self.commands: dict[str, tuple[tuple[str, ...], dict[str, Any] | None]] = {}
         self.killed: set[str] = set()
 
     def cli(self, *args: str, check: bool = True, timeout: float = 180) -> str | None:
@@ -147,7 +151,7 @@ class Deployment:
     def start(self, name: str, *command: str, env: dict[str, Any] | None = None) -> subprocess.Popen:
         """Start ``command`` (``airflow ...`` when it starts with a component name) as group ``name``."""
         argv = list(command) if command[0].startswith("/") else [sys.executable, "-m", "airflow", *command]
-        log = (self.home / f"{name}.log").open("wb")
+        log = (self.home / f"{name}.log").open("ab")  # a restarted component's log goes on
         proc = subprocess.Popen(
             argv,
             env={**self.env, **(env or {})},
@@ -156,7 +160,14 @@ class Deployment:
             start_new_session=True,
         )
         self.procs[name] = proc
+        self.commands[name] = (command, env)
+        self.killed.discard(name)
         return proc
+
+    def restart(self, name: str) -> subprocess.Popen:
+        """Start ``name`` again as it was started (a supervisor's restart)."""
+        command, env = self.commands[name]
+        return self.start(name, *command, env=env)
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Kill the whole process group of ``name`` (a component and every child it started)."""
@@ -195,6 +206,8 @@ class Deployment:
             assert "Skipping masking" not in text, path
 
     def query(self, sql: str, *params: Any) -> list[tuple]:
+        if self.database is not None:
+            return self._query_postgres(sql.replace("?", "%s"), params)
         db = self.home / "airflow.db"
         if not db.exists():
             return []
@@ -203,6 +216,16 @@ class Deployment:
                 return conn.execute(sql, params).fetchall()
             except sqlite3.OperationalError:  # tables not created yet, or busy
                 return []
+
+    def _query_postgres(self, sql: str, params: tuple) -> list[tuple]:
+        import psycopg2
+
+        try:
+            with contextlib.closing(self.database.connect("airflow")) as conn, conn.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+        except psycopg2.Error:  # tables not created yet
+            return []
 
     def wait_for(self, what: str, check: Callable[[], Any], pause: float = 1.0) -> Any:
         """Poll ``check`` until truthy; fail with the components' logs past the deadline or on a crash."""

@@ -5,6 +5,11 @@ against the fake server. Orders inserted into the server fire the ``AssetWatcher
 those orders (with their items and discounts). The triggerer is then restarted: the new one resumes from
 the watermark kept in the asset's state store, and the next orders are exported by a second run, so no
 order is exported twice or lost.
+
+Then events are held back, as the chaos soak found: while a run waits (its pool closed), two more orders
+fire two events. Airflow gives the next run only the first of them and keeps no record of the second (it
+would wait for yet another event); the run exports up to the newest order all the same, so the second
+order is not left behind.
 """
 
 from __future__ import annotations
@@ -81,12 +86,42 @@ def test_new_orders_start_runs_that_export_exactly_them_across_a_triggerer_resta
             )
             second = [server.data.insert_order() for _ in range(5)]
             deployment.wait_for("the second run", lambda: runs_succeeded(2))
+
+            deployment.cli("pools", "set", "akinon_api", "0", "Akinon API")  # the third run's exports wait
+            third = [server.data.insert_order()]
+            deployment.wait_for("the third run to choose its range", lambda: range_chosen(deployment, 3))
+            held = []
+            for _ in range(2):  # two events while the DAG is at max_active_runs
+                held.append(server.data.insert_order())
+                deployment.wait_for(
+                    f"the event of order {held[-1]}",
+                    lambda: (
+                        f"New orders {held[-1]}..{held[-1]} fired" in deployment.log("triggerer-2", 10**6)
+                    ),
+                )
+            deployment.cli("pools", "set", "akinon_api", "4", "Akinon API")
+            deployment.wait_for("the fourth run", lambda: runs_succeeded(4))
         finally:
             deployment.stop()
 
     orders = exported(base, "orders", "id")
-    assert orders == {f"ids={first[0]}-{first[-1]}": first, f"ids={second[0]}-{second[-1]}": second}
+    assert orders == {
+        f"ids={first[0]}-{first[-1]}": first,
+        f"ids={second[0]}-{second[-1]}": second,
+        f"ids={third[0]}-{third[0]}": third,
+        f"ids={held[0]}-{held[-1]}": held,  # the held-back event's order too
+    }
     for resource, pks in (("order_items", data.item_pks), ("discount_items", data.discount_pks)):
         assert exported(base, resource, "pk") == {
             name: [pk for order in ids for pk in pks(order)] for name, ids in orders.items()
         }, resource
+
+
+def range_chosen(deployment: Deployment, runs: int) -> bool:
+    """``runs`` runs exist and the newest has chosen its id range (its export now waits for the pool)."""
+    rows = deployment.query(
+        "SELECT ti.state FROM task_instance ti JOIN dag_run r ON r.run_id = ti.run_id AND r.dag_id = ti.dag_id "
+        "WHERE ti.dag_id = ? AND ti.task_id = 'id_range' ORDER BY r.run_after",
+        DAG_ID,
+    )
+    return len(rows) == runs and rows[-1][0] == "success"

@@ -172,21 +172,22 @@ def test_order_changes_dag_feeds_partitions_and_the_current_state_table(dagbag, 
     ]
 
 
-def test_event_runs_export_the_union_of_their_ranges_from_the_last_id_exported():
+def test_event_runs_export_from_the_last_id_exported_to_the_newest_order():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("events_dag", DAGS / "akinon_new_orders_events.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    events = [
-        {"after_id": 100, "to_id": 120},
-        {"after_id": 120, "to_id": 130},
-        {"after_id": 100, "to_id": 120},
-    ]
-    assert module.union_of_ranges(events) == {"after_id": 100, "to_id": 130, "label": "101-130"}
-    # an event lost between two runs (the last export ended at 90): its orders are not skipped
-    assert module.union_of_ranges(events, last_exported=90)["label"] == "91-130"
-    # a range fired again after the run exported it: exported again, as the same partition
-    assert module.union_of_ranges([{"after_id": 100, "to_id": 120}], last_exported=120)["label"] == "101-120"
+    events = [{"after_id": 100, "to_id": 120}, {"after_id": 120, "to_id": 130}]
+    # the first run: from the first event's start to the newest order now (orders whose events wait)
+    assert module.next_range(events, {}, 135) == {"after_id": 100, "to_id": 135, "label": "101-135"}
+    assert module.next_range(events, {}, None)["label"] == "101-130"
+    # later runs start at the last id exported, whatever their events say (a lost event's orders too)
+    assert module.next_range([{"after_id": 120, "to_id": 130}], {"to_id": 90}, 130)["label"] == "91-130"
+    # a range fired again after a run exported it: nothing new, nothing exported twice
+    assert module.next_range([{"after_id": 100, "to_id": 120}], {"to_id": 120}, 120) is None
+    # a run that did not finish: its range again, as the same partition
+    pending = {"after_id": 120, "to_id": 125, "label": "121-125"}
+    assert module.next_range(events, {"to_id": 120, "pending": pending}, 140) == pending
     with pytest.raises(ValueError, match="no new-orders event"):
-        module.union_of_ranges([])
+        module.next_range([], {}, 10)

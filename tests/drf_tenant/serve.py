@@ -131,6 +131,8 @@ def write(
     recent: float | None,
 ) -> None:
     """A busy shop: new orders (created now, with items), updates and deletions of others."""
+    from django.db import transaction
+
     from tests.drf_tenant.models import DeletedItem, Order, OrderItem
 
     ticks = max(inserts, updates, deletes, 1.0)
@@ -139,25 +141,28 @@ def write(
         owed["insert"] += inserts / ticks
         owed["update"] += updates / ticks
         owed["delete"] += deletes / ticks
-        while owed["delete"] >= 1:
-            owed["delete"] -= 1
-            gone = victim(recent)
-            if gone is not None:
-                DeletedItem.objects.create(object_id=gone.id, content_type_model="order")
-                gone.delete()
+        with transaction.atomic():  # each write whole, as the shop commits it
+            while owed["delete"] >= 1:
+                owed["delete"] -= 1
+                gone = victim(recent)
+                if gone is not None:
+                    DeletedItem.objects.create(object_id=gone.id, content_type_model="order")
+                    gone.delete()
         while owed["insert"] >= 1:
             owed["insert"] -= 1
-            order = Order.objects.create(number=f"{rng.getrandbits(60):015x}", amount=Decimal("10.00"))
-            OrderItem.objects.create(order=order, price=Decimal("10.00"))
-            version(order)
+            with transaction.atomic():
+                order = Order.objects.create(number=f"{rng.getrandbits(60):015x}", amount=Decimal("10.00"))
+                OrderItem.objects.create(order=order, price=Decimal("10.00"))
+                version(order)
         while owed["update"] >= 1:
             owed["update"] -= 1
             last = Order.objects.order_by("-id").values_list("id", flat=True).first() or 0
-            order = Order.objects.filter(id=rng.randint(1, max(1, last))).first()
-            if order is not None:
-                order.status = rng.choice(["450", "500", "550", "600"])
-                order.save()  # auto_now: modified_date is now
-                version(order)
+            with transaction.atomic():
+                order = Order.objects.filter(id=rng.randint(1, max(1, last))).first()
+                if order is not None:
+                    order.status = rng.choice(["450", "500", "550", "600"])
+                    order.save()  # auto_now: modified_date is now
+                    version(order)
 
 
 def setup(args: argparse.Namespace) -> None:
