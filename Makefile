@@ -69,8 +69,10 @@ bench: $(AF3)/.installed
 
 # A whole deployment killed at random for 20 minutes (AKINON_SOAK_SEED replays a run); prints its table.
 soak: $(AF3)/.installed redis-server postgresql
-	AKINON_SOAK_MINUTES=$${AKINON_SOAK_MINUTES:-20} $(AF3)/bin/python -m pytest -q -s -p no:cacheprovider \
-		-m soak tests/soak
+	mkdir -p test-artifacts
+	AKINON_SOAK_MINUTES=$${AKINON_SOAK_MINUTES:-20} AKINON_SOAK_DAYS=$${AKINON_SOAK_DAYS:-14} \
+		AKINON_SOAK_REPORT=$${AKINON_SOAK_REPORT:-test-artifacts/soak.md} \
+		$(AF3)/bin/python -m pytest -q -s -p no:cacheprovider -m soak tests/soak
 
 clean:
 	rm -rf $(VENV) .pytest_cache docs/_build docs/_generated test-artifacts

@@ -33,14 +33,13 @@ def report(
     kills = ", ".join(f"{name} {n}" for name, n in sorted(chaos.kills.items())) or "none"
     rows = [
         ("seed", chaos.seed),
-        ("chaos", f"{(chaos.log and len(chaos.log)) or 0} kills and restarts over the soak"),
         ("kills per component", kills),
         ("kills in all", sum(chaos.kills.values())),
-        ("DAG runs by state", ", ".join(f"{state} {n}" for state, n in sorted(runs))),
+        ("DAG runs by state", "; ".join(f"{dag} {state} {n}" for dag, state, n in sorted(runs))),
         ("task instances / attempts", f"{len(tries)} / {attempts}"),
         ("task instances retried / of them succeeded", f"{retried} / {recovered}"),
         ("event-driven runs that exported orders", event_runs),
-        ("changes feed", f"{since:%H:%M}-{closed:%H:%M} UTC, one merge per interval"),
+        ("changes feed merged into Delta", f"{since:%H:%M}-{closed:%H:%M} UTC, every interval"),
         ("last kill to last run finished", f"{last_finish:.0f} s"),
         ("partitions checked (superseded parts kept)", f"{tidy['partitions']} ({tidy['superseded']})"),
         ("records exported", tally.exported),
