@@ -88,7 +88,7 @@ WRITES = ("create", "swap", "put", "delete", "place")
 
 
 def publish_killed_at(
-    destination, step: int, *, raise_instead: BaseException | None = None
+    destination, step: int, *, raise_instead: BaseException | None = None, **operator
 ) -> tuple[int, int]:
     """
     Export into ``destination`` in a forked child, SIGKILLed before write ``step`` of its publish (a write
@@ -121,7 +121,7 @@ def publish_killed_at(
                 setattr(LocalStore, name, count(getattr(LocalStore, name)))
             FetchOrdersOperator(
                 task_id="o", destination=str(destination), start="2026-01-02", end="2026-01-03",
-                page_size=10, max_file_bytes=60_000, max_concurrency=1,
+                page_size=10, max_file_bytes=60_000, max_concurrency=1, **operator,
             ).execute({})  # fmt: skip
             os.write(write, str(len(calls)).encode())
             code = 0
