@@ -1,0 +1,138 @@
+"""Paging strategies and the walk loop, alone: an in-memory list answers each query as a server would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from airflow_provider_akinon.errors import AkinonApiError, AkinonPageError
+from airflow_provider_akinon.hooks.paging import (
+    CursorPaginator,
+    KeysetPaginator,
+    LimitOffsetPaginator,
+    PageNumberPaginator,
+    iter_pages,
+)
+from airflow_provider_akinon.hooks.records import Page
+
+IDS = list(range(1, 24))  # 23 records: pages of 5 leave a short last page
+
+
+def page(ids: list[int], count: int | None, next_link: str | None) -> Page:
+    return Page(count, next_link, parsed=[{"id": i} for i in ids])
+
+
+class Server:
+    """A list of ``IDS`` answering page numbers, limit/offset, cursors and ``id__gt``, recording queries."""
+
+    def __init__(self, ids: list[int] = IDS, *, cap: int | None = None, ignore: str | None = None) -> None:
+        self.ids, self.cap, self.ignore, self.queries = ids, cap, ignore, []
+
+    def __call__(self, endpoint: str, query: dict[str, Any]) -> Page:
+        self.queries.append(dict(query))
+        size = min(int(query["limit"]), self.cap or 10**9)
+        ids = [i for i in self.ids if i > int(query.get("id__gt", 0))]
+        if "page" in query and self.ignore != "page":
+            start = (int(query["page"]) - 1) * size
+            if start >= len(ids) and int(query["page"]) > 1:
+                raise AkinonApiError("404", status=404, body='{"detail": "Invalid page."}')
+            link = f"http://elsewhere/?page={int(query['page']) + 1}&limit={size}"
+        elif "offset" in query:
+            start = int(query["offset"])
+            link = f"http://elsewhere/?offset={start + size}&limit={size}"
+        elif "cursor" in query or "sort" not in query:  # a cursor walk sends no sort of its own
+            start = int(query.get("cursor", 0))
+            link = f"http://elsewhere/?cursor={start + size}"
+        else:
+            start, link = 0, "http://elsewhere/?more=1"
+        chunk = ids[start : start + size]
+        more = start + size < len(ids)
+        return page(chunk, len(ids), link if more else None)
+
+
+def walk(paginator, server: Server, limit: int = 5) -> list[int]:
+    return [r["id"] for p in iter_pages(server, "orders/", {}, paginator, limit) for r in p]
+
+
+@pytest.mark.parametrize(
+    "paginator",
+    [PageNumberPaginator(), LimitOffsetPaginator(), CursorPaginator(), KeysetPaginator()],
+    ids=["page", "offset", "cursor", "keyset"],
+)
+def test_every_style_walks_the_whole_list_once(paginator):
+    server = Server()
+    assert walk(paginator, server) == IDS
+    assert len(server.queries) == 5
+    assert all(q["limit"] == 5 for q in server.queries)
+
+
+def test_a_size_parameter_other_than_limit_is_sent_by_name():
+    query = PageNumberPaginator(size_param="page_size").first({"status": "400"}, 50)
+    assert query == {"sort": "id", "status": "400", "page_size": 50, "page": 1}
+
+
+def test_the_callers_sort_wins_and_the_cursor_keeps_the_views_order():
+    assert PageNumberPaginator().first({"sort": "-id"}, 5)["sort"] == "-id"
+    assert "sort" not in CursorPaginator().first({}, 5)
+
+
+def test_next_is_read_for_its_paging_parameter_only_never_its_host():
+    current = {"page": 2, "limit": 5}
+    following = PageNumberPaginator().following(current, page([1], 9, "http://evil.example/?page=3&token=x"))
+    assert following == {"page": 3, "limit": 5}
+    # a next link that goes backwards is not followed: the page after the current one is asked
+    assert PageNumberPaginator().following(current, page([1], 9, "http://h/?page=1"))["page"] == 3
+    assert LimitOffsetPaginator().following({"offset": 5, "limit": 5}, page([1, 2], 9, "http://h/?x=1")) == {
+        "offset": 7,
+        "limit": 5,
+    }
+
+
+def test_a_walk_ends_on_next_null_or_an_empty_page_not_on_a_short_page():
+    server = Server(cap=3)  # the tenant caps the page silently: 3 records for 5 asked
+    assert walk(PageNumberPaginator(), server) == IDS
+    assert PageNumberPaginator().following({"page": 1}, page([], 0, "http://h/?page=2")) is None
+
+
+def test_a_404_invalid_page_past_the_last_page_ends_the_walk_and_nothing_else_does():
+    paginator = PageNumberPaginator()
+    past = AkinonApiError("404", status=404, body='{"detail": "Invalid page."}')
+    assert paginator.past_end(past, {"page": 3})
+    assert not paginator.past_end(past, {"page": 1})  # the first page missing is an error
+    assert not paginator.past_end(AkinonApiError("404", status=404, body="Not found"), {"page": 3})
+    assert not LimitOffsetPaginator().past_end(past, {"offset": 10})
+
+
+def test_a_cursor_link_without_the_cursor_is_an_error_that_quotes_it():
+    with pytest.raises(AkinonPageError, match="without a 'cursor' parameter"):
+        CursorPaginator().following({}, page([1], None, "http://h/?after=5"))
+
+
+def test_keyset_follows_the_last_key_and_drops_a_starting_bound():
+    paginator = KeysetPaginator(key="pk", lookup="id")
+    following = paginator.following(
+        {"id__gte": 1, "limit": 2}, Page(None, "x", parsed=[{"pk": 4}, {"pk": 9}])
+    )
+    assert following == {"limit": 2, "id__gt": 9}
+    assert paginator.first({"page": 3}, 2) == {"sort": "id", "limit": 2}
+
+
+def test_a_page_larger_than_asked_is_refused():
+    server = Server()
+    with pytest.raises(AkinonPageError, match="answered 10 records to a request for 5"):
+        list(iter_pages(lambda e, q: server(e, {**q, "limit": 10}), "orders/", {}, PageNumberPaginator(), 5))
+
+
+def test_a_server_that_ignores_the_page_parameter_is_caught_on_the_second_page():
+    with pytest.raises(AkinonPageError, match="same records as page 1: it ignores the page parameter"):
+        walk(PageNumberPaginator(), Server(ignore="page"))
+
+
+def test_more_pages_than_the_count_fills_end_the_walk_with_an_error():
+    def endless(endpoint: str, query: dict[str, Any]) -> Page:
+        start = int(query["offset"])  # always a next page, whatever the count says
+        return page(list(range(start + 1, start + 6)), 10, f"http://h/?offset={start + 5}")
+
+    with pytest.raises(AkinonPageError, match=r"still links a next page after \d+ pages"):
+        list(iter_pages(endless, "orders/", {}, LimitOffsetPaginator(), 5))
