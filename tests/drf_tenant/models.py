@@ -60,3 +60,16 @@ class OrderVersion(models.Model):
 
     class Meta:
         app_label = "drf_tenant"
+
+
+class Product(models.Model):
+    """A list no part of the provider knows (the plug-in test declares it): products, typed columns."""
+
+    sku = models.CharField(max_length=32, db_index=True)
+    name = models.CharField(max_length=64)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    created_date = models.DateTimeField(default=timezone.now, db_index=True)
+    modified_date = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        app_label = "drf_tenant"

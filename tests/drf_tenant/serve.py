@@ -104,6 +104,28 @@ def seed(orders: int, days: float, until: float, rng: random.Random) -> None:
         model.objects.bulk_update(created, ["modified_date"], batch_size=500)
 
 
+def seed_products(count: int, days: float, until: float, rng: random.Random) -> None:
+    """``count`` products, created and last modified at random over the same span as the orders."""
+    from django.utils import timezone
+
+    from tests.drf_tenant.models import Product
+
+    end = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=until)
+    span = days * 86400
+    made = Product.objects.bulk_create(
+        [
+            Product(sku=f"SKU-{n:05d}", name=f"product {n}", price=Decimal(rng.randrange(100, 99999)) / 100)
+            for n in range(count)
+        ],
+        batch_size=500,
+    )
+    for product in made:
+        product.created_date = end - timedelta(seconds=rng.uniform(0, span))
+        room = (end - product.created_date).total_seconds()
+        product.modified_date = product.created_date + timedelta(seconds=rng.uniform(0, room))
+    Product.objects.bulk_update(made, ["created_date", "modified_date"], batch_size=500)
+
+
 def version(order: Any) -> None:
     from tests.drf_tenant.models import OrderVersion
 
@@ -175,6 +197,7 @@ def setup(args: argparse.Namespace) -> None:
     call_command("migrate", run_syncdb=True, verbosity=0)
     if not Order.objects.exists():
         seed(args.orders, args.days, args.until, random.Random(args.seed))
+        seed_products(args.products, args.days, args.until, random.Random(args.seed + 2))
     if not User.objects.filter(username=USER).exists():
         User.objects.create_user(USER, password=PASSWORD)
 
@@ -185,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=3000)
     parser.add_argument("--days", type=float, default=3)
     parser.add_argument("--until", type=float, default=1, help="the seeded days end this many hours ago")
+    parser.add_argument("--products", type=int, default=0, help="products to seed")
     parser.add_argument("--inserts", type=float, default=0.0, help="new orders a second")
     parser.add_argument("--updates", type=float, default=0.0, help="updated orders a second")
     parser.add_argument("--deletes", type=float, default=0.0, help="deleted orders a second")

@@ -25,6 +25,7 @@ TABLES = {
     "discount_items": "drf_tenant_discountitem",
     "deleted_items": "drf_tenant_deleteditem",
     "versions": "drf_tenant_orderversion",
+    "products": "drf_tenant_product",
 }
 
 
@@ -91,6 +92,7 @@ def drf_tenant(
     switches: tuple[str, ...] = (),
     tz: str = "UTC",
     orders: int = 3000,
+    products: int = 0,
     days: float = 3,
     inserts: float = 0,
     updates: float = 0,
@@ -111,7 +113,7 @@ def drf_tenant(
     }
     command = [sys.executable, "-m", "tests.drf_tenant.serve", "--orders", str(orders), "--days", str(days)]
     command += ["--inserts", str(inserts), "--updates", str(updates), "--deletes", str(deletes)]
-    command += ["--until", str(until)]
+    command += ["--until", str(until), "--products", str(products)]
     process = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=home.joinpath("tenant.log").open("wb")
     )

@@ -13,7 +13,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tests.drf_tenant.models import DeletedItem, DiscountItem, Order, OrderItem
+from tests.drf_tenant.models import DeletedItem, DiscountItem, Order, OrderItem, Product
 
 SWITCHES = settings.SWITCHES
 LOOKUPS = ["gt", "gte", "lt", "lte"]
@@ -92,6 +92,12 @@ class DiscountItemSerializer(serializers.ModelSerializer):
         fields = ["pk", "order", "name", "amount", "created_date", "modified_date"]
 
 
+class ProductSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = ["id", "sku", "name", "price", "created_date", "modified_date"]
+
+
 class DeletedItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = DeletedItem
@@ -150,4 +156,5 @@ urlpatterns = [
         "api/v1/discount_items/detailed_integration/", listing(DiscountItem, DiscountItemSerializer, "order")
     ),
     path("api/v1/deleted_items/", DeletedItems.as_view()),
+    path("api/v1/products/", listing(Product, ProductSerializer)),
 ]

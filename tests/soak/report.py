@@ -25,7 +25,7 @@ def report(
     marks = ", ".join(["?"] * len(dags))
     tries = deployment.query(f"SELECT try_number, state FROM task_instance WHERE dag_id IN ({marks})", *dags)
     runs = deployment.query(
-        f"SELECT state, COUNT(*) FROM dag_run WHERE dag_id IN ({marks}) GROUP BY state", *dags
+        f"SELECT dag_id, state, COUNT(*) FROM dag_run WHERE dag_id IN ({marks}) GROUP BY dag_id, state", *dags
     )
     attempts = sum(max(n or 0, 1) for n, _ in tries)
     retried = sum(1 for n, _ in tries if (n or 0) > 1)
