@@ -21,6 +21,7 @@ def table(rows: list[tuple[str, str]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Probe the endpoint and print the table; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m airflow_provider_akinon.probe", description=__doc__)
     parser.add_argument(
         "--conn-id", default="akinon_default", help="the akinon connection (default: %(default)s)"

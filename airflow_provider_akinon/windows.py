@@ -31,6 +31,7 @@ class Window:
 
     @staticmethod
     def api(bound: datetime) -> str:
+        """``bound`` as a filter value: UTC, to the microsecond."""
         return api_time(bound)
 
     def filters(self, date_field: str, days: tzinfo | None = None) -> dict[str, str]:
@@ -46,6 +47,7 @@ class Window:
         return {f"{date_field}__gte": first.isoformat(), f"{date_field}__lt": after.isoformat()}
 
     def as_dict(self) -> dict[str, str]:
+        """The window as the manifest records it: ``start`` and ``end`` as filter values."""
         return {"start": self.api(self.start), "end": self.api(self.end)}
 
     def split(self, step: timedelta | None) -> Iterator[Window]:

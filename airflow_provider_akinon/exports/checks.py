@@ -65,6 +65,7 @@ class WindowCheck:
         self.oldest: Any = None  # the oldest date of the last page (a newest-first walk stops on it)
 
     def __call__(self, records: Records) -> Records:
+        """Check a page against the window; return its records inside it (the rest fail, or are cut)."""
         start, end, zone = self.window.start, self.window.end, self.naive_zone
         keep, oldest = [], None
         for index, value in enumerate(records.field(self.date_field, records.dates)):
@@ -131,6 +132,7 @@ class IdRangeCheck:
         self.endpoint, self.key, self.after_id, self.to_id = endpoint, key, after_id, to_id
 
     def __call__(self, records: Records) -> Records:
+        """Check a page against the id range; return it whole."""
         keys = [int(key) for key in records.field(self.key, records.keys)]
         outside = [key for key in keys if not self.after_id < key <= self.to_id]
         if outside:

@@ -51,6 +51,7 @@ class IdSet:
         return True
 
     def update(self, values: Iterable[int]) -> None:
+        """Add every id of ``values``."""
         for value in values:
             self.add(value)
 

@@ -92,6 +92,7 @@ class Plan:
 
     @property
     def date_field(self) -> str | None:
+        """The date field of a window source; ``None`` for other sources."""
         return self.source.date_field if isinstance(self.source, WindowSource) else None
 
     def describe(self) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class Progress:
             self.pages_total = (self.pages_total or 0) + pages
 
     def add(self, pages: int, records: int) -> None:
+        """Count ``pages`` and ``records`` done; log a progress line at most every ``interval`` s."""
         with self._lock:
             self.pages += pages
             self.records += records
@@ -41,6 +42,7 @@ class Progress:
         self.log_line("progress")
 
     def log_line(self, what: str) -> None:
+        """Log the counts, the rate and the time so far, as ``what`` (``progress``, ``done``)."""
         elapsed = max(time.monotonic() - self.started, 1e-9)
         stats = self.stats
         total = f"/{self.pages_total}" if self.pages_total else ""

@@ -38,6 +38,7 @@ class Walked:
 
     @property
     def known(self) -> tuple[int, ...]:
+        """The counts the API gave (``None`` left out)."""
         return tuple(c for c in self.counts if c is not None)
 
     @property
@@ -53,6 +54,7 @@ class Rule:
     name: str
 
     def exact(self, walked: Walked) -> bool:
+        """Whether ``walked`` is exact under this rule."""
         known = walked.known
         if self.name == "changes_feed" and known:
             return known[-1] <= walked.found <= known[0]

@@ -22,9 +22,11 @@ class WindowSource:
     step: timedelta | None = None
 
     def describe(self) -> dict[str, Any]:
+        """What the manifest records: the window and its date field."""
         return {"source": "window", "window": self.window.as_dict(), "date_field": self.date_field}
 
     def label(self) -> str:
+        """The window, for logs."""
         return str(self.window)
 
 
@@ -36,9 +38,11 @@ class IdRange:
     to_id: int
 
     def describe(self) -> dict[str, Any]:
+        """What the manifest records: the id range."""
         return {"source": "id_range", "id_range": {"after_id": self.after_id, "to_id": self.to_id}}
 
     def label(self) -> str:
+        """``ids 101..200``, for logs."""
         return f"ids {self.after_id + 1}..{self.to_id}"
 
 
@@ -49,9 +53,11 @@ class ParentIds:
     ids: tuple[int, ...]
 
     def describe(self) -> dict[str, Any]:
+        """What the manifest records: that the parents were given by id."""
         return {"source": "order_ids"}
 
     def label(self) -> str:
+        """``of N orders``, for logs."""
         return f"of {len(self.ids)} orders"
 
 
@@ -62,9 +68,11 @@ class Upstream:
     uri: str
 
     def describe(self) -> dict[str, Any]:
+        """What the manifest records: the upstream export's URI."""
         return {"source": f"orders_from {self.uri}"}
 
     def label(self) -> str:
+        """``of the orders in <uri>``, for logs."""
         return f"of the orders in {self.uri}"
 
 
@@ -75,9 +83,11 @@ class ParentsOf:
     plan: Plan
 
     def describe(self) -> dict[str, Any]:
+        """What the manifest records: the source of the parents."""
         return self.plan.source.describe()
 
     def label(self) -> str:
+        """The label of the source of the parents, for logs."""
         return self.plan.source.label()
 
 

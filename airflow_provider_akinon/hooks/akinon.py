@@ -131,6 +131,7 @@ class AkinonHook(ListMethods, HttpHookCompat):
 
     @property
     def stats(self) -> RequestStats:
+        """The request counters of this hook: requests, retries, seconds waited."""
         return self.core.stats
 
     @property

@@ -68,6 +68,7 @@ class Capabilities:
 
     @property
     def capped(self) -> bool:
+        """Whether the API caps the page size below the size asked for."""
         return self.page_size < self.limit
 
     @property
@@ -82,6 +83,7 @@ class Capabilities:
 
     @property
     def date_filter_ignored(self) -> bool:
+        """Whether the probe found ``date_field__gte`` or ``date_field__lt`` ignored."""
         return self.date_gte is False or self.date_lt is False
 
     def paginator(self) -> Paginator:
@@ -95,11 +97,13 @@ class Capabilities:
         return PageNumberPaginator(sort=self.sort, sort_param=self.sort_param, size_param=self.size_param)
 
     def keyset_paginator(self, key: str) -> KeysetPaginator:
+        """The paginator of a keyset walk over this list on ``key``."""
         return KeysetPaginator(
             key, self.lookup, sort=self.sort, sort_param=self.sort_param, size_param=self.size_param
         )
 
     def as_dict(self) -> dict[str, Any]:
+        """What the probe found, as the manifest records it (with ``sort_id`` and ``paging``)."""
         return {**asdict(self), "sort_id": self.sort_id, "paging": "keyset" if self.keyset else "page"}
 
     def rows(self) -> list[tuple[str, str]]:

@@ -37,6 +37,7 @@ class RequestStats:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **deltas: float) -> None:
+        """Add to the counters named (``retries=1, waited=2.0``), under the lock."""
         with self._lock:
             for name, delta in deltas.items():
                 setattr(self, name, getattr(self, name) + delta)

@@ -43,6 +43,7 @@ class Watchdog:
         self._compact_at = 4096
 
     def watch(self, seconds: float, conn: Any) -> Watch:
+        """Watch a request just sent on ``conn``: its answer must be read whole within ``seconds``."""
         entry = Watch(time.monotonic() + seconds, seconds, conn)
         with self._cond:
             heapq.heappush(self._heap, (entry.deadline, next(self._seq), entry))
@@ -57,6 +58,7 @@ class Watchdog:
         return entry
 
     def release(self, entry: Watch) -> None:
+        """End the watch of ``entry``: its answer was read."""
         entry.done = True  # dropped from the heap when its time comes; no lock needed for a flag
 
     def _run(self) -> None:
@@ -111,10 +113,14 @@ class WatchedHTTPSConnection(_Watched, HTTPSConnection):
 
 
 class WatchedHTTPConnectionPool(HTTPConnectionPool):
+    """An HTTP connection pool whose connections are :class:`WatchedHTTPConnection`."""
+
     ConnectionCls = WatchedHTTPConnection
 
 
 class WatchedHTTPSConnectionPool(HTTPSConnectionPool):
+    """An HTTPS connection pool whose connections are :class:`WatchedHTTPSConnection`."""
+
     ConnectionCls = WatchedHTTPSConnection
 
 

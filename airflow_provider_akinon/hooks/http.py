@@ -29,16 +29,20 @@ class HttpHookCompat(HttpHook):
     # what AkinonHook provides
     @property
     def config(self) -> AkinonConfig:
+        """The validated connection; :class:`~airflow_provider_akinon.hooks.akinon.AkinonHook` provides it."""
         raise NotImplementedError
 
     @property
     def core(self) -> RequestCore:
+        """The request core; :class:`~airflow_provider_akinon.hooks.akinon.AkinonHook` provides it."""
         raise NotImplementedError
 
     def url_for(self, endpoint: str) -> str:
+        """The URL of ``endpoint``; :class:`~airflow_provider_akinon.hooks.akinon.AkinonHook` provides it."""
         raise NotImplementedError
 
     def get_token(self) -> str:
+        """The API token; :class:`~airflow_provider_akinon.hooks.akinon.AkinonHook` provides it."""
         raise NotImplementedError
 
     def run(

@@ -17,13 +17,16 @@ class ListMethods:
 
     @property
     def core(self) -> Any:
+        """The request core; :class:`~airflow_provider_akinon.hooks.akinon.AkinonHook` provides it."""
         raise NotImplementedError
 
     @property
     def config(self) -> Any:
+        """The validated connection; :class:`~airflow_provider_akinon.hooks.akinon.AkinonHook` provides it."""
         raise NotImplementedError
 
     def url_for(self, endpoint: str) -> str:
+        """The URL of ``endpoint``; :class:`~airflow_provider_akinon.hooks.akinon.AkinonHook` provides it."""
         raise NotImplementedError
 
     def get_page(

@@ -87,11 +87,13 @@ class PageNumberPaginator(_Sorted):
         self.page_param = page_param
 
     def first(self, params: Mapping[str, Any], limit: int) -> dict[str, Any]:
+        """The query of the first page: ``params``, the sort, the page size and ``page=1`` unless set."""
         query = self._base(params, limit)
         query.setdefault(self.page_param, 1)
         return query
 
     def following(self, query: dict[str, Any], page: Page) -> dict[str, Any] | None:
+        """The query of the next page: ``next``'s page number if it moves on, else ``page + 1``."""
         if not page.next or not len(page):
             return None
         linked, current = _linked(page, self.page_param), int(query[self.page_param])
@@ -99,6 +101,7 @@ class PageNumberPaginator(_Sorted):
         return {**query, self.page_param: number}
 
     def past_end(self, err: AkinonApiError, query: Mapping[str, Any]) -> bool:
+        """True for DRF's 404 "Invalid page." past the first page: the list ended."""
         return err.status == 404 and int(query[self.page_param]) > 1 and "invalid page" in err.body.lower()
 
 
@@ -112,9 +115,11 @@ class LimitOffsetPaginator(_Sorted):
         self.offset_param = offset_param
 
     def first(self, params: Mapping[str, Any], limit: int) -> dict[str, Any]:
+        """The query of the first page: ``params``, the sort, the page size and ``offset=0``."""
         return {**self._base(params, limit), self.offset_param: 0}
 
     def following(self, query: dict[str, Any], page: Page) -> dict[str, Any] | None:
+        """The query of the next page: ``next``'s offset if it moves on, else past this page."""
         if not page.next or not len(page):
             return None
         linked, current = _linked(page, self.offset_param), int(query[self.offset_param])
@@ -133,9 +138,11 @@ class CursorPaginator(_Sorted):
         self.cursor_param = cursor_param
 
     def first(self, params: Mapping[str, Any], limit: int) -> dict[str, Any]:
+        """The query of the first page: ``params`` and the page size (the cursor's order is the view's)."""
         return self._base(params, limit)
 
     def following(self, query: dict[str, Any], page: Page) -> dict[str, Any] | None:
+        """The query of the next page: the cursor in ``next`` (an error when it has none)."""
         if not page.next or not len(page):
             return None
         cursor = _linked(page, self.cursor_param)
@@ -164,11 +171,13 @@ class KeysetPaginator(_Sorted):
         self.lookup = lookup
 
     def first(self, params: Mapping[str, Any], limit: int) -> dict[str, Any]:
+        """The query of the first page: ``params``, the sort on the key and the page size, no ``page``."""
         query = {**params, self.sort_param: self.sort, self.size_param: limit}
         query.pop("page", None)
         return query
 
     def following(self, query: dict[str, Any], page: Page) -> dict[str, Any] | None:
+        """The query of the next page: ``<lookup>__gt`` the last key of this page."""
         if not len(page) or not page.next:
             return None
         following = {**query, f"{self.lookup}__gt": page.field(self.key, page.keys)[-1]}
@@ -176,6 +185,7 @@ class KeysetPaginator(_Sorted):
         return following
 
     def pages_allowed(self, pages: int, page: Page) -> int | None:
+        """The pages walked so far plus those the rest of the list fills (its count from this page on)."""
         # the count of a cursor query is what is left from this page on
         left = _pages_for(None if page.count is None else max(0, page.count - len(page)), page)
         return None if left is None else pages + left

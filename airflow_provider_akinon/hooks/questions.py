@@ -24,10 +24,12 @@ GetPage = Callable[[Mapping[str, Any]], Page]
 
 
 def keys_of(page: Page, key: str) -> list[int]:
+    """The keys of a page's records, as integers."""
     return [int(k) for k in page.field(key, page.keys)]
 
 
 def ordered(keys: list[int], descending: bool = False) -> bool:
+    """Whether ``keys`` strictly ascend (or strictly descend, with ``descending``)."""
     return all(b < a if descending else a < b for a, b in itertools.pairwise(keys))
 
 
@@ -38,12 +40,14 @@ class Asker:
         self.get, self.params, self.timings = get, dict(params), []  # type: ignore[var-annotated]
 
     def one(self, query: Mapping[str, Any]) -> Page:
+        """Send one query on top of the probe's params, and time it."""
         started = time.monotonic()
         page = self.get({**self.params, **query})
         self.timings.append(time.monotonic() - started)
         return page
 
     def many(self, queries: dict[str, dict[str, Any]]) -> dict[str, Page]:
+        """Send ``queries`` concurrently; return their pages by name."""
         if not queries:
             return {}
         with ThreadPoolExecutor(len(queries), thread_name_prefix="akinon-probe") as pool:
@@ -57,6 +61,7 @@ class Judge:
         self.key, self.date_field, self.zone = key, date_field, zone
 
     def instant(self, record: Mapping[str, Any]) -> Any:
+        """The record's ``date_field`` as an aware datetime (``None``: absent or not a timestamp)."""
         value = record.get(self.date_field or "")
         try:
             return parse_instant(value, self.zone) if isinstance(value, str) else None
@@ -66,6 +71,7 @@ class Judge:
     def lookup(
         self, page: Page, pivot: Mapping[str, Any], test: Callable[[Mapping[str, Any]], bool]
     ) -> bool | None:
+        """Whether ``page`` honours a lookup (``None``: the pivot is back, changed in between)."""
         records = page.parsed
         if any(not test(record) for record in records):
             return False

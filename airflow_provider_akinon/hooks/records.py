@@ -45,6 +45,7 @@ class Records:
 
     @property
     def parsed(self) -> list[dict[str, Any]]:
+        """The records as dicts, parsed from ``raw`` on first use."""
         if self._parsed is None:
             self._parsed = [orjson.loads(bytes(raw)) for raw in self.raw or ()]
         return self._parsed
@@ -180,6 +181,7 @@ class PageDecoder:
         self._heads = msgspec.json.Decoder(msgspec.defstruct("Heads", [("results", list[head])]) | list[head])
 
     def __call__(self, body: bytes) -> Page:
+        """Decode one answer's body into a :class:`Page`."""
         try:
             envelope = self._envelope.decode(body)
         except msgspec.ValidationError as err:

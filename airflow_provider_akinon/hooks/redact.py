@@ -52,6 +52,7 @@ class Redactor:
             self._forms.sort(key=len, reverse=True)  # longest first: no secret is half cut
 
     def __call__(self, text: str | bytes) -> str:
+        """``text`` with every known spelling of a secret replaced by ``***``."""
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
         for form in self._forms:

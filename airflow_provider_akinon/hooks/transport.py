@@ -135,4 +135,5 @@ class Urllib3Transport:
                 resp.release_conn()
 
     def close(self) -> None:
+        """Close the pooled connections."""
         self.pool.clear()

@@ -132,9 +132,11 @@ class FetchAkinonListOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> AkinonHook:
+        """The hook of ``akinon_conn_id``, with this operator's ``page_size``."""
         return AkinonHook(akinon_conn_id=self.akinon_conn_id, page_size=self.page_size)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        """Plan and run the export; return its summary (URI, records, files) as XCom."""
         resource = self.list_resource
         file_format = format_named(self.file_format)
         ask = build_ask(resource, {name: getattr(self, name) for name in ARGUMENTS}, context)

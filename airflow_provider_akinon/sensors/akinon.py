@@ -57,6 +57,7 @@ class AkinonNewOrdersSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> AkinonHook:
+        """The hook of ``akinon_conn_id``."""
         return AkinonHook(akinon_conn_id=self.akinon_conn_id)
 
     def _since(self, context: Context) -> str:
@@ -77,6 +78,7 @@ class AkinonNewOrdersSensor(BaseSensorOperator):
         }
 
     def poke(self, context: Context) -> PokeReturnValue:
+        """Count the orders at or after ``since`` (and find the newest); done when there is one."""
         since = self._since(context)
         count, first = self.hook.head(ORDERS.endpoint, self._query(since))
         newest = first.get(self.date_field) if first else None
@@ -84,6 +86,7 @@ class AkinonNewOrdersSensor(BaseSensorOperator):
         return PokeReturnValue(bool(count), {"count": count, "newest": newest, "since": since})
 
     def execute(self, context: Context) -> Any:
+        """Poke; when deferrable, check once here, then defer to the triggerer."""
         if not self.deferrable:
             return super().execute(context)
         first = self.poke(context)

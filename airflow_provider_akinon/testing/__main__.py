@@ -13,6 +13,7 @@ from airflow_provider_akinon.testing.server import FakeAkinonServer
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Serve the fake tenant until SIGTERM or Ctrl-C, printing its URL and connection."""
     parser = argparse.ArgumentParser(prog="python -m airflow_provider_akinon.testing", description=__doc__)
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port (printed)")
     parser.add_argument("--orders", type=int, default=300)

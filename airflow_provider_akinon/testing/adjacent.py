@@ -24,6 +24,7 @@ class Adjacent:
         self.data = data
 
     def listing(self, name: str) -> Listing:
+        """The list ``name`` as ``(keys, columns, render)``."""
         return {
             "cancellation_requests": self.cancellation_requests,
             "oms_orders": self.oms_orders,
@@ -32,6 +33,7 @@ class Adjacent:
         }[name]()
 
     def cancellation_requests(self) -> Listing:
+        """A request for every ``CANCELLED_EVERY``-th order item, an hour after its order."""
         data = self.data
         pks = range(CANCELLED_EVERY, data.item_offsets[-1] + 1, CANCELLED_EVERY)
         owners = [data.item_order(pk) for pk in pks]
@@ -58,6 +60,7 @@ class Adjacent:
         return list(range(1, len(owners) + 1)), columns, render
 
     def oms_orders(self) -> Listing:
+        """The visible orders as OMS renders them, with their items."""
         data = self.data
         ids = data.visible()
         columns = {
@@ -82,6 +85,7 @@ class Adjacent:
         return ids, columns, render
 
     def oms_packages(self) -> Listing:
+        """A package for every visible order, half an hour after it."""
         data = self.data
         ids = data.visible()
         columns = {
@@ -105,6 +109,7 @@ class Adjacent:
         return ids, columns, render
 
     def deleted_items(self) -> Listing:
+        """A record for every deleted order, in the order they were deleted."""
         data = self.data
         deleted = list(data.deleted.items())  # (order id, deleted at), in the order they were deleted
         columns = {"deleted_date": [at for _, at in deleted]}

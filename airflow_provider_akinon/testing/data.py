@@ -200,9 +200,11 @@ class AkinonData(RecordShapes):
         return [pk for oid in orders for pk in children[resource](oid)]
 
     def item_pks(self, order_id: int) -> list[int]:
+        """The keys of an order's items."""
         return list(range(self.item_offsets[order_id - 1] + 1, self.item_offsets[order_id] + 1))
 
     def discount_pks(self, order_id: int) -> list[int]:
+        """The keys of an order's discount items."""
         return list(range(self.discount_offsets[order_id - 1] + 1, self.discount_offsets[order_id] + 1))
 
     def item_order(self, pk: int) -> int:
@@ -210,6 +212,7 @@ class AkinonData(RecordShapes):
         return bisect.bisect_left(self.item_offsets, pk)
 
     def column(self, date_field: str) -> list[float]:
+        """The epoch seconds of ``date_field`` of every order, by id."""
         return {"created_date": self.created, "modified_date": self.modified, "date_placed": self.placed}[
             date_field
         ]
@@ -240,6 +243,7 @@ class AkinonData(RecordShapes):
         return text if self.naive else text + moment.strftime("%z")[:3] + ":" + moment.strftime("%z")[3:]
 
     def order_json(self, order_id: int) -> bytes:
+        """The order as JSON bytes, cached (``created_date`` null for orders in ``null_dates``)."""
         key = ("order", order_id)
         cached = self._cache.get(key)
         if cached is None:
@@ -250,7 +254,9 @@ class AkinonData(RecordShapes):
         return cached
 
     def items_json(self, order_id: int) -> list[bytes]:
+        """The order's items, each as JSON bytes."""
         return [orjson.dumps(item) for item in self.items(order_id)]
 
     def discounts_json(self, order_id: int) -> list[bytes]:
+        """The order's discount items, each as JSON bytes."""
         return [orjson.dumps(d) for d in self.discounts(order_id)]

@@ -33,6 +33,7 @@ class Span:
         return self.hi - self.lo
 
     def chunk(self, offset: int, limit: int) -> list[int]:
+        """Up to ``limit`` items of the span from ``offset`` on."""
         start = self.lo + offset
         return self.items[start : min(start + limit, self.hi)]
 

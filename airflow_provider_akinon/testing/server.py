@@ -80,13 +80,16 @@ class FakeAkinonServer:
     # ------------------------------------------------------------------ lifecycle
     @property
     def port(self) -> int:
+        """The port the server listens on."""
         return self.httpd.server_address[1]
 
     @property
     def url(self) -> str:
+        """The server's base URL, ``http://127.0.0.1:<port>``."""
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FakeAkinonServer:
+        """Serve in a daemon thread; return the server."""
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, args=(0.05,), name="fake-akinon", daemon=True
         )
@@ -94,6 +97,7 @@ class FakeAkinonServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving and close the socket."""
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -122,6 +126,7 @@ class FakeAkinonServer:
 
     # ------------------------------------------------------------------ request handling
     def handle(self, handler: _Handler, method: str) -> None:
+        """Answer one request: a login, or a GET through the auth, the faults and its list's handler."""
         parts = urlsplit(handler.path)
         path = parts.path
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -157,6 +162,7 @@ class FakeAkinonServer:
 
     @property
     def routes(self) -> dict[str, Any]:
+        """The handlers of the lists served, by path below the API prefix."""
         return {
             "orders/": self._orders,
             "order_item/detailed_integration/": self._order_items,

@@ -115,6 +115,7 @@ class Faults:
     rng: random.Random = field(default_factory=lambda: random.Random(7), repr=False)
 
     def every(self, n: int, count: int) -> bool:
+        """Whether the ``count``-th request is hit by a fault set to every ``n``-th (``0``: never)."""
         return n > 0 and count % n == 0
 
 

@@ -50,6 +50,7 @@ class AkinonNewOrdersTrigger(BaseTrigger):
         self.poll_interval = poll_interval
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Serialize the trigger's class path and arguments."""
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
@@ -63,6 +64,7 @@ class AkinonNewOrdersTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until the list counts a record; yield one success or error event."""
         hook = AkinonHook(akinon_conn_id=self.akinon_conn_id)
         polls = 0
         while True:
@@ -141,6 +143,7 @@ if AIRFLOW_V3:
             self.filters = filters or {}
 
         def serialize(self) -> tuple[str, dict[str, Any]]:
+            """Serialize the trigger's class path and arguments."""
             return (
                 f"{type(self).__module__}.{type(self).__qualname__}",
                 {
@@ -161,6 +164,7 @@ if AIRFLOW_V3:
             return AssetStateWatermark(store, variable) if store is not None else variable
 
         async def run(self) -> AsyncIterator[TriggerEvent]:
+            """Poll for orders above the watermark; fire an event for each batch, saved as pending first."""
             hook, store = AkinonHook(akinon_conn_id=self.akinon_conn_id), self.watermark()
             state = await self._start(hook, store)
             while True:

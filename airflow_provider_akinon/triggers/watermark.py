@@ -22,9 +22,15 @@ KEY = "akinon_new_orders"
 
 
 class WatermarkStore(Protocol):
-    async def load(self) -> dict[str, Any] | None: ...
+    """Where the event trigger keeps its state: loaded once at start, saved at every step."""
 
-    async def save(self, state: dict[str, Any]) -> None: ...
+    async def load(self) -> dict[str, Any] | None:
+        """The saved state (``None``: none saved yet)."""
+        ...
+
+    async def save(self, state: dict[str, Any]) -> None:
+        """Save ``state``, replacing the previous one."""
+        ...
 
 
 class AssetStateWatermark:
@@ -38,6 +44,7 @@ class AssetStateWatermark:
         self.fallback = fallback
 
     async def load(self) -> dict[str, Any] | None:
+        """The state in the asset's store (``fallback``'s where the store wants an asset named)."""
         try:
             state = await self.store.aget(KEY)
         except ValueError:  # several watched assets
@@ -46,6 +53,7 @@ class AssetStateWatermark:
         return state if isinstance(state, dict) and "after_id" in state else None
 
     async def save(self, state: dict[str, Any]) -> None:
+        """Save ``state`` into the asset's store, or into ``fallback`` once :meth:`load` chose it."""
         await (self.store.save(state) if self.store is self.fallback else self.store.aset(KEY, state))
 
 
@@ -56,12 +64,14 @@ class VariableWatermark:
         self.key = key
 
     async def load(self) -> dict[str, Any] | None:
+        """The state in the Variable (``None``: unset, or not a state)."""
         from airflow_provider_akinon.compat import get_variable
 
         state = await asyncio.to_thread(get_variable, self.key, deserialize_json=True)
         return state if isinstance(state, dict) and "after_id" in state else None
 
     async def save(self, state: dict[str, Any]) -> None:
+        """Write ``state`` into the Variable as JSON."""
         from airflow_provider_akinon.compat import Variable
 
         await asyncio.to_thread(Variable.set, self.key, state, serialize_json=True)

@@ -26,9 +26,13 @@ class Encoder(Protocol):
 
     written: int
 
-    def write(self, records: Records) -> None: ...
+    def write(self, records: Records) -> None:
+        """Encode one page of ``records`` into the part file."""
+        ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Finish the encoding: write what ends it (a Parquet footer, a gzip trailer)."""
+        ...
 
 
 class Format:
@@ -56,6 +60,7 @@ class Format:
         target.check_owner(table=self.table)
 
     def encoder(self, out: BinaryIO, resource: Resource, zone: tzinfo) -> Encoder:
+        """The :class:`Encoder` of one part file written to ``out``; naive timestamps are in ``zone``."""
         raise NotImplementedError
 
     def read(self, handle: BinaryIO, column: str | None) -> Iterator[Any]:

@@ -72,6 +72,7 @@ def version_of(manifest: dict[str, Any] | None) -> int:
 
 
 def encode_manifest(manifest: dict[str, Any]) -> bytes:
+    """A manifest as the bytes stored (indented JSON)."""
     return orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
 
 

@@ -52,6 +52,7 @@ class Delta(Parquet):
         manifest: dict[str, Any],
         now: datetime,
     ) -> dict[str, Any]:
+        """Merge the staged parts into the table in one commit; nothing staged merges nothing."""
         staged = [target.staging / part.name for part in parts if part.records]
         table = target.destination
         # nothing changed in the window: no merge, no new version

@@ -33,13 +33,17 @@ class _Lines:
 
 
 class JsonLines(Format):
+    """JSON Lines: each record the bytes the API sent, one a line."""
+
     name = "jsonl"
     suffix = "jsonl"
 
     def encoder(self, out: BinaryIO, resource: Resource, zone: tzinfo) -> Encoder:
+        """Write the records' own bytes into ``out``, one a line."""
         return _Lines(out)
 
     def read(self, handle: BinaryIO, column: str | None) -> Iterator[Any]:
+        """The records of one part file, a line each (or one top-level ``column`` of each)."""
         # readline, not iteration: Airflow 2's file wrapper does not implement __iter__
         for line in iter(handle.readline, b""):
             if line.strip():
@@ -48,12 +52,16 @@ class JsonLines(Format):
 
 
 class GzipJsonLines(JsonLines):
+    """Gzipped JSON Lines, byte-for-byte the same for the same records (``mtime=0``)."""
+
     name = "jsonl.gz"
     suffix = "jsonl.gz"
 
     def encoder(self, out: BinaryIO, resource: Resource, zone: tzinfo) -> Encoder:
+        """Write JSON Lines through a gzip stream into ``out``."""
         # mtime=0: the same records give the same bytes, so reruns are byte-for-byte comparable
         return _Lines(out, stream=gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0))
 
     def read(self, handle: BinaryIO, column: str | None) -> Iterator[Any]:
+        """The records of one gzipped part file (see :meth:`JsonLines.read`)."""
         yield from super().read(gzip.GzipFile(fileobj=handle), column)  # type: ignore[arg-type]

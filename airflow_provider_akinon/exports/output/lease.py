@@ -57,6 +57,7 @@ class LeaseState:
     aborted: tuple[str, ...] = field(default_factory=tuple)
 
     def encode(self) -> bytes:
+        """The lease as the JSON bytes stored (keys sorted)."""
         return orjson.dumps(
             {
                 "holder": self.holder,
@@ -70,6 +71,7 @@ class LeaseState:
 
     @classmethod
     def decode(cls, data: bytes) -> LeaseState:
+        """Read a stored lease; :class:`DestinationError` for one this provider did not write."""
         try:
             raw = orjson.loads(data)
             return cls(raw["holder"], int(raw["seq"]), raw["intent"], raw["commit"], tuple(raw["aborted"]))
@@ -122,6 +124,7 @@ class Liveness:
 
     @property
     def beat_key(self) -> str:
+        """The key of this run's heartbeat object."""
         return f"{staging_of(self.token)}{BEAT}"
 
     def beat(self) -> None:
@@ -146,6 +149,7 @@ class Liveness:
                 self.beat()
 
     def stop(self) -> None:
+        """Stop the heartbeat thread and wait for it."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
@@ -165,6 +169,7 @@ class Liveness:
         return newest is None or self.now() - newest > self.lease_timeout
 
     def expired(self, entries: tuple[Entry, ...]) -> list[str]:
+        """The keys of ``entries`` older than ``retention`` by the store's clock."""
         return [e.key for e in entries if self.now() - e.modified > self.retention]
 
     def await_lease(self, holder: str, etag: str) -> str:

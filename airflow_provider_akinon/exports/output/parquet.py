@@ -81,6 +81,7 @@ class ParquetEncoder:
         ]
 
     def write(self, records: Records) -> None:
+        """Write ``records`` as one row group of the file."""
         import pyarrow as pa
 
         parsed = records.parsed
@@ -107,18 +108,23 @@ class ParquetEncoder:
         return values
 
     def close(self) -> None:
+        """Close the Parquet writer (it writes the file's footer)."""
         self.writer.close()
 
 
 class Parquet(Format):
+    """Parquet files, a row group a page, with the schema of :func:`schema_for`."""
+
     name = "parquet"
     suffix = "parquet"
     needs: tuple[tuple[str, str], ...] = (("pyarrow", "parquet"),)
 
     def encoder(self, out: BinaryIO, resource: Resource, zone: tzinfo) -> Encoder:
+        """A :class:`ParquetEncoder` writing to ``out``."""
         return ParquetEncoder(resource, out, zone)
 
     def read(self, handle: BinaryIO, column: str | None) -> Iterator[Any]:
+        """The records of one part file, from ``_record`` (a typed ``column`` from its own column)."""
         import pyarrow.parquet as pq
 
         parquet = pq.ParquetFile(handle)

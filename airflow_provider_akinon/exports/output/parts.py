@@ -29,6 +29,7 @@ class PartFile:
     sha256: str
 
     def as_dict(self) -> dict[str, Any]:
+        """The part's entry in the manifest."""
         return {"name": self.name, "records": self.records, "bytes": self.bytes, "sha256": self.sha256}
 
 
@@ -41,31 +42,39 @@ class HashingFile:
         self.sha = hashlib.sha256()
 
     def write(self, data: bytes) -> int:
+        """Write ``data`` through, hashing and counting it."""
         self.raw.write(data)
         self.sha.update(data)
         self.bytes += len(data)
         return len(data)
 
     def flush(self) -> None:
+        """Flush the wrapped file."""
         self.raw.flush()
 
     def tell(self) -> int:
+        """The bytes written so far (the position of a write-only stream)."""
         return self.bytes
 
     def close(self) -> None:
+        """Close the wrapped file."""
         self.raw.close()
 
     @property
     def closed(self) -> bool:
+        """Whether the wrapped file is closed."""
         return self.raw.closed
 
     def writable(self) -> bool:
+        """Always ``True``."""
         return True
 
     def seekable(self) -> bool:
+        """Always ``False``: the wrapper only appends."""
         return False
 
     def readable(self) -> bool:
+        """Always ``False``: the wrapper is write-only."""
         return False
 
 
@@ -108,9 +117,11 @@ class PartWriter:
 
     @property
     def records(self) -> int:
+        """The records written so far, in finished files and the open one."""
         return sum(f.records for f in self.files) + self._records
 
     def write(self, records: Records) -> None:
+        """Write ``records`` into the open part file; finish it once it reaches ``max_file_bytes``."""
         if not len(records):
             return
         with self.guard("write", f"{self.folder}/{self._name or self.prefix}"):

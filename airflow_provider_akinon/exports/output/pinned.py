@@ -75,6 +75,7 @@ def open_part(folder: Any, entry: dict[str, Any]) -> Iterator[BinaryIO]:
 def gone_error(
     folder: Any, name: str, manifest: dict[str, Any], newer: dict[str, Any]
 ) -> ExportIntegrityError:
+    """The error for a part ``manifest`` lists that is gone (``newer``: the manifest read since)."""
     return ExportIntegrityError(
         f"{folder / name} is listed by the manifest being read (version {version_of(manifest)}) but is gone: "
         f"the export was published again (now version {version_of(newer)}) and the files it replaced were "

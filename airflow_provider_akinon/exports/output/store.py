@@ -105,6 +105,7 @@ class LocalStore(Store):
         return f"{self.root}/{key}"
 
     def read(self, key: str) -> Found | None:
+        """The file at ``key``, its etag the MD5 of its bytes."""
         try:
             with open(self._path(key), "rb") as handle:
                 data = handle.read()
@@ -136,6 +137,7 @@ class LocalStore(Store):
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def create(self, key: str, data: bytes) -> str:
+        """Hard-link a prepared file to ``key`` under the lock: it fails where the name exists."""
         prepared = self._prepared(data)
         try:
             os.makedirs(os.path.dirname(self._path(key)), exist_ok=True)
@@ -148,6 +150,7 @@ class LocalStore(Store):
         return etag_of(data)
 
     def swap(self, key: str, data: bytes, etag: str) -> str:
+        """Rename a prepared file onto ``key`` under the lock, while its etag is ``etag``."""
         prepared = self._prepared(data)
         try:
             with self._exclusive():
@@ -161,11 +164,13 @@ class LocalStore(Store):
         return etag_of(data)
 
     def put(self, key: str, data: bytes) -> None:
+        """Rename a prepared file onto ``key``."""
         prepared = self._prepared(data)
         os.makedirs(os.path.dirname(self._path(key)), exist_ok=True)
         os.replace(prepared, self._path(key))
 
     def delete(self, key: str) -> None:
+        """Remove ``key``, and its folder under ``_akinon/`` once empty (a run's staging)."""
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._path(key))
         folder = os.path.dirname(key)
@@ -176,10 +181,12 @@ class LocalStore(Store):
                 os.rmdir(self._path(folder))
 
     def place(self, source: str, target: str) -> None:
+        """Rename ``source`` to ``target`` (``source`` does not stay)."""
         os.makedirs(os.path.dirname(self._path(target)), exist_ok=True)
         os.rename(self._path(source), self._path(target))
 
     def listing(self, prefix: str, *, recursive: bool = False) -> list[Entry]:
+        """The files under ``prefix`` with their mtimes, and its folders (or their files, ``recursive``)."""
         found: list[Entry] = []
         try:
             entries = list(os.scandir(self._path(prefix)))
@@ -218,6 +225,7 @@ class S3Store(Store):
             raise
 
     def read(self, key: str) -> Found | None:
+        """The object at ``key`` and its etag, in one GET."""
         from fsspec.asyn import sync
 
         async def get() -> Found | None:
@@ -234,25 +242,31 @@ class S3Store(Store):
         return sync(self.fs.loop, get)
 
     def create(self, key: str, data: bytes) -> str:
+        """Create ``key`` with a PUT conditional on ``If-None-Match: *``."""
         return self._call("put_object", key, Body=data, IfNoneMatch="*")["ETag"].strip('"')
 
     def swap(self, key: str, data: bytes, etag: str) -> str:
+        """Replace ``key`` with a PUT conditional on ``If-Match``; a key gone since is a conflict."""
         try:
             return self._call("put_object", key, Body=data, IfMatch=f'"{etag}"')["ETag"].strip('"')
         except FileNotFoundError:  # gone since it was read
             raise WriteConflict(key) from None
 
     def put(self, key: str, data: bytes) -> None:
+        """Write ``key`` with a plain PUT."""
         self._call("put_object", key, Body=data)
 
     def delete(self, key: str) -> None:
+        """Delete ``key``; a missing one is no error."""
         with contextlib.suppress(FileNotFoundError):
             self._call("delete_object", key)
 
     def place(self, source: str, target: str) -> None:
+        """Copy ``source`` to ``target`` on the server (``source`` stays)."""
         self._call("copy_object", target, CopySource={"Bucket": self.bucket, "Key": self._key(source)})
 
     def listing(self, prefix: str, *, recursive: bool = False) -> list[Entry]:
+        """The objects under ``prefix``, every page of ``list_objects_v2``, times by S3's clock."""
         root = f"{self.prefix}/" if self.prefix else ""
         found: list[Entry] = []
         query = {"Bucket": self.bucket, "Prefix": root + prefix, **({} if recursive else {"Delimiter": "/"})}

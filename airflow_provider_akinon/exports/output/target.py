@@ -65,14 +65,17 @@ class ExportTarget:
 
     @property
     def uri(self) -> str:
+        """The destination's URI, ending with ``/``."""
         return str(self.destination).rstrip("/") + "/"
 
     @property
     def local(self) -> bool:
+        """Whether the destination is a local folder."""
         return self.destination.protocol in ("", "file", "local")
 
     @cached_property
     def store(self) -> Store:
+        """The destination's :class:`Store` (a scheme without compare-and-swap is refused)."""
         return store_for(self.destination, self.staging_key)
 
     @contextlib.contextmanager

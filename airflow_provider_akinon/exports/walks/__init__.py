@@ -147,10 +147,12 @@ class IdSink:
         self.streams: list[_Ids] = []
 
     def open_stream(self) -> RecordWriter:
+        """Open a stream that keeps the keys of the records written to it."""
         self.streams.append(_Ids())
         return self.streams[-1]
 
     def ids(self) -> Iterator[int]:
+        """The keys found, stream after stream in the order they were opened."""
         return (key for stream in self.streams for key in stream.keys)
 
 

@@ -17,15 +17,21 @@ if TYPE_CHECKING:
 class RecordWriter(Protocol):
     """One stream of records (a :class:`~airflow_provider_akinon.exports.output.parts.PartWriter`)."""
 
-    def write(self, records: Records) -> None: ...
+    def write(self, records: Records) -> None:
+        """Write one page of ``records`` into the stream."""
+        ...
 
-    def discard(self) -> None: ...
+    def discard(self) -> None:
+        """Drop everything written into the stream so far (its pass is walked again)."""
+        ...
 
 
 class Sink(Protocol):
     """Where a walk's records go: streams in the order they are opened (part files, or ids)."""
 
-    def open_stream(self) -> RecordWriter: ...
+    def open_stream(self) -> RecordWriter:
+        """Open the next stream."""
+        ...
 
 
 @dataclass
@@ -72,10 +78,12 @@ class WalkJob:
 
     @property
     def resource(self) -> Any:
+        """The resource the plan exports."""
         return self.plan.resource
 
     @property
     def date_field(self) -> str | None:
+        """The plan's date field (``None`` outside a date window)."""
         return self.plan.date_field
 
     def count(

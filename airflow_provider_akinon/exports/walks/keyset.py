@@ -44,6 +44,7 @@ class Shard:
     walked: Walked | None = None
 
     def id_filters(self, lookup: str) -> dict[str, int]:
+        """The id lookups that bound the shard: ``<lookup>__gte=lo``, ``<lookup>__lt=hi``."""
         bounds: dict[str, int] = {}
         if self.lo is not None:
             bounds[f"{lookup}__gte"] = self.lo

@@ -45,6 +45,7 @@ class PageWalk:
         self.skipped = self.cut = 0
 
     def run(self) -> Tally:
+        """Walk the window until a pass settles with the API's count; return what it found."""
         job = self.job
         what = f"{job.resource.name} in {self.label}"
         walked = settle(
