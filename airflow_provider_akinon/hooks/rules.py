@@ -25,6 +25,7 @@ from airflow_provider_akinon.errors import (
     BodyTooLargeError,
     NotAPageError,
     PageShapeError,
+    excerpt,
 )
 from airflow_provider_akinon.hooks.answer import Answer
 from airflow_provider_akinon.hooks.config import AkinonConfig, redact
@@ -73,22 +74,17 @@ def describe_failure(err: Exception, config: AkinonConfig) -> tuple[str, bool, s
         return f"the name of {urlsplit(config.base_url).hostname} does not resolve", True, "unreached"
     if isinstance(err, urllib3.exceptions.NewConnectionError):
         refused = "refused" in str(err).lower()
-        problem = "connection refused" if refused else f"no connection ({_short(err, 80)})"
+        problem = "connection refused" if refused else f"no connection ({excerpt(str(err), 80)})"
         return problem, True, "unreached"
     if isinstance(err, urllib3.exceptions.ConnectTimeoutError):
         return f"no connection in {config.connect_timeout:g} s", True, "unreached"
     if isinstance(err, urllib3.exceptions.ProxyError):
         return f"the proxy {redact(config.proxy)} failed", True, "unreached"
     if isinstance(err, AnswerTimeoutError):
-        return _short(err, 80).split(": ")[-1], False, "timeout"
+        return excerpt(str(err), 80).split(": ")[-1], False, "timeout"
     if isinstance(err, urllib3.exceptions.ReadTimeoutError):
         return f"no answer in {config.timeout:g} s", False, "timeout"
-    return f"{type(err).__name__} ({_short(err, 120)})", False, "broken"
-
-
-def _short(err: Exception, limit: int) -> str:
-    text = " ".join(str(err).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"{type(err).__name__} ({excerpt(str(err), 120)})", False, "broken"
 
 
 class Attempts:
@@ -137,7 +133,7 @@ class Attempts:
         """A transport failure: retry when safe, else raise."""
         if isinstance(err, urllib3.exceptions.SSLError):
             raise AkinonUnreachableError(
-                f"TLS with {self.config.base_url} failed: {_short(err, 160)}. Check the host's "
+                f"TLS with {self.config.base_url} failed: {excerpt(str(err), 160)}. Check the host's "
                 "certificate, REQUESTS_CA_BUNDLE, or the connection's verify extra."
             )
         if isinstance(err, BodyTooLargeError):
