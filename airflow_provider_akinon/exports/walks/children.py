@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from airflow_provider_akinon.errors import AkinonApiError, ExportConsistencyError
 from airflow_provider_akinon.exports.checks import check_parents
-from airflow_provider_akinon.exports.reconcile import Distinct
+from airflow_provider_akinon.exports.distinct import Distinct
 from airflow_provider_akinon.exports.settle import STRICT, Walked, settle
 from airflow_provider_akinon.exports.walks.context import Tally, WalkJob
 from airflow_provider_akinon.hooks.questions import refuses_value

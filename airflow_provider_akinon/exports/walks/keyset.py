@@ -19,8 +19,8 @@ from typing import Any
 
 from airflow_provider_akinon.errors import ExportConsistencyError, ShardStopped
 from airflow_provider_akinon.exports.checks import check_keyset_page
+from airflow_provider_akinon.exports.distinct import unexported
 from airflow_provider_akinon.exports.idset import IdSet
-from airflow_provider_akinon.exports.reconcile import unexported
 from airflow_provider_akinon.exports.settle import Walked, settle
 from airflow_provider_akinon.exports.walks.context import RecordWriter, Tally, WalkJob
 from airflow_provider_akinon.hooks.paging import KeysetPaginator

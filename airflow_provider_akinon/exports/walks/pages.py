@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_akinon.exports.reconcile import Distinct, unexported
+from airflow_provider_akinon.exports.distinct import Distinct, unexported
 from airflow_provider_akinon.exports.settle import GROWING, Walked, settle
 from airflow_provider_akinon.exports.walks.context import Tally, WalkJob
 from airflow_provider_akinon.hooks.records import PageDecoder, Records

@@ -1,8 +1,9 @@
-"""One dedupe-and-reconcile rule for page-number walks and per-order children.
+"""De-duplication of the records a walk sees: each record once, however often the pages show it.
 
 Page numbers over data that changes shift records between pages: a record can be seen twice or not at
-all. :class:`Distinct` drops the records seen already; :meth:`Distinct.matches` then says whether the
-distinct records equal what the API counted, before and after the walk. If not, the walk runs again.
+all. :class:`Distinct` drops the records seen already in a walk; :func:`unexported` drops those an
+earlier sub-window wrote. Whether a walk missed one is the settle loop's question
+(:mod:`~airflow_provider_akinon.exports.settle`), not this module's.
 """
 
 from __future__ import annotations
@@ -26,10 +27,6 @@ class Distinct:
         add = self.ids.add
         keys = records.field(self.key, records.keys)
         return records.take([index for index, key in enumerate(keys) if add(int(key))])
-
-    def matches(self, *counts: int | None) -> bool:
-        """True when every count the API gave equals the distinct records seen."""
-        return all((count or 0) == len(self.ids) for count in counts)
 
 
 def unexported(records: Records, exported: IdSet | None, key: str) -> tuple[Records, int]:
