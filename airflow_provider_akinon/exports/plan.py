@@ -72,7 +72,7 @@ class Plan:
 
     :param walk: the walk's name in :data:`~airflow_provider_akinon.exports.walks.WALKS`.
     :param caps: what the probe found (``None`` for children, which are fetched by parent).
-    :param limit: the page size asked for; ``page_size`` is what the API returns for it.
+    :param page_size: the records a page is asked for: what the list allows, within the connection's.
     :param probed: the walk was chosen by the probe (``paging="auto"``), not forced.
     """
 
@@ -82,7 +82,6 @@ class Plan:
     walk: str
     caps: Capabilities | None
     rule: Rule
-    limit: int
     page_size: int
     max_concurrency: int
     probed: bool
@@ -130,7 +129,7 @@ def plan_export(hook: AkinonHook, ask: Ask) -> Plan:
     days = zone_of(caps.offset, hook.config.timezone) if date_field and caps.date_unit == "day" else None
     log.info("%s: %s walk, %d records a page", resource.name, walk, caps.page_size)
     return Plan(
-        resource, source, ask.filters, walk, caps, rule, caps.page_size, caps.page_size,
+        resource, source, ask.filters, walk, caps, rule, caps.page_size,
         ask.max_concurrency, ask.paging == "auto", ask.window, days=days,
     )  # fmt: skip
 
@@ -179,7 +178,7 @@ def _without_filter(hook: AkinonHook, ask: Ask, caps: Capabilities, date_field: 
         }[walk],
     )
     return Plan(
-        resource, ask.source, ask.filters, walk, caps, rule, caps.page_size, caps.page_size,
+        resource, ask.source, ask.filters, walk, caps, rule, caps.page_size,
         ask.max_concurrency, ask.paging == "auto", ask.window, order,
     )  # fmt: skip
 
@@ -215,7 +214,7 @@ def _walk(resource: Resource, caps: Capabilities, paging: str, by_ids: bool) -> 
 def _children(hook: AkinonHook, ask: Ask, source: Source) -> Plan:
     size = hook.config.page_size or DEFAULT_PAGE_SIZE
     return Plan(
-        ask.resource, source, ask.filters, "children", None, STRICT, size, size, ask.max_concurrency,
+        ask.resource, source, ask.filters, "children", None, STRICT, size, ask.max_concurrency,
         ask.paging == "auto", ask.window,
     )  # fmt: skip
 

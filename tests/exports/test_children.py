@@ -60,7 +60,7 @@ class StubHook:
 
 def job_for(pages) -> WalkJob:
     hook = StubHook(pages)
-    plan = Plan(ORDER_ITEMS, ParentIds((5,)), {}, "children", None, STRICT, 10, 10, 2, True)
+    plan = Plan(ORDER_ITEMS, ParentIds((5,)), {}, "children", None, STRICT, 10, 2, True)
     return WalkJob(plan, hook, sink=None, progress=Progress(hook.stats, "t"))
 
 

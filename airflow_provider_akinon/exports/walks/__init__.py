@@ -101,7 +101,7 @@ def _walk_sub(job: WalkJob, window: Window, check: WindowCheck) -> Tally:
         sort_param=caps.sort_param,
         date_field=check.date_field,
         zone=check.naive_zone,
-        limit=plan.limit,
+        limit=plan.page_size,
     )
     ids = bisection.window(window.start, window.end)
     log.info(

@@ -75,7 +75,7 @@ def _fetch(job: WalkJob, orders: list[int], batched: bool) -> tuple[Records, int
 
     def walk() -> Walked:
         distinct, batches, count = Distinct(key), [], None
-        for page in job.hook.pages(resource.endpoint, params, page_size=job.plan.limit, decoder=decoder):
+        for page in job.hook.pages(resource.endpoint, params, page_size=job.plan.page_size, decoder=decoder):
             count = page.count if count is None else count
             check_parents(resource.endpoint, page, parent, wanted)
             batches.append(distinct.fresh(page))

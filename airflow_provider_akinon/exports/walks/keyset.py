@@ -168,7 +168,7 @@ class KeysetWalk:
         query = {**self.query, **shard.id_filters(self.lookup)}
         before: int | None = None
         pages = job.hook.pages(
-            endpoint, query, page_size=job.plan.limit, paginator=paginator, decoder=decoder
+            endpoint, query, page_size=job.plan.page_size, paginator=paginator, decoder=decoder
         )
         for number, page in enumerate(pages):
             if self._failed.is_set():

@@ -71,7 +71,11 @@ class PageWalk:
         self.distinct, self.skipped, self.cut, counts = Distinct(key), 0, 0, []
         paginator = job.plan.caps.paginator() if job.plan.caps else None
         pages = job.hook.pages(
-            job.resource.endpoint, self.query, page_size=job.plan.limit, paginator=paginator, decoder=decoder
+            job.resource.endpoint,
+            self.query,
+            page_size=job.plan.page_size,
+            paginator=paginator,
+            decoder=decoder,
         )
         for page in pages:
             counts.append(page.count)
