@@ -7,6 +7,9 @@ AIRFLOW2 ?= 2.11.*
 AF3 := $(VENV)/af3
 AF2 := $(VENV)/af2
 PYTEST_ARGS ?=
+# Two pytest-xdist workers (this machine's two cores): the real deployments (marker `scheduler`) run one
+# after another on one of them while the other takes the rest; `make test XDIST=` runs everything in turn.
+XDIST ?= -n 2 --dist loadgroup
 
 .PHONY: test test3 test2 lint docs demo bench soak clean redis-server chromium postgresql
 
@@ -55,11 +58,11 @@ test: lint docs test3 test2
 
 test3: $(AF3)/.installed redis-server chromium postgresql
 	@echo "== pytest on Airflow $(AIRFLOW3) =="
-	$(AF3)/bin/python -m pytest -q $(PYTEST_ARGS)
+	$(AF3)/bin/python -m pytest -q $(XDIST) $(PYTEST_ARGS)
 
 test2: $(AF2)/.installed
 	@echo "== pytest on Airflow $(AIRFLOW2) =="
-	$(AF2)/bin/python -m pytest -q $(PYTEST_ARGS)
+	$(AF2)/bin/python -m pytest -q $(XDIST) $(PYTEST_ARGS)
 
 demo: $(AF3)/.installed
 	$(AF3)/bin/python scripts/demo.py

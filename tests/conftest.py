@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
-# Airflow reads its configuration at import time: isolate it before anything imports airflow.
+# Airflow reads its configuration at import time: isolate it before anything imports airflow. Each
+# pytest-xdist worker gets a home (and SQLite database) of its own; the home goes when the process ends.
 _HOME = Path(tempfile.mkdtemp(prefix="akinon-airflow-home-"))
-os.environ.setdefault("AIRFLOW_HOME", str(_HOME))
-os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).parent.parent / "dags"))
-os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_HOME}/airflow.db")
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
+_set = os.environ.__setitem__ if os.environ.get("PYTEST_XDIST_WORKER") else os.environ.setdefault
+_set("AIRFLOW_HOME", str(_HOME))
+_set("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+_set("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).parent.parent / "dags"))
+_set("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_HOME}/airflow.db")
 
 import pytest  # noqa: E402
 
@@ -131,3 +136,11 @@ def airflow_db():
     # Airflow 2: DagRunNote references FAB's ab_user; its model must be mapped for dag.test()
     with contextlib.suppress(ImportError):
         import airflow.providers.fab.auth_manager.models  # noqa: F401
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under ``pytest -n 2 --dist loadgroup`` the deployments run one after another on one worker."""
+    for item in items:
+        if item.get_closest_marker("scheduler"):
+            item.add_marker(pytest.mark.xdist_group("deployments"))
