@@ -58,7 +58,7 @@ def _records_a_day(
         return None
     ends = []
     for order in (caps.sort, f"-{caps.sort}"):
-        records = hook.get_page(resource.endpoint, {caps.sort_param: order, "limit": 1}).parsed
+        records = hook.get_page(resource.endpoint, {caps.sort_param: order, caps.size_param: 1}).parsed
         if not records or not isinstance(records[0].get(date_field), str):
             return None
         ends.append(parse_instant(records[0][date_field], hook.config.timezone))

@@ -124,7 +124,7 @@ def plan_export(hook: AkinonHook, ask: Ask) -> Plan:
     if date_field and caps.date_filter_ignored:
         return _without_filter(hook, ask, caps, date_field)
     walk = _walk(resource, caps, ask.paging, isinstance(source, IdRange))
-    cursor = walk == "keyset" or caps.pagination == "cursor"
+    cursor = walk == "keyset" or caps.paginator().cursor_like
     rule = CHANGES_FEED if date_field and date_field == resource.version_field and cursor else STRICT
     days = zone_of(caps.offset, hook.config.timezone) if date_field and caps.date_unit == "day" else None
     log.info("%s: %s walk, %d records a page", resource.name, walk, caps.page_size)

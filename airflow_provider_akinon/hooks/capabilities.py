@@ -6,17 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from airflow_provider_akinon.hooks.paging import (
-    CursorPaginator,
-    KeysetPaginator,
-    LimitOffsetPaginator,
-    PageNumberPaginator,
-    Paginator,
-)
-
-#: How a list pages, as the probe found it: page numbers, limit/offset, a cursor in ``next``, all in one
-#: page (``single``), or ``unknown`` (more than one page, and nothing the probe tried moved through it).
-PAGINATIONS = ("page", "limit_offset", "cursor", "single", "unknown")
+from airflow_provider_akinon.hooks.paging import PAGINATORS, KeysetPaginator, PageNumberPaginator, Paginator
 
 
 @dataclass(frozen=True)
@@ -26,7 +16,9 @@ class Capabilities:
 
     :param limit: the page size asked for; ``page_size`` is what a full page held (the API's cap).
     :param size_param: the query parameter that sets the page size (``limit``, or ``page_size``).
-    :param pagination: one of :data:`PAGINATIONS`.
+    :param pagination: how the list pages, as the probe found it: the name of a paginator in
+        :data:`~airflow_provider_akinon.hooks.paging.PAGINATORS`, ``single`` (all in one page) or
+        ``unknown`` (more than one page, and nothing the probe tried moved through it).
     :param sort: the value of ``sort_param`` that orders the list by its key, ascending (``id`` or
         ``pk``), or ``None`` when no ordering the probe tried is honoured.
     :param lookup: the filter name of the key (``id`` for ``id__gt``).
@@ -87,14 +79,8 @@ class Capabilities:
         return self.date_gte is False or self.date_lt is False
 
     def paginator(self) -> Paginator:
-        """The paginator of a walk over this list by its own paging (not keyset)."""
-        if self.pagination == "limit_offset":
-            return LimitOffsetPaginator(
-                sort=self.sort, sort_param=self.sort_param, size_param=self.size_param
-            )
-        if self.pagination == "cursor":
-            return CursorPaginator(size_param=self.size_param)
-        return PageNumberPaginator(sort=self.sort, sort_param=self.sort_param, size_param=self.size_param)
+        """The paginator of a walk over this list by its own paging (not keyset); page numbers by default."""
+        return PAGINATORS.get(self.pagination, PageNumberPaginator).of(self)
 
     def keyset_paginator(self, key: str) -> KeysetPaginator:
         """The paginator of a keyset walk over this list on ``key``."""

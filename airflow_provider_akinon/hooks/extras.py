@@ -9,6 +9,7 @@ for what is not of the declared type. Nothing else names an extra.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,8 @@ class Extra:
     kind: str  # "string", "integer", "number" or "boolean"
     default: Any = None
     minimum: float | None = None
-    choices: tuple[str, ...] = ()
+    #: the values allowed (a callable: read from a registry when a value is checked)
+    choices: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()
 
     def read(self, value: Any, conn_id: str) -> Any:
         """``value`` as this extra's type (the default when absent, ``null`` or empty)."""
@@ -40,9 +42,10 @@ class Extra:
                 else str(value).strip().lower() not in {"false", "0", "no", "off"}
             )
         if self.kind == "string":
-            if self.choices and str(value) not in self.choices:
+            choices = self.choices() if callable(self.choices) else self.choices
+            if choices and str(value) not in choices:
                 raise AkinonConfigError(
-                    f"{self.name}={value!r} on connection {conn_id!r} is not one of {', '.join(self.choices)}; "
+                    f"{self.name}={value!r} on connection {conn_id!r} is not one of {', '.join(choices)}; "
                     "set one of them, or leave it empty."
                 )
             return str(value)
@@ -61,6 +64,13 @@ class Extra:
         return number
 
 
+def _paginators() -> tuple[str, ...]:
+    """The names of the registered paging styles (read late: plug-ins register theirs after import)."""
+    from airflow_provider_akinon.hooks.paging import PAGINATORS
+
+    return tuple(PAGINATORS)
+
+
 EXTRAS: tuple[Extra, ...] = (
     Extra("api_prefix", "API prefix", "Path prefix of the REST API on the host; empty: api/v1/ (api/i1/ also works).", "string", "api/v1/"),
     Extra("page_size", "Page size", "Records per page asked for; empty: the largest page the API allows (up to 1,000).", "integer", None, 1),
@@ -72,7 +82,7 @@ EXTRAS: tuple[Extra, ...] = (
     Extra("retry_deadline", "Retry deadline (seconds)", "Longest time one request may take with its retries; empty: 900.", "number", 900.0, 0),
     Extra("login_endpoint", "Login endpoint", "Path of the login, relative to the API prefix; empty: auth/login/.", "string", "auth/login/"),
     Extra("timezone", "Time zone of naive timestamps", "IANA zone of timestamps the API writes without an offset; empty: UTC (e.g. Europe/Istanbul).", "string", "UTC"),
-    Extra("pagination", "Pagination", "How the lists page, where the probe judges wrongly: page, limit_offset or cursor; empty: as probed.", "string", None, None, ("page", "limit_offset", "cursor")),
+    Extra("pagination", "Pagination", "How the lists page, where the probe judges wrongly: page, limit_offset or cursor; empty: as probed.", "string", None, None, _paginators),
     Extra("sort_param", "Sort parameter", "Query parameter that orders a list: sort or ordering; empty: as probed (sort, then ordering).", "string", None, None, ("sort", "ordering")),
     Extra("size_param", "Page size parameter", "Query parameter that sets the page size: limit or page_size; empty: as probed.", "string", None, None, ("limit", "page_size")),
     Extra("verify", "Verify TLS", "Verify the server's certificate (REQUESTS_CA_BUNDLE names a CA bundle); empty: yes.", "boolean", True),

@@ -7,8 +7,9 @@ from typing import Any
 
 from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError
 from airflow_provider_akinon.hooks.config import DEFAULT_PAGE_SIZE
-from airflow_provider_akinon.hooks.paging import PageNumberPaginator, Paginator, iter_pages
+from airflow_provider_akinon.hooks.paging import PageNumberPaginator, Paginator
 from airflow_provider_akinon.hooks.records import Page, decode_page
+from airflow_provider_akinon.hooks.walker import iter_pages
 from airflow_provider_akinon.resources import DISCOUNT_ITEMS, OMS_ORDER_ITEMS, ORDER_ITEMS, ORDERS
 
 

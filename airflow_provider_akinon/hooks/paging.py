@@ -1,11 +1,9 @@
-"""Paging strategies behind one small interface, and the one loop that walks a list with any of them.
+"""Paging strategies behind one small interface, and the registry of the paging styles of lists.
 
-A paginator says what the first query is and what the next one is after a page; :func:`iter_pages`
-sends them, one page in memory at a time. Paginators trust the server's answers, not the request: a walk
-ends on ``next: null`` or an empty page, never because a page is shorter than asked (a tenant may cap
-the page size silently). And the loop trusts nothing for ever: a page larger than asked for, a page that
-repeats the one before, or more pages than the list's count can fill end the walk with an error that
-names what the server did.
+A paginator says what the first query is and what the next one is after a page;
+:func:`~airflow_provider_akinon.hooks.walker.iter_pages` sends them. Paginators trust the server's
+answers, not the request: a walk ends on ``next: null`` or an empty page, never because a page is
+shorter than asked (a tenant may cap the page size silently).
 
 The styles of Django REST Framework, which Akinon runs on: page numbers (``page`` + a size parameter),
 limit/offset, opaque cursors in ``next``; and keyset walks (a sort on the key and a ``__gt`` cursor).
@@ -16,8 +14,8 @@ connection's host.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol, Self
 from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_akinon.errors import AkinonApiError, AkinonPageError
@@ -44,6 +42,8 @@ class Paginator(Protocol):
 
     #: what moves the walk, for messages ("the page parameter")
     moves: str
+    #: the walk moves past the last record seen (a cursor), so a record leaving the list cannot shift it
+    cursor_like: bool
 
     def first(self, params: Mapping[str, Any], limit: int) -> dict[str, Any]:
         """The query of the first page."""
@@ -58,13 +58,41 @@ class Paginator(Protocol):
         """The most pages the walk may take, judged after its ``pages``-th page (``None``: no bound)."""
 
 
+class Paging(Protocol):
+    """What a list's paginator is built from: what the probe found (or the connection set)."""
+
+    sort: str | None
+    sort_param: str
+    size_param: str
+
+
 class _Sorted:
-    """The sort every style sends unless the caller's params sort: ``{sort_param}={sort}``."""
+    """
+    The sort every style sends unless the caller's params sort: ``{sort_param}={sort}``; and what a
+    paging style of a list needs to be registered in :data:`PAGINATORS`: its ``name``, how the probe
+    recognises it (:meth:`detects`) and how it is built from what the probe found (:meth:`of`).
+    """
+
+    name = ""
+    cursor_like = False
 
     def __init__(
         self, *, sort: str | None = "id", sort_param: str = "sort", size_param: str = "limit"
     ) -> None:
         self.sort, self.sort_param, self.size_param = sort, sort_param, size_param
+
+    @classmethod
+    def of(cls, paging: Paging) -> Self:
+        """This style's paginator for a list that pages so (``paging``: what the probe found)."""
+        return cls(sort=paging.sort, sort_param=paging.sort_param, size_param=paging.size_param)
+
+    @staticmethod
+    def detects(first: Page, linked: Mapping[str, str], moved: Mapping[str, bool]) -> bool:
+        """
+        Whether a list pages this way, judged from the probe's first answer (its ``next`` link's query:
+        ``linked``) and whether asking ``page=2`` or an ``offset`` moved to other records (``moved``).
+        """
+        return False
 
     def _base(self, params: Mapping[str, Any], limit: int) -> dict[str, Any]:
         query = {self.sort_param: self.sort} if self.sort and self.sort_param not in params else {}
@@ -80,6 +108,7 @@ class _Sorted:
 class PageNumberPaginator(_Sorted):
     """``page`` and a page size; ``next`` is read for its page number only, else ``page + 1``."""
 
+    name = "page"
     moves = "the page parameter"
 
     def __init__(self, *, page_param: str = "page", **sorting: Any) -> None:
@@ -104,15 +133,26 @@ class PageNumberPaginator(_Sorted):
         """True for DRF's 404 "Invalid page." past the first page: the list ended."""
         return err.status == 404 and int(query[self.page_param]) > 1 and "invalid page" in err.body.lower()
 
+    @staticmethod
+    def detects(first: Page, linked: Mapping[str, str], moved: Mapping[str, bool]) -> bool:
+        """A list of more than one page that ``page=2`` moved through."""
+        return bool(first.next and moved.get("page"))
+
 
 class LimitOffsetPaginator(_Sorted):
     """``limit`` and ``offset`` (DRF's ``LimitOffsetPagination``); ``next`` read for its offset only."""
 
+    name = "limit_offset"
     moves = "the offset parameter"
 
     def __init__(self, *, offset_param: str = "offset", **sorting: Any) -> None:
         super().__init__(**sorting)
         self.offset_param = offset_param
+
+    @staticmethod
+    def detects(first: Page, linked: Mapping[str, str], moved: Mapping[str, bool]) -> bool:
+        """A list an ``offset`` moved through, whose ``next`` carries one (or that ``page`` did not move)."""
+        return bool(first.next and moved.get("offset") and ("offset" in linked or not moved.get("page")))
 
     def first(self, params: Mapping[str, Any], limit: int) -> dict[str, Any]:
         """The query of the first page: ``params``, the sort, the page size and ``offset=0``."""
@@ -130,12 +170,24 @@ class LimitOffsetPaginator(_Sorted):
 class CursorPaginator(_Sorted):
     """An opaque cursor in ``next`` (DRF's ``CursorPagination``): the list's own fixed order, no count."""
 
+    name = "cursor"
     moves = "the cursor in next"
+    cursor_like = True
 
     def __init__(self, *, cursor_param: str = "cursor", **sorting: Any) -> None:
         sorting.setdefault("sort", None)  # the cursor's ordering is the view's own
         super().__init__(**sorting)
         self.cursor_param = cursor_param
+
+    @classmethod
+    def of(cls, paging: Paging) -> Self:
+        """A cursor walk in the view's own order: only the page size is sent."""
+        return cls(size_param=paging.size_param)
+
+    @staticmethod
+    def detects(first: Page, linked: Mapping[str, str], moved: Mapping[str, bool]) -> bool:
+        """A ``next`` link carrying a ``cursor``, where neither ``page`` nor ``offset`` moved."""
+        return bool(first.next and "cursor" in linked and not any(moved.values()))
 
     def first(self, params: Mapping[str, Any], limit: int) -> dict[str, Any]:
         """The query of the first page: ``params`` and the page size (the cursor's order is the view's)."""
@@ -162,6 +214,7 @@ class KeysetPaginator(_Sorted):
     """
 
     moves = "the sort and the id cursor"
+    cursor_like = True
 
     def __init__(
         self, key: str = "id", lookup: str = "id", *, sort: str | None = None, **sorting: Any
@@ -191,51 +244,9 @@ class KeysetPaginator(_Sorted):
         return None if left is None else pages + left
 
 
-def _fingerprint(page: Page) -> tuple[Any, ...]:
-    """What tells two pages apart cheaply: their size and first and last records."""
-    if page.raw is not None:
-        return (len(page), bytes(page.raw[0]), bytes(page.raw[-1]))
-    return (len(page), repr(page.parsed[0]), repr(page.parsed[-1]))
-
-
-def iter_pages(
-    get_page: Callable[[str, Mapping[str, Any]], Page],
-    endpoint: str,
-    params: Mapping[str, Any],
-    paginator: Paginator,
-    limit: int,
-) -> Iterator[Page]:
-    """Yield the pages of ``endpoint`` one at a time, as ``paginator`` walks it with ``get_page``."""
-    query: dict[str, Any] | None = paginator.first(params, limit)
-    pages, allowed, previous = 0, 0, None
-    while query is not None:
-        try:
-            page = get_page(endpoint, query)
-        except AkinonApiError as err:
-            if paginator.past_end(err, query):
-                return
-            raise
-        pages += 1
-        if len(page) > limit and not page.bare:  # a plain array is the whole list, asked or not
-            raise AkinonPageError(
-                f"{endpoint} answered {len(page)} records to a request for {limit}: it ignores the page size "
-                "asked for. Set page_size (on the connection or the operator) to at least its own page size, "
-                "or leave it unset so the probe finds it."
-            )
-        mark = _fingerprint(page) if len(page) else None
-        if mark is not None and mark == previous:
-            raise AkinonPageError(
-                f"{endpoint} answered page {pages} with the same records as page {pages - 1}: it ignores "
-                f"{paginator.moves}, so the walk would never end. See what the list honours with "
-                "python -m airflow_provider_akinon.probe."
-            )
-        previous = mark
-        bound = paginator.pages_allowed(pages, page)
-        allowed = max(allowed, bound) if bound is not None else allowed
-        yield page
-        query = paginator.following(query, page)
-        if query is not None and bound is not None and pages >= allowed:
-            raise AkinonPageError(
-                f"{endpoint} still links a next page after {pages} pages of about {len(page)} records, though "
-                f"its count ({page.count}) fits in fewer: it ignores {paginator.moves}. Nothing was published."
-            )
+#: The paging styles of lists, by name, in the order the probe asks each whether a list pages its way (a
+#: connection's ``pagination`` extra names one too). A new style is a class with ``name``, ``of``,
+#: ``detects``, ``first``, ``following``, ``past_end`` and ``pages_allowed``, registered here.
+PAGINATORS: dict[str, Any] = {
+    paginator.name: paginator for paginator in (CursorPaginator, LimitOffsetPaginator, PageNumberPaginator)
+}

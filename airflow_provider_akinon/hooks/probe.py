@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_akinon.errors import AkinonApiError
 from airflow_provider_akinon.hooks.capabilities import Capabilities
+from airflow_provider_akinon.hooks.paging import PAGINATORS
 from airflow_provider_akinon.hooks.questions import Asker, GetPage, Judge, keys_of, ordered
 from airflow_provider_akinon.hooks.records import Page
 from airflow_provider_akinon.timestamps import api_time, offset_label
@@ -37,23 +38,19 @@ FAR_PAST = "1970-01-02T00:00:00.000000Z"
 
 
 def _paging_style(first: Page, answers: dict[str, Page], key: str) -> str:
-    """How the list pages: from its ``next`` link, checked by what ``page`` and ``offset`` did."""
-    if not first.next:
-        return "single"
-    linked = dict(parse_qsl(urlsplit(first.next).query))
+    """
+    How the list pages: the first paginator of :data:`PAGINATORS` that recognises it from the first
+    answer and what ``page`` and ``offset`` did; else ``single`` (one page) or ``unknown``.
+    """
+    linked = dict(parse_qsl(urlsplit(first.next or "").query))
     head = keys_of(first, key)[:1]
     moved = {
         name: bool(len(answers[name])) and keys_of(answers[name], key)[:1] != head
         for name in ("page", "offset")
         if name in answers
     }
-    if "cursor" in linked and not any(moved.values()):
-        return "cursor"
-    if "offset" in linked and moved.get("offset"):
-        return "limit_offset"
-    if moved.get("page"):
-        return "page"
-    return "limit_offset" if moved.get("offset") else "unknown"
+    style = next((name for name, p in PAGINATORS.items() if p.detects(first, linked, moved)), None)
+    return style or ("unknown" if first.next else "single")
 
 
 def probe_endpoint(

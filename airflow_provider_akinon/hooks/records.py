@@ -8,7 +8,7 @@ the cursor and the checks. Records are parsed into dicts only when something nee
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -105,16 +105,18 @@ class Records:
 class Page(Records):
     """
     One page of a list: the API's ``count`` (``None`` where the paging carries none) and ``next`` link;
-    ``bare``: the list answered a plain array, the whole list at once.
+    ``bare``: the list answered a plain array, the whole list at once; ``headers``: the answer's (set by
+    the request rules), for paginators that page by them (a ``Link`` header).
     """
 
-    __slots__ = ("bare", "count", "next")
+    __slots__ = ("bare", "count", "headers", "next")
 
     def __init__(self, count: int | None, next: str | None, *, bare: bool = False, **records: Any) -> None:
         super().__init__(**records)
         self.count = count
         self.next = next
         self.bare = bare
+        self.headers: Mapping[str, str] = {}
 
     def envelope(self) -> dict[str, Any]:
         """The page as the API's JSON envelope (``count``, ``next``, ``previous``, ``results``)."""

@@ -29,6 +29,7 @@ from airflow_provider_akinon.errors import (
 )
 from airflow_provider_akinon.hooks.answer import Answer
 from airflow_provider_akinon.hooks.config import AkinonConfig, redact
+from airflow_provider_akinon.hooks.records import Page
 from airflow_provider_akinon.hooks.redact import Redactor
 
 #: Statuses worth another try: throttling and the gateway/proxy family (their bodies are often HTML).
@@ -182,7 +183,7 @@ class Attempts:
         if not self.decode:
             return answer
         try:
-            return orjson.loads(answer.body) if self.decode is True else self.decode(answer.body)
+            value = orjson.loads(answer.body) if self.decode is True else self.decode(answer.body)
         except PageShapeError as err:  # a page, but not of this list's records: another try will not help
             raise AkinonPageError(
                 f"{self.method} {self.path} -> {answer.status} but not a page of this list's records: {err}. "
@@ -194,6 +195,10 @@ class Attempts:
             problem = f"{answer.status} but not a page of records: {self.excerpt(answer.body, 120)}"
         except ValueError:  # orjson's and the page decoders' "not JSON"
             problem = f"{answer.status} with a body that is not JSON: {self.excerpt(answer.body, 80)}"
+        else:
+            if isinstance(value, Page):  # a paginator sees the whole answer, its headers too
+                value.headers = answer.headers
+            return value
         if not self.idempotent:
             raise AkinonApiError(f"{self.method} {self.path} -> {problem}", status=answer.status)
         return self._retry(problem, None, "server")

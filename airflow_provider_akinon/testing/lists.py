@@ -124,8 +124,11 @@ class Lists:
 
     def page(
         self, query: dict[str, str], ids: Span, render: Callable[[int], bytes], base: str
-    ) -> tuple[int, bytes]:
-        """One page of ``ids`` as the variant's pagination answers; ``base``: ``next`` without its query."""
+    ) -> tuple[int, bytes] | tuple[int, bytes, dict[str, str]]:
+        """
+        One page of ``ids`` as the variant's pagination answers (and its headers, where it pages by them);
+        ``base``: ``next`` without its query.
+        """
         api = self.api
         try:
             size = query.get("limit" if api.pagination == "limit_offset" else api.size_param)
@@ -137,8 +140,8 @@ class Lists:
             return 200, b"[%s]" % b",".join(render(i) for i in ids.chunk(0, len(ids)))
         if api.pagination == "limit_offset":
             return self._limit_offset(query, ids, render, base, limit)
-        if api.pagination == "cursor":
-            return self._cursor(query, ids, render, base, limit)
+        if api.pagination in ("cursor", "link"):
+            return self._cursor(query, ids, render, base, limit, in_header=api.pagination == "link")
         try:
             page = int(query.get("page", 1) or 1)
         except ValueError:
@@ -175,9 +178,18 @@ class Lists:
 
     @staticmethod
     def _cursor(
-        query: dict[str, str], ids: Span, render: Callable[[int], bytes], base: str, limit: int
-    ) -> tuple[int, bytes]:
-        """DRF's ``CursorPagination``: its own ascending order, an opaque position cursor, no ``count``."""
+        query: dict[str, str],
+        ids: Span,
+        render: Callable[[int], bytes],
+        base: str,
+        limit: int,
+        *,
+        in_header: bool = False,
+    ) -> tuple[int, bytes] | tuple[int, bytes, dict[str, str]]:
+        """
+        DRF's ``CursorPagination``: its own ascending order, an opaque position cursor, no ``count``;
+        ``in_header``: the next page's link in a ``Link`` header (``rel="next"``), the body only ``results``.
+        """
         ordered = sorted(ids.chunk(0, len(ids)))
         cursor = query.get("cursor")
         after = int(base64.b64decode(cursor).decode().removeprefix("p=")) if cursor else None
@@ -188,6 +200,9 @@ class Lists:
             token = base64.b64encode(f"p={chunk[-1]}".encode()).decode()
             link = orjson.dumps(f"{base}?{urlencode({**query, 'cursor': token})}")
         records = b",".join(render(i) for i in chunk)
+        if in_header:
+            headers = {"Link": f'<{orjson.loads(link)}>; rel="next"'} if link != b"null" else {}
+            return 200, b'{"results":[%s]}' % records, headers
         return 200, b'{"next":%s,"previous":null,"results":[%s]}' % (link, records)
 
 

@@ -153,12 +153,12 @@ class FakeAkinonServer:
             return handler.send_json(400, {err.field: [err.message]})
         except ValueError as err:
             return handler.send_json(400, {"detail": str(err)})
-        status, body = handler.pending  # ... and it leaves outside it, however slowly
+        status, body, *headers = handler.pending  # ... and it leaves outside it, however slowly
         f = self.faults
         if f.drip_every and f.every(f.drip_every, next(self._drip_counter)):
             self._count_fault("drip")
             return handler.drip(status, body, f.drip_seconds)
-        return handler.send_body(status, body, "application/json")
+        return handler.send_body(status, body, "application/json", *headers)
 
     @property
     def routes(self) -> dict[str, Any]:
@@ -390,7 +390,9 @@ class FakeAkinonServer:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_state: FakeAkinonServer
-    pending: tuple[int, bytes]  # the page a route rendered, sent once the data's lock is released
+    pending: (
+        tuple  # the page a route rendered (status, body[, headers]), sent once the data's lock is released
+    )
 
     def setup(self) -> None:
         super().setup()

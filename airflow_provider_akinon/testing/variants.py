@@ -27,7 +27,9 @@ class ApiVariant:
     :param pagination: how lists page, as Django REST Framework's paginations do: ``page`` (page numbers,
         ``PageNumberPagination``), ``limit_offset`` (``LimitOffsetPagination``: ``page`` is ignored,
         ``next`` carries ``offset``), ``cursor`` (``CursorPagination``: an opaque ``cursor`` in ``next``, a
-        fixed ascending order, no ``count``), or ``none`` (no paging: the whole list as a bare JSON array).
+        fixed ascending order, no ``count``), ``link`` (that cursor, its link in a ``Link`` header and the
+        body only ``results``: a style no paginator of the provider knows, for plug-in tests), or ``none``
+        (no paging: the whole list as a bare JSON array).
     :param sort_param: the ordering parameter (Akinon documents ``sort``; DRF's stock name is ``ordering``).
     :param size_param: the parameter that sets the page size (``limit``; DRF's ``page_size_query_param`` may be
         ``page_size``), for page numbers and cursors (``LimitOffsetPagination`` always takes ``limit``).

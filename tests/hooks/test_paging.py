@@ -1,4 +1,4 @@
-"""Paging strategies and the walk loop, alone: an in-memory list answers each query as a server would."""
+"""Paging strategies, their registry and the walk loop, alone: an in-memory list answers as a server would."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import pytest
 
 from airflow_provider_akinon.errors import AkinonApiError, AkinonPageError
 from airflow_provider_akinon.hooks.paging import (
+    PAGINATORS,
     CursorPaginator,
     KeysetPaginator,
     LimitOffsetPaginator,
     PageNumberPaginator,
-    iter_pages,
 )
 from airflow_provider_akinon.hooks.records import Page
+from airflow_provider_akinon.hooks.walker import iter_pages
 
 IDS = list(range(1, 24))  # 23 records: pages of 5 leave a short last page
 
@@ -136,3 +137,53 @@ def test_more_pages_than_the_count_fills_end_the_walk_with_an_error():
 
     with pytest.raises(AkinonPageError, match=r"still links a next page after \d+ pages"):
         list(iter_pages(endless, "orders/", {}, LimitOffsetPaginator(), 5))
+
+
+@pytest.mark.parametrize(
+    ("link", "moved", "style"),
+    [
+        ("http://h/?cursor=cD0x", {"page": False, "offset": False}, "cursor"),
+        ("http://h/?limit=5&offset=5", {"page": False, "offset": True}, "limit_offset"),
+        ("http://h/?limit=5&offset=5", {"page": True, "offset": True}, "limit_offset"),
+        ("http://h/?page=2", {"page": True, "offset": True}, "page"),
+        ("http://h/?page=2", {"page": False, "offset": True}, "limit_offset"),
+        ("http://h/?page=2", {"page": False, "offset": False}, None),
+        (None, {}, None),  # one page: no style is named
+    ],
+)
+def test_the_registry_names_the_first_style_that_recognises_the_answers(link, moved, style):
+    first = page([1, 2], 9, link)
+    linked = (
+        {"cursor": "cD0x"}
+        if link and "cursor" in link
+        else {"offset": "5"}
+        if link and "offset" in link
+        else {}
+    )
+    found = next((name for name, p in PAGINATORS.items() if p.detects(first, linked, moved)), None)
+    assert found == style
+
+
+def test_each_style_is_built_from_what_the_probe_found():
+    class Found:
+        sort, sort_param, size_param = "pk", "ordering", "page_size"
+
+    for name, style in PAGINATORS.items():
+        paginator = style.of(Found())
+        assert paginator.name == name
+        assert paginator.first({}, 7)["page_size"] == 7
+    assert "ordering" not in PAGINATORS["cursor"].of(Found()).first({}, 7)  # the view's own order
+    assert PAGINATORS["page"].of(Found()).first({}, 7)["ordering"] == "pk"
+
+
+def test_a_full_page_with_neither_count_nor_next_ends_the_walk_with_an_error():
+    def unknown(endpoint: str, query: dict[str, Any]) -> Page:
+        return page([1, 2, 3, 4, 5], None, None)  # more may follow: the answer does not say how
+
+    with pytest.raises(AkinonPageError, match="neither a count nor a next link"):
+        list(iter_pages(unknown, "orders/", {}, PageNumberPaginator(), 5))
+    # a cursor's last page may be full: its walk ends where its links end
+    assert len(list(iter_pages(unknown, "orders/", {}, CursorPaginator(), 5))) == 1
+    # a short page, or one with a count, says the list ended
+    short = list(iter_pages(lambda e, q: page([1, 2], None, None), "orders/", {}, PageNumberPaginator(), 5))
+    assert len(short) == 1

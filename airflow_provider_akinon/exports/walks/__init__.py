@@ -102,6 +102,7 @@ def _walk_sub(job: WalkJob, window: Window, check: WindowCheck) -> Tally:
         date_field=check.date_field,
         zone=check.naive_zone,
         limit=plan.page_size,
+        size_param=caps.size_param,
     )
     ids = bisection.window(window.start, window.end)
     log.info(

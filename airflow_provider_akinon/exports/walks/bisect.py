@@ -25,8 +25,9 @@ class IdBisection:
     """
     Bisect the ids of a list by the date of its records.
 
-    :param head: sends one query (``limit``, a sort, id lookups) and returns its records.
+    :param head: sends one query (a page size, a sort, id lookups) and returns its records.
     :param key: the record field of the id; ``lookup`` its filter name; ``sort`` the ordering value.
+    :param size_param: the query parameter of the page size (``limit`` or ``page_size``, as probed).
     """
 
     def __init__(
@@ -40,8 +41,9 @@ class IdBisection:
         date_field: str,
         zone: Any,
         limit: int,
+        size_param: str,
     ) -> None:
-        self.head, self.key, self.lookup = head, key, lookup
+        self.head, self.key, self.lookup, self.size_param = head, key, lookup, size_param
         self.sort, self.sort_param, self.date_field, self.zone, self.limit = (
             sort,
             sort_param,
@@ -60,8 +62,8 @@ class IdBisection:
 
     def bounds(self) -> tuple[int, int] | None:
         """The smallest and largest id of the list (``None``: it is empty)."""
-        low = self._records(**{self.sort_param: self.sort, "limit": 1})
-        high = self._records(**{self.sort_param: f"-{self.sort}", "limit": 1})
+        low = self._records(**{self.sort_param: self.sort, self.size_param: 1})
+        high = self._records(**{self.sort_param: f"-{self.sort}", self.size_param: 1})
         return (int(low[0][self.key]), int(high[0][self.key])) if low and high else None
 
     def first_at_or_after(self, moment: datetime, low: int, high: int) -> int:
@@ -69,7 +71,9 @@ class IdBisection:
         lo, hi = low, high + 1
         while lo < hi:
             mid = (lo + hi) // 2
-            found = self._records(**{self.sort_param: self.sort, f"{self.lookup}__gte": mid, "limit": 1})
+            found = self._records(
+                **{self.sort_param: self.sort, f"{self.lookup}__gte": mid, self.size_param: 1}
+            )
             if not found or self._date(found[0]) >= moment:
                 hi = mid
             else:
@@ -80,7 +84,7 @@ class IdBisection:
         """``[lo, hi)`` widened until a page before it lies before ``start`` and one after it after ``end``."""
         for _ in range(MAX_WIDENINGS):
             before = self._records(
-                **{self.sort_param: f"-{self.sort}", f"{self.lookup}__lt": lo, "limit": self.limit}
+                **{self.sort_param: f"-{self.sort}", f"{self.lookup}__lt": lo, self.size_param: self.limit}
             )
             late = [int(r[self.key]) for r in before if self._date(r) >= start]
             if not late:
@@ -88,7 +92,7 @@ class IdBisection:
             lo = min(late)
         for _ in range(MAX_WIDENINGS):
             after = self._records(
-                **{self.sort_param: self.sort, f"{self.lookup}__gte": hi, "limit": self.limit}
+                **{self.sort_param: self.sort, f"{self.lookup}__gte": hi, self.size_param: self.limit}
             )
             early = [int(r[self.key]) for r in after if self._date(r) < end]
             if not early:
