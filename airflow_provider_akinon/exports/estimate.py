@@ -7,20 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow_provider_akinon.errors import AkinonError
-from airflow_provider_akinon.exports.plan import Ask, plan_export
+from airflow_provider_akinon.exports.plan import Ask, Walk, plan_export
 from airflow_provider_akinon.exports.sources import WindowSource
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.resources import Resource
 from airflow_provider_akinon.timestamps import parse_instant
 from airflow_provider_akinon.windows import Window
-
-METHODS = {
-    "keyset": "keyset (id cursor), by the date filter",
-    "page": "its own paging, by the date filter",
-    "bisect": "bisection on ids, then an id cursor; cut on the client",
-    "nearend": "newest first until past the day; cut on the client",
-    "fullscan": "a scan of the whole list; cut on the client",
-}
 
 
 def day_estimate(hook: AkinonHook, resource: Resource, date_field: str) -> tuple[str, str]:
@@ -34,20 +26,20 @@ def day_estimate(hook: AkinonHook, resource: Resource, date_field: str) -> tuple
         return "refused", str(err)[:160]
     caps = plan.caps
     assert caps is not None
-    paging = plan.describe()["paging"]
+    walk = plan.walk
     count, size = caps.count or 0, max(1, caps.page_size)
     per_day = _records_a_day(hook, resource, caps, date_field, count)
     pages = math.ceil(per_day / size) if per_day is not None else None
     extra = {
-        "keyset": 6,
-        "page": 2,
-        "bisect": 4 * math.ceil(math.log2(max(2, count))) + 6,
-        "nearend": pages or 0,  # the records since the day began: about a day more
-        "fullscan": math.ceil(count / size) - (pages or 0),
-    }.get(paging, 0)
+        Walk.KEYSET: 6,
+        Walk.PAGES: 2,
+        Walk.BISECT: 4 * math.ceil(math.log2(max(2, count))) + 6,
+        Walk.NEAREND: pages or 0,  # the records since the day began: about a day more
+        Walk.FULLSCAN: math.ceil(count / size) - (pages or 0),
+    }.get(walk, 0)
     if pages is None:
-        return METHODS.get(paging, paging), "unknown (the list's dates cannot be read)"
-    return METHODS.get(paging, paging), f"about {pages + extra:,} ({per_day:,} records a day, {size} a page)"
+        return walk.method, "unknown (the list's dates cannot be read)"
+    return walk.method, f"about {pages + extra:,} ({per_day:,} records a day, {size} a page)"
 
 
 def _records_a_day(

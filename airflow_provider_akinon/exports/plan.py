@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from enum import StrEnum
 from typing import Any
 
 from airflow_provider_akinon.errors import AkinonApiError, ExportConsistencyError, WindowError
@@ -47,6 +48,34 @@ SETTLE = timedelta(seconds=15)
 MAX_WAIT_TO_CLOSE = timedelta(minutes=5)
 
 
+class Walk(StrEnum):
+    """How an export walks a list, as the plan decides; the manifest records the value (``paging``)."""
+
+    KEYSET = "keyset"  #: id-range shards, each with an id cursor, by the date filter
+    PAGES = "page"  #: the list's own paging, by the date filter
+    BISECT = "bisect"  #: the window's ids found by bisection, then an id cursor; cut on the client
+    NEAREND = "nearend"  #: newest first until past the window; cut on the client
+    FULLSCAN = "fullscan"  #: the whole list; cut on the client
+    CHILDREN = "children"  #: by their parents' ids
+
+    @property
+    def cuts(self) -> bool:
+        """Whether the walk reads past the window and cuts it on the client (its date filter is ignored)."""
+        return self in (Walk.BISECT, Walk.NEAREND, Walk.FULLSCAN)
+
+    @property
+    def method(self) -> str:
+        """The walk in a few words, for logs and the probe command's estimate."""
+        return {
+            Walk.KEYSET: "keyset (id cursor), by the date filter",
+            Walk.PAGES: "its own paging, by the date filter",
+            Walk.BISECT: "bisection on ids, then an id cursor; cut on the client",
+            Walk.NEAREND: "newest first until past the window; cut on the client",
+            Walk.FULLSCAN: "a scan of the whole list; cut on the client",
+            Walk.CHILDREN: "by their parents' ids",
+        }[self]
+
+
 @dataclass(frozen=True)
 class Ask:
     """What an operator asks for, validated; ``window`` is recorded with non-window sources when known."""
@@ -70,7 +99,7 @@ class Plan:
     """
     How one export walks the API: everything decided, nothing left to decide downstream.
 
-    :param walk: the walk's name in :data:`~airflow_provider_akinon.exports.walks.WALKS`.
+    :param walk: how the list is walked.
     :param caps: what the probe found (``None`` for children, which are fetched by parent).
     :param page_size: the records a page is asked for: what the list allows, within the connection's.
     :param probed: the walk was chosen by the probe (``paging="auto"``), not forced.
@@ -79,7 +108,7 @@ class Plan:
     resource: Resource
     source: Source
     filters: Mapping[str, Any]
-    walk: str
+    walk: Walk
     caps: Capabilities | None
     rule: Rule
     page_size: int
@@ -99,8 +128,7 @@ class Plan:
         described = {"window": None, "date_field": None, "id_range": None, **self.source.describe()}
         if self.window is not None and described["window"] is None:
             described["window"] = self.window.as_dict()
-        paging = self.walk if self.walk != "pages" else "page"
-        return {**described, "paging": paging, "probe": self.caps.as_dict() if self.caps else None}
+        return {**described, "paging": str(self.walk), "probe": self.caps.as_dict() if self.caps else None}
 
 
 def plan_export(hook: AkinonHook, ask: Ask) -> Plan:
@@ -124,7 +152,7 @@ def plan_export(hook: AkinonHook, ask: Ask) -> Plan:
     if date_field and caps.date_filter_ignored:
         return _without_filter(hook, ask, caps, date_field)
     walk = _walk(resource, caps, ask.paging, isinstance(source, IdRange))
-    cursor = walk == "keyset" or caps.paginator().cursor_like
+    cursor = walk is Walk.KEYSET or caps.paginator().cursor_like
     rule = CHANGES_FEED if date_field and date_field == resource.version_field and cursor else STRICT
     days = zone_of(caps.offset, hook.config.timezone) if date_field and caps.date_unit == "day" else None
     log.info("%s: %s walk, %d records a page", resource.name, walk, caps.page_size)
@@ -146,13 +174,13 @@ def _without_filter(hook: AkinonHook, ask: Ask, caps: Capabilities, date_field: 
             f"{resource.endpoint} ignores the {date_field}__gte/__lt filters, and its records carry no "
             f"{date_field} to cut a window on: choose a date_field this endpoint filters on."
         )
-    walk, order, rule = "fullscan", {}, GROWING
+    walk, order, rule = Walk.FULLSCAN, {}, GROWING
     if caps.keyset and date_field != resource.version_field:
-        walk, rule = "bisect", STRICT
+        walk, rule = Walk.BISECT, STRICT
     elif hook.probe_date_sort(resource.endpoint, date_field, ask.filters, sort_param=caps.sort_param):
-        walk, order = "nearend", {caps.sort_param: f"-{date_field}"}
+        walk, order = Walk.NEAREND, {caps.sort_param: f"-{date_field}"}
     elif date_field != resource.version_field and (caps.sort or caps.default_order == "desc"):
-        walk, order = "nearend", {caps.sort_param: f"-{caps.sort}"} if caps.sort else {}
+        walk, order = Walk.NEAREND, {caps.sort_param: f"-{caps.sort}"} if caps.sort else {}
     elif not ask.allow_full_scan or not (caps.sort or caps.default_order):
         pages = -(-(caps.count or 0) // caps.page_size)
         raise ExportConsistencyError(
@@ -168,14 +196,7 @@ def _without_filter(hook: AkinonHook, ask: Ask, caps: Capabilities, date_field: 
     elif caps.sort:
         order = {caps.sort_param: caps.sort}
     log.warning(
-        "%s ignores the %s filters: exporting the window %s, cut on the client",
-        resource.endpoint,
-        date_field,
-        {
-            "bisect": "by bisection on ids",
-            "nearend": "newest first until past it",
-            "fullscan": "by a full scan",
-        }[walk],
+        "%s ignores the %s filters: exporting the window by %s", resource.endpoint, date_field, walk.method
     )
     return Plan(
         resource, ask.source, ask.filters, walk, caps, rule, caps.page_size,
@@ -183,7 +204,7 @@ def _without_filter(hook: AkinonHook, ask: Ask, caps: Capabilities, date_field: 
     )  # fmt: skip
 
 
-def _walk(resource: Resource, caps: Capabilities, paging: str, by_ids: bool) -> str:
+def _walk(resource: Resource, caps: Capabilities, paging: str, by_ids: bool) -> Walk:
     """The walk: keyset where the probe found it works (or it is forced), else the list's own paging."""
     if by_ids and not caps.keyset and paging != "keyset":
         raise ExportConsistencyError(
@@ -191,7 +212,7 @@ def _walk(resource: Resource, caps: Capabilities, paging: str, by_ids: bool) -> 
             "probe asked), so it cannot be exported by id range; export it by date window instead."
         )
     if paging == "keyset" or (paging == "auto" and caps.keyset) or by_ids:
-        return "keyset"
+        return Walk.KEYSET
     if paging == "auto":
         missing = [
             name
@@ -208,13 +229,13 @@ def _walk(resource: Resource, caps: Capabilities, paging: str, by_ids: bool) -> 
             ", ".join(missing),
             caps.pagination,
         )
-    return "pages"
+    return Walk.PAGES
 
 
 def _children(hook: AkinonHook, ask: Ask, source: Source) -> Plan:
     size = hook.config.page_size or DEFAULT_PAGE_SIZE
     return Plan(
-        ask.resource, source, ask.filters, "children", None, STRICT, size, ask.max_concurrency,
+        ask.resource, source, ask.filters, Walk.CHILDREN, None, STRICT, size, ask.max_concurrency,
         ask.paging == "auto", ask.window,
     )  # fmt: skip
 

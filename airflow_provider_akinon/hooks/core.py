@@ -23,7 +23,7 @@ from airflow_provider_akinon.errors import AkinonConfigError, AkinonUnreachableE
 from airflow_provider_akinon.hooks.auth import TokenAuth
 from airflow_provider_akinon.hooks.config import AkinonConfig
 from airflow_provider_akinon.hooks.redact import Redactor
-from airflow_provider_akinon.hooks.rules import RELOGIN, RETRY, Attempts, same_origin
+from airflow_provider_akinon.hooks.rules import Again, Attempts, same_origin
 from airflow_provider_akinon.hooks.transport import Urllib3Transport
 
 
@@ -120,9 +120,9 @@ class RequestCore:
         attempts = self._attempts(call, decode=decode, check=check, idempotent=idempotent)
         while True:
             outcome = self._attempt(call, attempts)
-            if outcome is RELOGIN:
+            if outcome is Again.RELOGIN:
                 continue
-            if outcome is not RETRY:
+            if outcome is not Again.RETRY:
                 return outcome
             self.stats.add(retries=1, waited=attempts.wait)
             self.sleep(attempts.wait)
@@ -141,9 +141,9 @@ class RequestCore:
         attempts = self._attempts(call, decode=decode)
         while True:
             outcome = await asyncio.to_thread(self._attempt, call, attempts)
-            if outcome is RELOGIN:
+            if outcome is Again.RELOGIN:
                 continue
-            if outcome is not RETRY:
+            if outcome is not Again.RETRY:
                 return outcome
             self.stats.add(retries=1, waited=attempts.wait)
             await asyncio.sleep(attempts.wait)
@@ -164,7 +164,7 @@ class RequestCore:
         return attempts
 
     def _attempt(self, call: Call, attempts: Attempts) -> Any:
-        """Send ``call`` once; return the rules' verdict (a value, ``RETRY`` or ``RELOGIN``)."""
+        """Send ``call`` once; return the rules' verdict (a value, or what to do :class:`Again`)."""
         headers = dict(call.headers or {})
         token = None
         if call.authenticate:
@@ -188,7 +188,7 @@ class RequestCore:
             return attempts.failed(err)
         self.reached = True
         outcome = attempts.answered(answer, token)
-        if outcome is RELOGIN and token is not None:
+        if outcome is Again.RELOGIN and token is not None:
             self.auth.refresh(token)
         return outcome
 

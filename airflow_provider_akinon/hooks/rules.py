@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,8 +41,12 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 #: happens when tokens are revoked while concurrent requests are in flight).
 MAX_RELOGINS = 3
 
-RETRY = object()
-RELOGIN = object()
+
+class Again(Enum):
+    """What the rules ask for instead of a value: the request sent again (after ``wait``), or a new login first."""
+
+    RETRY = "retry"
+    RELOGIN = "relogin"
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -90,8 +95,8 @@ def describe_failure(err: Exception, config: AkinonConfig) -> tuple[str, bool, s
 
 class Attempts:
     """
-    The rules of one request: each answer or failure becomes a value, ``RETRY`` (wait ``wait`` first),
-    ``RELOGIN``, or an :class:`~airflow_provider_akinon.errors.AkinonApiError`. Bounded by the retry
+    The rules of one request: each answer or failure becomes a value, ``Again.RETRY`` (wait ``wait``
+    first), ``Again.RELOGIN``, or an :class:`~airflow_provider_akinon.errors.AkinonApiError`. Bounded by the retry
     policy's attempts and deadline.
 
     :param decode: how to read a 2xx body: ``True`` parses JSON, a callable decodes (a ``ValueError`` means
@@ -152,7 +157,7 @@ class Attempts:
         return self._retry(problem, None, kind)
 
     def answered(self, answer: Answer, token: str | None) -> Any:
-        """An HTTP answer: the parsed value, ``RETRY``, ``RELOGIN``, or an error."""
+        """An HTTP answer: the parsed value, ``Again.RETRY``, ``Again.RELOGIN``, or an error."""
         self.reached = True
         status = answer.status
         if status < 300:
@@ -161,7 +166,7 @@ class Attempts:
             if self.config.login and self.relogins < MAX_RELOGINS:
                 self.relogins += 1
                 self.log.info("%s %s -> 401; logging in again", self.method, self.path)
-                return RELOGIN
+                return Again.RELOGIN
             raise self.rejected(answer)
         if status == 429 or (status in RETRYABLE_STATUSES and self.idempotent):
             retry_after = parse_retry_after(answer.headers.get("Retry-After"))
@@ -246,7 +251,7 @@ class Attempts:
             self.policy.max_retries,
             self.wait,
         )
-        return RETRY
+        return Again.RETRY
 
     def _exhausted(self, problem: str, kind: str, spent: float) -> AkinonApiError:
         """The error once retries are used up: what happened, and the fix that fits it."""

@@ -9,7 +9,7 @@ import urllib3
 
 from airflow_provider_akinon.errors import AkinonApiError, AkinonUnreachableError
 from airflow_provider_akinon.hooks.config import AkinonConfig, RetryPolicy
-from airflow_provider_akinon.hooks.rules import RELOGIN, RETRY, Answer, Attempts, same_origin
+from airflow_provider_akinon.hooks.rules import Again, Answer, Attempts, same_origin
 
 CONFIG = AkinonConfig(
     conn_id="c",
@@ -35,41 +35,41 @@ def attempts(method: str = "GET", **kwargs) -> Attempts:
 
 def test_2xx_is_parsed_and_bad_json_is_retried_only_when_safe():
     assert attempts().answered(Answer(200, b'{"count": 1}'), "t") == {"count": 1}
-    assert attempts().answered(Answer(200, b'{"count": 1'), "t") is RETRY
+    assert attempts().answered(Answer(200, b'{"count": 1'), "t") is Again.RETRY
     with pytest.raises(AkinonApiError, match="not JSON"):
         attempts("POST").answered(Answer(200, b"<html>"), "t")
 
 
 def test_5xx_is_retried_for_get_but_never_for_post():
-    assert attempts().answered(Answer(502, b"<html>bad gateway</html>"), "t") is RETRY
+    assert attempts().answered(Answer(502, b"<html>bad gateway</html>"), "t") is Again.RETRY
     with pytest.raises(AkinonApiError, match=r"POST /api/v1/orders/ -> 502"):
         attempts("POST").answered(Answer(502, b"<html>bad gateway</html>"), "t")
     # 429 means the request was refused before it did anything: safe for any method
-    assert attempts("POST").answered(Answer(429, b"{}", {"Retry-After": "0.5"}), "t") is RETRY
+    assert attempts("POST").answered(Answer(429, b"{}", {"Retry-After": "0.5"}), "t") is Again.RETRY
 
 
 def test_retry_after_sets_the_wait_within_the_cap():
     rules = attempts()
-    assert rules.answered(Answer(429, b"{}", {"Retry-After": "0.5"}), "t") is RETRY
+    assert rules.answered(Answer(429, b"{}", {"Retry-After": "0.5"}), "t") is Again.RETRY
     assert 0.5 <= rules.wait <= 1
 
 
 def test_resets_are_retried_only_for_safe_methods_and_refusals_for_all():
     reset = urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))
-    assert attempts().failed(reset) is RETRY
+    assert attempts().failed(reset) is Again.RETRY
     with pytest.raises(AkinonApiError, match="not retried, it may have arrived"):
         attempts("POST").failed(reset)
     refused = urllib3.exceptions.NewConnectionError(
         None, "Failed to establish: [Errno 111] Connection refused"
     )
-    assert attempts("POST").failed(refused) is RETRY
+    assert attempts("POST").failed(refused) is Again.RETRY
 
 
 def test_an_unreachable_host_says_so_and_does_not_advise_more_retries():
     rules = attempts()
     refused = urllib3.exceptions.NewConnectionError(None, "[Errno 111] Connection refused")
-    assert rules.failed(refused) is RETRY
-    assert rules.failed(refused) is RETRY
+    assert rules.failed(refused) is Again.RETRY
+    assert rules.failed(refused) is Again.RETRY
     with pytest.raises(AkinonUnreachableError) as err:
         rules.failed(refused)
     message = str(err.value)
@@ -79,8 +79,8 @@ def test_an_unreachable_host_says_so_and_does_not_advise_more_retries():
 
 def test_a_host_that_answered_before_gets_the_retry_advice():
     rules = attempts()
-    assert rules.answered(Answer(503, b"busy"), "t") is RETRY
-    assert rules.answered(Answer(503, b"busy"), "t") is RETRY
+    assert rules.answered(Answer(503, b"busy"), "t") is Again.RETRY
+    assert rules.answered(Answer(503, b"busy"), "t") is Again.RETRY
     with pytest.raises(
         AkinonApiError, match=r"failed after 3 attempts.*kept answering 503.*raise max_retries"
     ):
@@ -104,7 +104,7 @@ def test_tls_failures_fail_at_once_with_the_fix():
 def test_401_asks_for_a_new_login_a_bounded_number_of_times():
     rules = attempts()
     assert [rules.answered(Answer(401, b'{"detail": "Invalid token."}'), "t") for _ in range(3)] == [
-        RELOGIN
+        Again.RELOGIN
     ] * 3
     with pytest.raises(AkinonApiError, match="keep being rejected after 3 new logins"):
         rules.answered(Answer(401, b'{"detail": "Invalid token."}'), "t")
@@ -136,7 +136,9 @@ def test_json_that_is_not_a_list_page_fails_at_once_with_what_is_wrong():
     ):
         rules.answered(Answer(200, b'{"count": 1, "results": [{"id": "abc"}]}'), "t")
     assert rules.attempt == 0  # not retried: it would not heal
-    assert rules.answered(Answer(200, b'{"count": 1, "results": [{"id": 7'), "t") is RETRY  # broken: retried
+    assert (
+        rules.answered(Answer(200, b'{"count": 1, "results": [{"id": 7'), "t") is Again.RETRY
+    )  # broken: retried
 
 
 def test_proxy_credentials_become_a_header_and_never_show():

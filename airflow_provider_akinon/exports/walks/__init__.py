@@ -1,7 +1,7 @@
 """The walks of an export, by name, and :func:`run`, the one entry that walks a plan into a sink.
 
-A list walk (:data:`WALKS`) exports the records of one query: ``keyset`` (id-range shards, each with
-a cursor) or ``pages`` (the list's own paging). :func:`run` cuts the plan's source into those queries:
+A list walk (:data:`WALKS`) exports the records of one query: by keyset (id-range shards, each with
+a cursor) or by the list's own pages. :func:`run` cuts the plan's source into those queries:
 a window into sub-windows (no record written twice), an id range into one; children are fetched by
 their parents (:mod:`.children`), whose ids come from the plan's source. A new paging style is a
 paginator (:mod:`airflow_provider_akinon.hooks.paging`); a new way to walk is a module and a line here.
@@ -23,6 +23,7 @@ from airflow_provider_akinon.exports.plan import (
     ParentsOf,
     Plan,
     Upstream,
+    Walk,
     WindowSource,
     wait_until_closed,
 )
@@ -39,15 +40,14 @@ from airflow_provider_akinon.windows import Window
 
 log = logging.getLogger(__name__)
 
-WALKS: dict[str, type[KeysetWalk] | type[PageWalk]] = {"keyset": KeysetWalk, "pages": PageWalk}
-#: Walks of a list that ignores its date filter, cut on the client (see :mod:`.bisect`, ``PageWalk``).
-CUTS = ("bisect", "nearend", "fullscan")
+#: The walks of one query of a list, by the plan's :class:`~airflow_provider_akinon.exports.plan.Walk`.
+WALKS: dict[Walk, type[KeysetWalk] | type[PageWalk]] = {Walk.KEYSET: KeysetWalk, Walk.PAGES: PageWalk}
 
 
 def run(plan: Plan, hook: AkinonHook, sink: Sink, progress: Progress) -> tuple[Tally, dict[str, Any]]:
     """Walk ``plan`` into ``sink``; return what was found, and how (for the manifest)."""
     job = WalkJob(plan, hook, sink, progress)
-    if plan.walk == "children":
+    if plan.walk is Walk.CHILDREN:
         tally, how = fetch_children(job, parent_ids(plan, hook, progress))
         return tally, {"paging": how}
     wait_until_closed(plan.source, plan.resource)
@@ -65,9 +65,9 @@ def walk_window(job: WalkJob, source: WindowSource) -> Tally:
     zone = job.hook.config.timezone
     tally = Tally()
     for sub in subs:
-        cut = plan.walk in CUTS or plan.days is not None  # whole days asked for: cut on the client
+        cut = plan.walk.cuts or plan.days is not None  # whole days asked for: cut on the client
         check = WindowCheck(resource.endpoint, resource.primary_key, sub, source.date_field, zone, cut=cut)
-        if plan.walk in CUTS:
+        if plan.walk.cuts:
             tally += _walk_sub(job, sub, check)
             continue
         query = {**plan.filters, **sub.filters(source.date_field, plan.days)}
@@ -85,8 +85,8 @@ def walk_window(job: WalkJob, source: WindowSource) -> Tally:
 def _walk_sub(job: WalkJob, window: Window, check: WindowCheck) -> Tally:
     """A window of a list that ignores its date filter, by the plan's method, cut on the client."""
     plan, resource = job.plan, job.resource
-    if plan.walk != "bisect":  # newest first until past the window, or everything
-        stop = check.passed if plan.walk == "nearend" else None
+    if plan.walk is not Walk.BISECT:  # newest first until past the window, or everything
+        stop = check.passed if plan.walk is Walk.NEAREND else None
         return PageWalk(job, {**plan.filters, **plan.order}, check, str(window), stop=stop).run()
     caps = plan.caps
     assert caps is not None
