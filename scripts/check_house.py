@@ -3,6 +3,8 @@
 - no module over 300 lines (the shipped fake server aside), no function over 50 lines;
 - no import circle between the package's modules, imports inside functions included;
 - exception classes are defined in ``errors.py`` only;
+- the name of an output format, a paging style or a walk is a string only in its own class (the
+  registries read it from there): anywhere else it is the class's ``name`` or the ``Walk`` member;
 - every third-party module the package imports is declared in ``pyproject.toml``.
 
 Exit status 1 with one line per breach; 0 and a one-line summary otherwise.
@@ -28,6 +30,54 @@ IMPORT_NAMES = {
     "msgspec": "msgspec",
 }
 PROVIDED_BY_AIRFLOW = {"flask_appbuilder", "flask_babel", "wtforms"}
+#: paging-style names that are also the query parameter the style sends: as parameters they may be spelt
+NAMES_ALSO_PARAMETERS = {"page", "cursor"}
+
+
+def named_kinds(trees: dict[Path, ast.Module]) -> dict[str, tuple[Path, str]]:
+    """Each format, paging style and walk name, and the module and class it is declared in."""
+    homes = {}
+    for path, tree in trees.items():
+        for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+            strings = {
+                target.id: stmt.value.value
+                for stmt in cls.body
+                if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant)
+                for target in stmt.targets
+                if isinstance(target, ast.Name) and isinstance(stmt.value.value, str)
+            }
+            if "name" in strings and ({"suffix", "moves"} & set(strings) or "needs" in ast.unparse(cls)):
+                homes[strings["name"]] = (path, cls.name)  # a format or a paginator
+            if any(ast.unparse(base) == "StrEnum" for base in cls.bases) and cls.name == "Walk":
+                homes.update({value: (path, cls.name) for value in strings.values()})
+    return {name: home for name, home in homes.items() if name and name not in NAMES_ALSO_PARAMETERS}
+
+
+def stray_names(path: Path, tree: ast.Module, homes: dict[str, tuple[Path, str]]) -> list[str]:
+    """Strings naming a format, paging style or walk outside its own class (docstrings aside)."""
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    within = {
+        id(inner): cls.name
+        for cls in ast.walk(tree)
+        if isinstance(cls, ast.ClassDef)
+        for inner in ast.walk(cls)
+    }
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in homes):
+            continue
+        home, cls = homes[node.value]
+        if id(node) not in docstrings and not (home == path and within.get(id(node)) == cls):
+            found.append(
+                f"{node.lineno} names {node.value!r} as a string: use {cls} (declared in {home.name})"
+            )
+    return found
 
 
 def modules() -> dict[str, Path]:
@@ -111,6 +161,11 @@ def declared() -> set[str]:
 
 def main() -> int:
     found, breaches = modules(), []
+    trees = {path: ast.parse(path.read_text()) for path in found.values() if "testing" not in path.parts}
+    homes = named_kinds(trees)
+    for path, tree in trees.items():
+        relative = path.relative_to(ROOT).as_posix()
+        breaches += [f"{relative}:{line}" for line in stray_names(path, tree, homes)]
     for name, path in found.items():
         relative = path.relative_to(ROOT).as_posix()
         lines = len(path.read_text().splitlines())

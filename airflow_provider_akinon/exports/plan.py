@@ -39,7 +39,6 @@ from airflow_provider_akinon.windows import Window
 
 log = logging.getLogger(__name__)
 
-PAGINGS = ("auto", "keyset", "page")
 #: What the date window of a children export cuts (see ``window_on``).
 WINDOW_ON = ("orders", "records", "auto")
 #: A changes-feed window is walked only once it closed this long ago (clocks of two machines differ) ...
@@ -74,6 +73,10 @@ class Walk(StrEnum):
             Walk.FULLSCAN: "a scan of the whole list; cut on the client",
             Walk.CHILDREN: "by their parents' ids",
         }[self]
+
+
+#: The operator's ``paging`` argument: the probe's choice, or a walk forced.
+PAGINGS = ("auto", str(Walk.KEYSET), str(Walk.PAGES))
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,10 @@ class Plan:
         described = {"window": None, "date_field": None, "id_range": None, **self.source.describe()}
         if self.window is not None and described["window"] is None:
             described["window"] = self.window.as_dict()
-        return {**described, "paging": str(self.walk), "probe": self.caps.as_dict() if self.caps else None}
+        probe = None
+        if self.caps is not None:  # and the walk it allows
+            probe = {**self.caps.as_dict(), "paging": str(Walk.KEYSET if self.caps.keyset else Walk.PAGES)}
+        return {**described, "paging": str(self.walk), "probe": probe}
 
 
 def plan_export(hook: AkinonHook, ask: Ask) -> Plan:
@@ -206,12 +212,12 @@ def _without_filter(hook: AkinonHook, ask: Ask, caps: Capabilities, date_field: 
 
 def _walk(resource: Resource, caps: Capabilities, paging: str, by_ids: bool) -> Walk:
     """The walk: keyset where the probe found it works (or it is forced), else the list's own paging."""
-    if by_ids and not caps.keyset and paging != "keyset":
+    if by_ids and not caps.keyset and paging != Walk.KEYSET:
         raise ExportConsistencyError(
             f"{resource.endpoint} does not honour a sort on {resource.primary_key} and the id lookups (the "
             "probe asked), so it cannot be exported by id range; export it by date window instead."
         )
-    if paging == "keyset" or (paging == "auto" and caps.keyset) or by_ids:
+    if paging == Walk.KEYSET or (paging == "auto" and caps.keyset) or by_ids:
         return Walk.KEYSET
     if paging == "auto":
         missing = [

@@ -89,8 +89,8 @@ class Capabilities:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        """What the probe found, as the manifest records it (with ``sort_id`` and ``paging``)."""
-        return {**asdict(self), "sort_id": self.sort_id, "paging": "keyset" if self.keyset else "page"}
+        """What the probe found, as the manifest records it (with ``sort_id``)."""
+        return {**asdict(self), "sort_id": self.sort_id}
 
     def rows(self) -> list[tuple[str, str]]:
         """(question, answer) pairs: the probe command's table."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow_provider_akinon.compat import BaseOperator
 from airflow_provider_akinon.errors import AkinonConfigError
 from airflow_provider_akinon.exports.export import Export
-from airflow_provider_akinon.exports.output import format_named
+from airflow_provider_akinon.exports.output import DEFAULT_FORMAT, format_named
 from airflow_provider_akinon.exports.output.parts import DEFAULT_MAX_FILE_BYTES
 from airflow_provider_akinon.exports.output.storage import destination_path
 from airflow_provider_akinon.exports.plan import plan_export
@@ -106,7 +106,7 @@ class FetchAkinonListOperator(BaseOperator):
         end: Any = None,
         date_field: str = "created_date",
         filters: dict[str, Any] | None = None,
-        file_format: str = "jsonl",
+        file_format: str = DEFAULT_FORMAT,
         page_size: int | None = None,
         max_concurrency: int = 4,
         window_step: Any = None,

@@ -9,6 +9,8 @@ from airflow_provider_akinon.exports.output.jsonl import GzipJsonLines, JsonLine
 from airflow_provider_akinon.exports.output.parquet import Parquet
 
 FORMATS: dict[str, Format] = {f.name: f for f in (JsonLines(), GzipJsonLines(), Parquet(), Delta())}
+#: The format of an export that names none.
+DEFAULT_FORMAT = JsonLines.name
 
 
 def format_named(name: str) -> Format:

@@ -91,7 +91,7 @@ def merge_export(export: Any, table: Any) -> dict[str, Any]:
     folder = destination_path(export.get("uri") if isinstance(export, dict) else export)
     with tempfile.TemporaryDirectory(prefix="akinon-merge-") as scratch:
         manifest, copies = pinned_copies(folder, scratch)
-        if manifest["format"] != "parquet":
+        if manifest["format"] != Parquet.name:
             raise AkinonConfigError(
                 f"{folder} holds {manifest['format']}; merge_export merges Parquet exports."
             )
