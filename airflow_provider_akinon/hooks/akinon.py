@@ -28,7 +28,7 @@ from airflow_provider_akinon.hooks.paging import (
     LimitOffsetPaginator,
     PageNumberPaginator,
 )
-from airflow_provider_akinon.hooks.probe import PROBE_LIMIT, probe_endpoint
+from airflow_provider_akinon.hooks.probe import probed
 from airflow_provider_akinon.hooks.questions import probe_batch_lookup, probe_date_sort
 from airflow_provider_akinon.hooks.records import decode_page
 from airflow_provider_akinon.hooks.rules import parse_retry_after
@@ -212,16 +212,8 @@ class AkinonHook(ListMethods, HttpHookCompat):
         cache_key = (endpoint, date_field, key, bare, params_key)
         with self._probe_lock:
             if cache_key not in self._probes:
-                caps = probe_endpoint(
-                    partial(self.get_page, endpoint, decoder=partial(decode_page, key=key, allow_bare=bare)),
-                    endpoint,
-                    date_field=date_field,
-                    params=params,
-                    limit=self.config.page_size or PROBE_LIMIT,
-                    key=key,
-                    sort_param=dict(self.config.paging).get("sort_param", "sort"),
-                    zone=self.config.timezone,
-                ).with_settings(dict(self.config.paging))
+                get = partial(self.get_page, endpoint, decoder=partial(decode_page, key=key, allow_bare=bare))
+                caps = probed(self.config, get, endpoint, date_field=date_field, params=params, key=key)
                 self.log.info("Probe of %s: %s", endpoint, caps.summary())
                 if caps.capped:
                     self.log.warning(
@@ -273,14 +265,12 @@ class AkinonHook(ListMethods, HttpHookCompat):
         url = core.url_for(ORDERS.endpoint)
         decode = partial(decode_page, key=ORDERS.primary_key)
         try:
-            caps = probe_endpoint(
+            caps = probed(
+                cfg,
                 lambda params: core.call("GET", url, query=params, decode=decode),
                 ORDERS.endpoint,
                 date_field="created_date",
-                limit=cfg.page_size or PROBE_LIMIT,
-                sort_param=dict(cfg.paging).get("sort_param", "sort"),
-                zone=cfg.timezone,
-            ).with_settings(dict(cfg.paging))
+            )
         except (AkinonApiError, AkinonConfigError) as err:
             return False, str(err)
         finally:

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_akinon.errors import AkinonApiError
 from airflow_provider_akinon.hooks.capabilities import Capabilities
+from airflow_provider_akinon.hooks.config import AkinonConfig
 from airflow_provider_akinon.hooks.paging import PAGINATORS
 from airflow_provider_akinon.hooks.questions import Asker, GetPage, Judge, keys_of, ordered
 from airflow_provider_akinon.hooks.records import Page
@@ -101,6 +102,22 @@ def probe_endpoint(
         rtt_ms=min(ask.timings) * 1000,
         requests=len(ask.timings),
     )
+
+
+def probed(config: AkinonConfig, get: GetPage, endpoint: str, **question: Any) -> Capabilities:
+    """
+    What ``endpoint`` honours, asked through ``get`` (one GET of a query) with the connection's page size,
+    sort parameter and time zone; what the connection's paging extras set wins over the probe.
+    """
+    paging = dict(config.paging)
+    return probe_endpoint(
+        get,
+        endpoint,
+        limit=config.page_size or PROBE_LIMIT,
+        sort_param=paging.get("sort_param", "sort"),
+        zone=config.timezone,
+        **question,
+    ).with_settings(paging)
 
 
 def _second_round(
