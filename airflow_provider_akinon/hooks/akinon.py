@@ -241,9 +241,12 @@ class AkinonHook(ListMethods, HttpHookCompat):
             zone=self.config.timezone,
         )
 
-    def probe_batch_lookup(self, endpoint: str, parent_param: str, parents: list[int]) -> bool:
-        """Does ``endpoint`` honour ``{parent_param}__in`` (the children of many orders in one request)?"""
-        return probe_batch_lookup(self.get_page, endpoint, parent_param, parents)
+    def probe_batch_lookup(
+        self, endpoint: str, parent_param: str, parents: list[int], parent_field: str | None = None
+    ) -> bool:
+        """Does ``endpoint`` honour ``{parent_param}__in`` (the children of many orders in one request)?
+        Judged by each record's ``parent_field`` (``parent_param`` where not given)."""
+        return probe_batch_lookup(self.get_page, endpoint, parent_param, parents, parent_field)
 
     def test_connection(self) -> tuple[bool, str]:
         """

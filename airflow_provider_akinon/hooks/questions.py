@@ -112,14 +112,20 @@ def refuses_value(err: AkinonApiError, *params: str) -> bool:
 
 
 def probe_batch_lookup(
-    get: Callable[[str, Mapping[str, Any]], Page], endpoint: str, parent_param: str, parents: list[int]
+    get: Callable[[str, Mapping[str, Any]], Page],
+    endpoint: str,
+    parent_param: str,
+    parents: list[int],
+    parent_field: str | None = None,
 ) -> bool:
     """
     Does ``{parent_param}__in=a,b`` return exactly the children of ``a`` and ``b``? (django-filter drops
     an undeclared ``__in`` lookup silently: the answer is then the unfiltered list, or an error.) Judged by
-    the records: every child belongs to ``a`` or ``b``, and each single answer's children are in the batch.
-    An order refused as unknown (deleted since it was listed) raises: the question needs other orders.
+    the records' ``parent_field`` (``parent_param`` where not given): every child belongs to ``a`` or
+    ``b``, and each single answer's children are in the batch. An order refused as unknown (deleted
+    since it was listed) raises: the question needs other orders.
     """
+    field = parent_field or parent_param
     try:
         singles = [get(endpoint, {parent_param: p, "limit": 100}) for p in parents]
         batch = get(endpoint, {f"{parent_param}__in": ",".join(map(str, parents)), "limit": 100})
@@ -128,9 +134,9 @@ def probe_batch_lookup(
             raise
         return False
     wanted = {str(p) for p in parents}
-    owners = {str(r.get(parent_param)) for r in batch.parsed}
+    owners = {str(r.get(field)) for r in batch.parsed}
     return (
         bool(batch.parsed)
         and owners <= wanted
-        and all({str(r.get(parent_param)) for r in single.parsed} <= owners for single in singles)
+        and all({str(r.get(field)) for r in single.parsed} <= owners for single in singles)
     )

@@ -130,7 +130,9 @@ def _batching(job: WalkJob, ids: Iterator[int], tries: int = 3) -> tuple[list[in
         if len(pair) < 2:
             break
         try:
-            return taken, job.hook.probe_batch_lookup(resource.endpoint, resource.parent_param, pair)
+            return taken, job.hook.probe_batch_lookup(
+                resource.endpoint, resource.parent_param, pair, resource.parent_field
+            )
         except AkinonApiError:
             continue  # refused as unknown: only such errors leave the probe
     return taken, False
