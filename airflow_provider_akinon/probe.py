@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             first = [int(o["id"]) for o in hook.get_page(ORDERS.endpoint, {**query, "limit": 2}).parsed]
             for child in (ORDER_ITEMS, DISCOUNT_ITEMS):
                 ok = len(first) == 2 and hook.probe_batch_lookup(
-                    child.endpoint, child.parent_param or "order", first
+                    child.endpoint, child.parent_param or "order", first, child.parent_field
                 )
                 rows.append((f"{child.name}: {child.parent_param}__in", "honoured" if ok else "IGNORED"))
         resource = next((r for r in REGISTRY.values() if r.endpoint == args.endpoint), None)

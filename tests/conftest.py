@@ -11,13 +11,21 @@ from pathlib import Path
 
 # Airflow reads its configuration at import time: isolate it before anything imports airflow. Each
 # pytest-xdist worker gets a home (and SQLite database) of its own; the home goes when the process ends.
+# What a person set is kept; what these tests set (named in _OURS, which workers inherit) is set again.
 _HOME = Path(tempfile.mkdtemp(prefix="akinon-airflow-home-"))
 atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
-_set = os.environ.__setitem__ if os.environ.get("PYTEST_XDIST_WORKER") else os.environ.setdefault
-_set("AIRFLOW_HOME", str(_HOME))
-_set("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-_set("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).parent.parent / "dags"))
-_set("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_HOME}/airflow.db")
+_OURS = "AKINON_TESTS_SET"
+_ours = set(filter(None, os.environ.get(_OURS, "").split(",")))
+for _key, _value in {
+    "AIRFLOW_HOME": str(_HOME),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__CORE__DAGS_FOLDER": str(Path(__file__).parent.parent / "dags"),
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME}/airflow.db",
+}.items():
+    if _key not in os.environ or _key in _ours:
+        os.environ[_key] = _value
+        _ours.add(_key)
+os.environ[_OURS] = ",".join(sorted(_ours))
 
 import pytest  # noqa: E402
 

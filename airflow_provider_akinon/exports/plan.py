@@ -202,7 +202,7 @@ def _without_filter(hook: AkinonHook, ask: Ask, caps: Capabilities, date_field: 
     elif caps.sort:
         order = {caps.sort_param: caps.sort}
     log.warning(
-        "%s ignores the %s filters: exporting the window by %s", resource.endpoint, date_field, walk.method
+        "%s ignores the %s filters; the window's walk: %s", resource.endpoint, date_field, walk.method
     )
     return Plan(
         resource, ask.source, ask.filters, walk, caps, rule, caps.page_size,

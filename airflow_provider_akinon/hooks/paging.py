@@ -230,8 +230,15 @@ class KeysetPaginator(_Sorted):
         return query
 
     def following(self, query: dict[str, Any], page: Page) -> dict[str, Any] | None:
-        """The query of the next page: ``<lookup>__gt`` the last key of this page."""
-        if not len(page) or not page.next:
+        """
+        The query of the next page: ``<lookup>__gt`` the last key of this page. The walk ends on an empty
+        page, or on one whose answer says it is the last (``next: null`` or a count) or is not full.
+        """
+        if not len(page):
+            return None
+        if not page.next and (
+            page.count is not None or page.says_next or len(page) < int(query[self.size_param])
+        ):
             return None
         following = {**query, f"{self.lookup}__gt": page.field(self.key, page.keys)[-1]}
         following.pop(f"{self.lookup}__gte", None)
@@ -245,8 +252,8 @@ class KeysetPaginator(_Sorted):
 
 
 #: The paging styles of lists, by name, in the order the probe asks each whether a list pages its way (a
-#: connection's ``pagination`` extra names one too). A new style is a class with ``name``, ``of``,
-#: ``detects``, ``first``, ``following``, ``past_end`` and ``pages_allowed``, registered here.
+#: connection's ``pagination`` extra names one too). A new style is a class with ``name``, ``moves``,
+#: ``cursor_like``, ``of``, ``detects``, ``first``, ``following``, ``past_end`` and ``pages_allowed``.
 PAGINATORS: dict[str, Any] = {
     paginator.name: paginator for paginator in (CursorPaginator, LimitOffsetPaginator, PageNumberPaginator)
 }

@@ -105,17 +105,27 @@ class Records:
 class Page(Records):
     """
     One page of a list: the API's ``count`` (``None`` where the paging carries none) and ``next`` link;
-    ``bare``: the list answered a plain array, the whole list at once; ``headers``: the answer's (set by
-    the request rules), for paginators that page by them (a ``Link`` header).
+    ``bare``: the list answered a plain array, the whole list at once; ``says_next``: the answer has a
+    ``next`` field (``null`` on the last page, as Django REST Framework's paginations write it);
+    ``headers``: the answer's (set by the request rules), for paginators that page by them (``Link``).
     """
 
-    __slots__ = ("bare", "count", "headers", "next")
+    __slots__ = ("bare", "count", "headers", "next", "says_next")
 
-    def __init__(self, count: int | None, next: str | None, *, bare: bool = False, **records: Any) -> None:
+    def __init__(
+        self,
+        count: int | None,
+        next: str | None,
+        *,
+        bare: bool = False,
+        says_next: bool = True,
+        **records: Any,
+    ) -> None:
         super().__init__(**records)
         self.count = count
         self.next = next
         self.bare = bare
+        self.says_next = says_next
         self.headers: Mapping[str, str] = {}
 
     def envelope(self) -> dict[str, Any]:
@@ -139,18 +149,24 @@ def page_of(body: Any, *, key: str | None = None, allow_bare: bool = False) -> P
     count, link = body.get("count"), body.get("next")
     if (count is not None and not isinstance(count, int)) or (link is not None and not isinstance(link, str)):
         raise NotAPageError("its count or next is not a number or a link")
-    return _checked(body["results"], count, link, key)
+    return _checked(body["results"], count, link, key, says_next="next" in body)
 
 
 def _checked(
-    results: list[Any], count: int | None, link: str | None, key: str | None, *, bare: bool = False
+    results: list[Any],
+    count: int | None,
+    link: str | None,
+    key: str | None,
+    *,
+    bare: bool = False,
+    says_next: bool = True,
 ) -> Page:
     for position, record in enumerate(results):
         if not isinstance(record, dict):
             raise PageShapeError(f"record {position} of the page is {type(record).__name__}, not an object")
         if key is not None and key not in record:
             raise PageShapeError(f"record {position} of the page has no {key!r}")
-    return Page(count, link, bare=bare, parsed=list(results))
+    return Page(count, link, bare=bare, says_next=says_next, parsed=list(results))
 
 
 def decode_page(body: bytes, *, key: str | None = None, allow_bare: bool = False) -> Page:
@@ -177,7 +193,11 @@ class PageDecoder:
         head: Any = msgspec.defstruct("Head", fields, forbid_unknown_fields=False)
         envelope = msgspec.defstruct(
             "Envelope",
-            [("results", list[msgspec.Raw]), ("count", int | None, None), ("next", str | None, None)],
+            [
+                ("results", list[msgspec.Raw]),
+                ("count", int | None, None),
+                ("next", str | None | msgspec.UnsetType, msgspec.UNSET),
+            ],
         )
         self._envelope = msgspec.json.Decoder(envelope | list[msgspec.Raw])
         self._heads = msgspec.json.Decoder(msgspec.defstruct("Heads", [("results", list[head])]) | list[head])
@@ -195,9 +215,10 @@ class PageDecoder:
                 raise PageShapeError(
                     f"a bare list of {len(envelope)} records, without the paging envelope (count, next)"
                 )
-            raw, count, link = envelope, len(envelope), None
+            raw, count, link, says_next = envelope, len(envelope), None, True
         else:
-            raw, count, link = envelope.results, envelope.count, envelope.next
+            says_next = envelope.next is not msgspec.UNSET
+            raw, count, link = envelope.results, envelope.count, envelope.next if says_next else None
         try:
             heads = self._heads.decode(body)
         except msgspec.ValidationError as err:
@@ -216,6 +237,7 @@ class PageDecoder:
             count,
             link,
             bare=isinstance(envelope, list),
+            says_next=says_next,
             raw=raw,
             keys=keys,
             dates=[getattr(head, self.date_field) for head in heads] if self.date_field else None,

@@ -23,8 +23,11 @@ def _fingerprint(page: Page) -> tuple[Any, ...]:
 
 
 def _ends_unseen(page: Page, paginator: Paginator, limit: int) -> bool:
-    """A walk ends on a full page that carries no count and no next link: more may follow, unread."""
-    return page.count is None and not page.next and len(page) >= limit and not paginator.cursor_like
+    """
+    A walk ends on a full page whose answer has no count and no ``next`` field at all (not even ``null``):
+    more may follow, in a way this paginator does not read.
+    """
+    return page.count is None and not page.says_next and len(page) >= limit and not paginator.cursor_like
 
 
 def iter_pages(

@@ -177,13 +177,28 @@ def test_each_style_is_built_from_what_the_probe_found():
 
 
 def test_a_full_page_with_neither_count_nor_next_ends_the_walk_with_an_error():
-    def unknown(endpoint: str, query: dict[str, Any]) -> Page:
-        return page([1, 2, 3, 4, 5], None, None)  # more may follow: the answer does not say how
+    def unknown(endpoint: str, query: dict[str, Any]) -> Page:  # more may follow: the answer does not say how
+        return Page(None, None, says_next=False, parsed=[{"id": i} for i in range(1, 6)])
 
     with pytest.raises(AkinonPageError, match="neither a count nor a next link"):
         list(iter_pages(unknown, "orders/", {}, PageNumberPaginator(), 5))
     # a cursor's last page may be full: its walk ends where its links end
     assert len(list(iter_pages(unknown, "orders/", {}, CursorPaginator(), 5))) == 1
-    # a short page, or one with a count, says the list ended
+    # a short page, or one with a count or next: null (a cursor list's last page), says the list ended
     short = list(iter_pages(lambda e, q: page([1, 2], None, None), "orders/", {}, PageNumberPaginator(), 5))
     assert len(short) == 1
+    full_last = list(
+        iter_pages(lambda e, q: page([1, 2, 3, 4, 5], None, None), "o/", {}, PageNumberPaginator(), 5)
+    )
+    assert len(full_last) == 1
+
+
+def test_a_keyset_walk_goes_on_past_a_full_page_that_says_nothing_of_what_follows():
+    def silent(endpoint: str, query: dict[str, Any]) -> Page:  # no count, no next field: a Link-header API
+        ids = [i for i in IDS if i > int(query.get("id__gt", 0))][: int(query["limit"])]
+        return Page(None, None, says_next=False, parsed=[{"id": i} for i in ids])
+
+    assert [r["id"] for p in iter_pages(silent, "orders/", {}, KeysetPaginator(), 5) for r in p] == IDS
+    # next: null (Django REST Framework's last page) ends it, full or not
+    last = Page(None, None, parsed=[{"id": i} for i in range(1, 6)])
+    assert KeysetPaginator().following({"limit": 5}, last) is None
