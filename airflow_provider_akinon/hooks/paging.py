@@ -236,9 +236,7 @@ class KeysetPaginator(_Sorted):
         """
         if not len(page):
             return None
-        if not page.next and (
-            page.count is not None or page.says_next or len(page) < int(query[self.size_param])
-        ):
+        if not page.next and page.tells_end(int(query[self.size_param])):
             return None
         following = {**query, f"{self.lookup}__gt": page.field(self.key, page.keys)[-1]}
         following.pop(f"{self.lookup}__gte", None)

@@ -128,6 +128,11 @@ class Page(Records):
         self.says_next = says_next
         self.headers: Mapping[str, str] = {}
 
+    def tells_end(self, limit: int) -> bool:
+        """Whether a missing next link means the list ended: the answer has a count or a ``next`` field, or
+        holds fewer than the ``limit`` records asked for."""
+        return self.count is not None or self.says_next or len(self) < limit
+
     def envelope(self) -> dict[str, Any]:
         """The page as the API's JSON envelope (``count``, ``next``, ``previous``, ``results``)."""
         return {"count": self.count, "next": self.next, "previous": None, "results": self.parsed}

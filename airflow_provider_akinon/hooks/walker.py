@@ -27,7 +27,7 @@ def _ends_unseen(page: Page, paginator: Paginator, limit: int) -> bool:
     A walk ends on a full page whose answer has no count and no ``next`` field at all (not even ``null``):
     more may follow, in a way this paginator does not read.
     """
-    return page.count is None and not page.says_next and len(page) >= limit and not paginator.cursor_like
+    return not page.tells_end(limit) and not paginator.cursor_like
 
 
 def iter_pages(
