@@ -4,7 +4,7 @@
 - no import circle between the package's modules, imports inside functions included;
 - exception classes are defined in ``errors.py`` only;
 - the name of an output format, a paging style or a walk is a string only in its own class (the
-  registries read it from there): anywhere else it is the class's ``name`` or the ``Walk`` member;
+  registries read it from there): anywhere else it is the class's ``name``;
 - every third-party module the package imports is declared in ``pyproject.toml``.
 
 Exit status 1 with one line per breach; 0 and a one-line summary otherwise.
@@ -46,10 +46,10 @@ def named_kinds(trees: dict[Path, ast.Module]) -> dict[str, tuple[Path, str]]:
                 for target in stmt.targets
                 if isinstance(target, ast.Name) and isinstance(stmt.value.value, str)
             }
-            if "name" in strings and ({"suffix", "moves"} & set(strings) or "needs" in ast.unparse(cls)):
-                homes[strings["name"]] = (path, cls.name)  # a format or a paginator
-            if any(ast.unparse(base) == "StrEnum" for base in cls.bases) and cls.name == "Walk":
-                homes.update({value: (path, cls.name) for value in strings.values()})
+            if "name" in strings and (
+                {"suffix", "moves", "method"} & set(strings) or "needs" in ast.unparse(cls)
+            ):
+                homes[strings["name"]] = (path, cls.name)  # a format, a paginator or a walk
     return {name: home for name, home in homes.items() if name and name not in NAMES_ALSO_PARAMETERS}
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow_provider_akinon.errors import AkinonError
-from airflow_provider_akinon.exports.plan import Ask, Walk, plan_export
+from airflow_provider_akinon.exports.plan import Ask, plan_export
 from airflow_provider_akinon.exports.sources import WindowSource
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.resources import Resource
@@ -30,15 +30,9 @@ def day_estimate(hook: AkinonHook, resource: Resource, date_field: str) -> tuple
     count, size = caps.count or 0, max(1, caps.page_size)
     per_day = _records_a_day(hook, resource, caps, date_field, count)
     pages = math.ceil(per_day / size) if per_day is not None else None
-    extra = {
-        Walk.KEYSET: 6,
-        Walk.PAGES: 2,
-        Walk.BISECT: 4 * math.ceil(math.log2(max(2, count))) + 6,
-        Walk.NEAREND: pages or 0,  # the records since the day began: about a day more
-        Walk.FULLSCAN: math.ceil(count / size) - (pages or 0),
-    }.get(walk, 0)
     if pages is None:
         return walk.method, "unknown (the list's dates cannot be read)"
+    extra = walk.extra_requests(count, size, pages)
     return walk.method, f"about {pages + extra:,} ({per_day:,} records a day, {size} a page)"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +19,16 @@ from airflow_provider_akinon.exports.walks.context import Tally
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.resources import Resource
 from airflow_provider_akinon.timestamps import api_time
+
+log = logging.getLogger(__name__)
+
+
+def wait_until(moment: datetime | None) -> None:
+    """Wait until ``moment`` (the plan's ``not_before``: a window on the version field closed)."""
+    left = (moment - datetime.now(UTC)).total_seconds() if moment is not None else 0
+    if left > 0:
+        log.info("The window closes in %.0f s: waiting for it before walking it", left)
+        time.sleep(left)
 
 
 class Export:
@@ -72,6 +84,7 @@ class Export:
         """Walk ``plan`` into staging, check the counts, finish (publish or merge); return the manifest.
         Inside ``with export:`` only."""
         try:
+            wait_until(plan.not_before)
             tally, how = walks.run(plan, self.hook, self, self.progress)
             parts: list[PartFile] = [part for writer in self.writers for part in writer.close()]
             self._check(tally, sum(p.records for p in parts))

@@ -13,11 +13,9 @@ id range (:class:`IdRange`), explicit parent ids (:class:`ParentIds`), an upstre
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from enum import StrEnum
 from typing import Any
 
 from airflow_provider_akinon.errors import AkinonApiError, ExportConsistencyError, WindowError
@@ -30,6 +28,16 @@ from airflow_provider_akinon.exports.sources import (
     Upstream,
     WindowSource,
 )
+from airflow_provider_akinon.exports.walks import (
+    WALKS,
+    BisectWalk,
+    ChildrenWalk,
+    FullScanWalk,
+    KeysetWalk,
+    NearEndWalk,
+    PageWalk,
+)
+from airflow_provider_akinon.exports.walks.window import ListWalk
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.hooks.capabilities import Capabilities
 from airflow_provider_akinon.hooks.config import DEFAULT_PAGE_SIZE
@@ -47,36 +55,8 @@ SETTLE = timedelta(seconds=15)
 MAX_WAIT_TO_CLOSE = timedelta(minutes=5)
 
 
-class Walk(StrEnum):
-    """How an export walks a list, as the plan decides; the manifest records the value (``paging``)."""
-
-    KEYSET = "keyset"  #: id-range shards, each with an id cursor, by the date filter
-    PAGES = "page"  #: the list's own paging, by the date filter
-    BISECT = "bisect"  #: the window's ids found by bisection, then an id cursor; cut on the client
-    NEAREND = "nearend"  #: newest first until past the window; cut on the client
-    FULLSCAN = "fullscan"  #: the whole list; cut on the client
-    CHILDREN = "children"  #: by their parents' ids
-
-    @property
-    def cuts(self) -> bool:
-        """Whether the walk reads past the window and cuts it on the client (its date filter is ignored)."""
-        return self in (Walk.BISECT, Walk.NEAREND, Walk.FULLSCAN)
-
-    @property
-    def method(self) -> str:
-        """The walk in a few words, for logs and the probe command's estimate."""
-        return {
-            Walk.KEYSET: "keyset (id cursor), by the date filter",
-            Walk.PAGES: "its own paging, by the date filter",
-            Walk.BISECT: "bisection on ids, then an id cursor; cut on the client",
-            Walk.NEAREND: "newest first until past the window; cut on the client",
-            Walk.FULLSCAN: "a scan of the whole list; cut on the client",
-            Walk.CHILDREN: "by their parents' ids",
-        }[self]
-
-
 #: The operator's ``paging`` argument: the probe's choice, or a walk forced.
-PAGINGS = ("auto", str(Walk.KEYSET), str(Walk.PAGES))
+PAGINGS = ("auto", KeysetWalk.name, PageWalk.name)
 
 
 @dataclass(frozen=True)
@@ -102,16 +82,17 @@ class Plan:
     """
     How one export walks the API: everything decided, nothing left to decide downstream.
 
-    :param walk: how the list is walked.
+    :param walk: how the list is walked: a class of :data:`~airflow_provider_akinon.exports.walks.WALKS`.
     :param caps: what the probe found (``None`` for children, which are fetched by parent).
     :param page_size: the records a page is asked for: what the list allows, within the connection's.
     :param probed: the walk was chosen by the probe (``paging="auto"``), not forced.
+    :param not_before: a window on the version field is walked only once it closed: not before this.
     """
 
     resource: Resource
     source: Source
     filters: Mapping[str, Any]
-    walk: Walk
+    walk: type[ListWalk] | type[ChildrenWalk]
     caps: Capabilities | None
     rule: Rule
     page_size: int
@@ -120,6 +101,7 @@ class Plan:
     window: Window | None = None
     order: Mapping[str, Any] = field(default_factory=dict)
     days: tzinfo | None = None  # date filters that take days: the zone their days are in
+    not_before: datetime | None = None
 
     @property
     def date_field(self) -> str | None:
@@ -133,8 +115,8 @@ class Plan:
             described["window"] = self.window.as_dict()
         probe = None
         if self.caps is not None:  # and the walk it allows
-            probe = {**self.caps.as_dict(), "paging": str(Walk.KEYSET if self.caps.keyset else Walk.PAGES)}
-        return {**described, "paging": str(self.walk), "probe": probe}
+            probe = {**self.caps.as_dict(), "paging": (KeysetWalk if self.caps.keyset else PageWalk).name}
+        return {**described, "paging": self.walk.name, "probe": probe}
 
 
 def plan_export(hook: AkinonHook, ask: Ask) -> Plan:
@@ -158,13 +140,14 @@ def plan_export(hook: AkinonHook, ask: Ask) -> Plan:
     if date_field and caps.date_filter_ignored:
         return _without_filter(hook, ask, caps, date_field)
     walk = _walk(resource, caps, ask.paging, isinstance(source, IdRange))
-    cursor = walk is Walk.KEYSET or caps.paginator().cursor_like
+    cursor = walk is KeysetWalk or caps.paginator().cursor_like
     rule = CHANGES_FEED if date_field and date_field == resource.version_field and cursor else STRICT
     days = zone_of(caps.offset, hook.config.timezone) if date_field and caps.date_unit == "day" else None
     log.info("%s: %s walk, %d records a page", resource.name, walk, caps.page_size)
     return Plan(
         resource, source, ask.filters, walk, caps, rule, caps.page_size,
         ask.max_concurrency, ask.paging == "auto", ask.window, days=days,
+        not_before=walkable_from(source, resource),
     )  # fmt: skip
 
 
@@ -180,13 +163,14 @@ def _without_filter(hook: AkinonHook, ask: Ask, caps: Capabilities, date_field: 
             f"{resource.endpoint} ignores the {date_field}__gte/__lt filters, and its records carry no "
             f"{date_field} to cut a window on: choose a date_field this endpoint filters on."
         )
-    walk, order, rule = Walk.FULLSCAN, {}, GROWING
+    walk: type[ListWalk] = FullScanWalk
+    order, rule = {}, GROWING
     if caps.keyset and date_field != resource.version_field:
-        walk, rule = Walk.BISECT, STRICT
+        walk, rule = BisectWalk, STRICT
     elif hook.probe_date_sort(resource.endpoint, date_field, ask.filters, sort_param=caps.sort_param):
-        walk, order = Walk.NEAREND, {caps.sort_param: f"-{date_field}"}
+        walk, order = NearEndWalk, {caps.sort_param: f"-{date_field}"}
     elif date_field != resource.version_field and (caps.sort or caps.default_order == "desc"):
-        walk, order = Walk.NEAREND, {caps.sort_param: f"-{caps.sort}"} if caps.sort else {}
+        walk, order = NearEndWalk, {caps.sort_param: f"-{caps.sort}"} if caps.sort else {}
     elif not ask.allow_full_scan or not (caps.sort or caps.default_order):
         pages = -(-(caps.count or 0) // caps.page_size)
         raise ExportConsistencyError(
@@ -207,18 +191,20 @@ def _without_filter(hook: AkinonHook, ask: Ask, caps: Capabilities, date_field: 
     return Plan(
         resource, ask.source, ask.filters, walk, caps, rule, caps.page_size,
         ask.max_concurrency, ask.paging == "auto", ask.window, order,
+        not_before=walkable_from(ask.source, resource),
     )  # fmt: skip
 
 
-def _walk(resource: Resource, caps: Capabilities, paging: str, by_ids: bool) -> Walk:
+def _walk(resource: Resource, caps: Capabilities, paging: str, by_ids: bool) -> type[ListWalk]:
     """The walk: keyset where the probe found it works (or it is forced), else the list's own paging."""
-    if by_ids and not caps.keyset and paging != Walk.KEYSET:
+    forced = WALKS.get(paging)
+    if by_ids and not caps.keyset and forced is not KeysetWalk:
         raise ExportConsistencyError(
             f"{resource.endpoint} does not honour a sort on {resource.primary_key} and the id lookups (the "
             "probe asked), so it cannot be exported by id range; export it by date window instead."
         )
-    if paging == Walk.KEYSET or (paging == "auto" and caps.keyset) or by_ids:
-        return Walk.KEYSET
+    if forced is KeysetWalk or (forced is None and caps.keyset) or by_ids:
+        return KeysetWalk
     if paging == "auto":
         missing = [
             name
@@ -235,14 +221,15 @@ def _walk(resource: Resource, caps: Capabilities, paging: str, by_ids: bool) -> 
             ", ".join(missing),
             caps.pagination,
         )
-    return Walk.PAGES
+    return PageWalk
 
 
 def _children(hook: AkinonHook, ask: Ask, source: Source) -> Plan:
     size = hook.config.page_size or DEFAULT_PAGE_SIZE
     return Plan(
-        ask.resource, source, ask.filters, Walk.CHILDREN, None, STRICT, size, ask.max_concurrency,
+        ask.resource, source, ask.filters, ChildrenWalk, None, STRICT, size, ask.max_concurrency,
         ask.paging == "auto", ask.window,
+        not_before=source.plan.not_before if isinstance(source, ParentsOf) else None,
     )  # fmt: skip
 
 
@@ -263,23 +250,19 @@ def _by_own_dates(hook: AkinonHook, ask: Ask) -> bool:
     return own
 
 
-def wait_until_closed(source: Source, resource: Resource) -> None:
+def walkable_from(source: Source, resource: Resource) -> datetime | None:
     """
     A window on the version field still open takes records updated while it is walked, which no walk can
-    promise to see: wait until it closed (``SETTLE`` ago), or refuse one that closes too far ahead.
+    promise to see: it is walked once it closed (``SETTLE`` ago). ``None``: at once. One that closes too
+    far ahead is refused.
     """
     if not isinstance(source, WindowSource) or source.date_field != resource.version_field:
-        return
+        return None
     window = source.window
-    closes = window.end + SETTLE - datetime.now(UTC)
-    if closes <= timedelta(0):
-        return
-    if closes > MAX_WAIT_TO_CLOSE:
+    closes = window.end + SETTLE
+    if closes - datetime.now(UTC) > MAX_WAIT_TO_CLOSE:
         raise WindowError(
             f"The window {window} on {source.date_field} has not closed yet: records updated while it is "
             "walked land in it and could be missed. Export it once it closed (a run after its interval ends)."
         )
-    log.info(
-        "The window %s closes in %.0f s: waiting for it before walking it", window, closes.total_seconds()
-    )
-    time.sleep(closes.total_seconds())
+    return closes

@@ -213,3 +213,30 @@ def test_a_bad_id_range_is_refused_before_any_request(akinon_default, tmp_path, 
     with pytest.raises(WindowError, match=match):
         FetchOrdersOperator(task_id="o", destination=str(tmp_path), id_range=id_range).execute({})
     assert akinon_default.log.requests == 0
+
+
+def test_an_open_changes_window_is_walked_once_closed_and_one_closing_far_ahead_is_refused(monkeypatch):
+    from datetime import UTC, datetime
+
+    from airflow_provider_akinon.exports import export as export_module
+    from airflow_provider_akinon.exports.plan import MAX_WAIT_TO_CLOSE, SETTLE, walkable_from
+    from airflow_provider_akinon.exports.sources import WindowSource
+    from airflow_provider_akinon.resources import ORDERS
+    from airflow_provider_akinon.windows import Window
+
+    now = datetime.now(UTC)
+    changes = ORDERS.version_field
+    closing = WindowSource(Window(now - timedelta(hours=1), now), changes)
+    assert walkable_from(closing, ORDERS) == now + SETTLE
+    assert walkable_from(WindowSource(Window(now - timedelta(hours=1), now), "created_date"), ORDERS) is None
+    far = now + MAX_WAIT_TO_CLOSE + timedelta(minutes=1)
+    with pytest.raises(WindowError, match="has not closed yet"):
+        walkable_from(WindowSource(Window(now, far), changes), ORDERS)
+
+    waits: list[float] = []
+    monkeypatch.setattr(export_module.time, "sleep", waits.append)
+    export_module.wait_until(now + timedelta(seconds=30))
+    export_module.wait_until(now - timedelta(seconds=1))
+    export_module.wait_until(None)
+    assert len(waits) == 1
+    assert 25 < waits[0] <= 30

@@ -9,11 +9,22 @@ the window. The keyset walk of that id range then cuts the window on the client,
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
+from airflow_provider_akinon.exports.checks import WindowCheck
+from airflow_provider_akinon.exports.walks.context import Tally, WalkJob
+from airflow_provider_akinon.exports.walks.keyset import KeysetWalk
+from airflow_provider_akinon.exports.walks.window import ListWalk
+from airflow_provider_akinon.hooks.records import decode_page
 from airflow_provider_akinon.timestamps import parse_instant
+from airflow_provider_akinon.windows import Window
+
+log = logging.getLogger(__name__)
 
 #: Widening passes at each edge before the ids are called too far out of step with the dates.
 MAX_WIDENINGS = 20
@@ -108,3 +119,44 @@ class IdBisection:
         lo = self.first_at_or_after(start, *bounds)
         hi = self.first_at_or_after(end, lo, bounds[1])
         return self.widened(lo, hi, start, end)
+
+
+class BisectWalk(ListWalk):
+    """A window of a list that ignores its date filter, whose ids grow with the date: its ids found by
+    bisection, then walked by an id cursor and cut on the client."""
+
+    name = "bisect"
+    method = "bisection on ids, then an id cursor; cut on the client"
+    cuts = True
+
+    @classmethod
+    def window(cls, job: WalkJob, window: Window, check: WindowCheck) -> Tally:
+        """Find the window's ids, then walk them as a keyset walk does."""
+        plan, resource, caps = job.plan, job.resource, job.plan.caps
+        assert caps is not None
+        assert caps.sort is not None
+        decode = partial(decode_page, key=resource.primary_key, allow_bare=resource.bare_list)
+        bisection = IdBisection(
+            lambda query: job.hook.get_page(resource.endpoint, {**plan.filters, **query}, decode).parsed,
+            key=resource.primary_key,
+            lookup=caps.lookup,
+            sort=caps.sort,
+            sort_param=caps.sort_param,
+            date_field=check.date_field,
+            zone=check.naive_zone,
+            limit=plan.page_size,
+            size_param=caps.size_param,
+        )
+        ids = bisection.window(window.start, window.end)
+        log.info(
+            "%s %s: ids %s found by bisection in %d requests", resource.name, window, ids, bisection.requests
+        )
+        if ids is None:
+            return Tally()
+        query = {**plan.filters, f"{caps.lookup}__gte": ids[0], f"{caps.lookup}__lt": ids[1]}
+        return KeysetWalk(job, query, check, f"{window} (ids {ids[0]}..{ids[1] - 1})").run()
+
+    @classmethod
+    def extra_requests(cls, count: int, size: int, day_pages: int) -> int:
+        """Two bisections of the list's ids, the widening pages, and the keyset walk's counts."""
+        return 4 * math.ceil(math.log2(max(2, count))) + 6

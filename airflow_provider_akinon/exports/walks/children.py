@@ -13,17 +13,81 @@ import logging
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from airflow_provider_akinon.errors import AkinonApiError, ExportConsistencyError
 from airflow_provider_akinon.exports.checks import check_parents
 from airflow_provider_akinon.exports.distinct import Distinct
+from airflow_provider_akinon.exports.output.reader import iter_export_records
 from airflow_provider_akinon.exports.settle import STRICT, Walked, settle
-from airflow_provider_akinon.exports.walks.context import Tally, WalkJob
+from airflow_provider_akinon.exports.sources import ParentIds, ParentsOf, Upstream
+from airflow_provider_akinon.exports.walks.context import RecordWriter, Tally, WalkJob
 from airflow_provider_akinon.hooks.questions import refuses_value
 from airflow_provider_akinon.hooks.records import PageDecoder, Records
+from airflow_provider_akinon.resources import resource_named
 
 log = logging.getLogger(__name__)
+
+
+class ChildrenWalk:
+    """Children of orders, by their parents' ids: given, read from an upstream export, or found by the
+    walk of the parents' own plan (into :class:`IdSink`, before any child is asked for)."""
+
+    name = "children"
+    method = "by their parents' ids"
+
+    @classmethod
+    def export(cls, job: WalkJob) -> tuple[Tally, dict[str, Any]]:
+        """Write the children of the plan's parents; return the tally and how they were asked for."""
+        tally, how = fetch_children(job, parent_ids(job))
+        return tally, {"paging": how}
+
+    @classmethod
+    def extra_requests(cls, count: int, size: int, day_pages: int) -> int:
+        """Not estimated: the requests follow the parents, not the list's own pages."""
+        return 0
+
+
+def parent_ids(job: WalkJob) -> Iterator[int]:
+    """The parents whose children the plan fetches, in order."""
+    plan, source = job.plan, job.plan.source
+    if isinstance(source, ParentIds):
+        return iter(source.ids)
+    if isinstance(source, Upstream):
+        return iter_export_records(
+            source.uri, column=resource_named(plan.resource.parent or "orders").primary_key
+        )
+    assert isinstance(source, ParentsOf)
+    ids = IdSink()
+    source.plan.walk.export(WalkJob(source.plan, job.hook, ids, job.progress))
+    return ids.ids()
+
+
+class IdSink:
+    """A sink that keeps only the keys of what a walk finds (the parents of a children export), in order."""
+
+    def __init__(self) -> None:
+        self.streams: list[_Ids] = []
+
+    def open_stream(self) -> RecordWriter:
+        """Open a stream that keeps the keys of the records written to it."""
+        self.streams.append(_Ids())
+        return self.streams[-1]
+
+    def ids(self) -> Iterator[int]:
+        """The keys found, stream after stream in the order they were opened."""
+        return (key for stream in self.streams for key in stream.keys)
+
+
+class _Ids:
+    def __init__(self) -> None:
+        self.keys: list[int] = []
+
+    def write(self, records: Records) -> None:
+        self.keys.extend(int(key) for key in records.keys or ())
+
+    def discard(self) -> None:
+        self.keys.clear()
 
 
 def batch_size(page_size: int) -> int:

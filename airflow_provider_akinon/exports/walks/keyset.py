@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_akinon.errors import ExportConsistencyError, ShardStopped
-from airflow_provider_akinon.exports.checks import check_keyset_page
+from airflow_provider_akinon.exports.checks import IdRangeCheck, check_keyset_page
 from airflow_provider_akinon.exports.distinct import unexported
 from airflow_provider_akinon.exports.idset import IdSet
 from airflow_provider_akinon.exports.settle import Walked, settle
+from airflow_provider_akinon.exports.sources import IdRange
 from airflow_provider_akinon.exports.walks.context import RecordWriter, Tally, WalkJob
+from airflow_provider_akinon.exports.walks.window import ListWalk
 from airflow_provider_akinon.hooks.paging import KeysetPaginator
 from airflow_provider_akinon.hooks.records import PageDecoder, Records
 
@@ -53,13 +55,16 @@ class Shard:
         return bounds
 
 
-class KeysetWalk:
+class KeysetWalk(ListWalk):
     """
     Export the records of ``query`` (a window, or an id range) into one stream of part files per shard.
 
     :param check: called with every page (the window or id-range check).
     :param label: what is walked, for messages (``[start, end)`` or ``ids 101..200``).
     """
+
+    name = "keyset"
+    method = "keyset (id cursor), by the date filter"
 
     def __init__(
         self, job: WalkJob, query: dict[str, Any], check: Callable[[Records], Records], label: str
@@ -70,6 +75,19 @@ class KeysetWalk:
         self.label = label
         self.lookup = job.plan.caps.lookup if job.plan.caps else job.resource.lookup
         self._failed = threading.Event()
+
+    @classmethod
+    def ids(cls, job: WalkJob, source: IdRange) -> Tally:
+        """Walk the records ``after_id < key <= to_id``."""
+        resource, lookup = job.resource, job.plan.caps.lookup if job.plan.caps else job.resource.lookup
+        query = {**job.plan.filters, f"{lookup}__gte": source.after_id + 1, f"{lookup}__lt": source.to_id + 1}
+        check = IdRangeCheck(resource.endpoint, resource.primary_key, source.after_id, source.to_id)
+        return cls(job, query, check, f"ids {source.after_id + 1}..{source.to_id}").run()
+
+    @classmethod
+    def extra_requests(cls, count: int, size: int, day_pages: int) -> int:
+        """The counts before and after each shard's walk, and the recount once all settled."""
+        return 6
 
     def plan(self, pool: ThreadPoolExecutor) -> list[Shard]:
         """Count the window and cut its id range into shards (first and last open-ended)."""

@@ -8,16 +8,20 @@ again; one that never matches fails loudly.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
+from airflow_provider_akinon.exports.checks import WindowCheck
 from airflow_provider_akinon.exports.distinct import Distinct, unexported
 from airflow_provider_akinon.exports.settle import GROWING, Walked, settle
 from airflow_provider_akinon.exports.walks.context import Tally, WalkJob
+from airflow_provider_akinon.exports.walks.window import ListWalk
 from airflow_provider_akinon.hooks.records import PageDecoder, Records
+from airflow_provider_akinon.windows import Window
 
 
-class PageWalk:
+class PageWalk(ListWalk):
     """
     Export one window by the list's own paging into one stream of part files.
 
@@ -25,6 +29,9 @@ class PageWalk:
     :param stop: after a page, whether the walk has passed the window (a newest-first walk of a list
         that ignores the date filter stops there).
     """
+
+    name = "page"
+    method = "its own paging, by the date filter"
 
     def __init__(
         self,
@@ -43,6 +50,11 @@ class PageWalk:
         self.writer = job.sink.open_stream()
         self.distinct = Distinct(job.resource.primary_key)
         self.skipped = self.cut = 0
+
+    @classmethod
+    def extra_requests(cls, count: int, size: int, day_pages: int) -> int:
+        """The count after the walk (and once more where a pass did not settle)."""
+        return 2
 
     def run(self) -> Tally:
         """Walk the window until a pass settles with the API's count; return what it found."""
@@ -92,3 +104,37 @@ class PageWalk:
             return Walked(len(self.distinct), tuple(counts))
         final = job.count(self.query)[0] if counts and counts[0] is not None else None
         return Walked(len(self.distinct), (counts[0] if counts else None, final))
+
+
+class NearEndWalk(PageWalk):
+    """A window of a list that ignores its date filter: newest first until past the window, cut on the client."""
+
+    name = "nearend"
+    method = "newest first until past the window; cut on the client"
+    cuts = True
+    #: the walk ends at the first page older than the window (its order is newest first)
+    stops_past_window = True
+
+    @classmethod
+    def window(cls, job: WalkJob, window: Window, check: WindowCheck) -> Tally:
+        """Walk in the plan's order, keeping the window's records (and stop past it, newest first)."""
+        query = {**job.plan.filters, **job.plan.order}
+        return cls(job, query, check, str(window), stop=check.passed if cls.stops_past_window else None).run()
+
+    @classmethod
+    def extra_requests(cls, count: int, size: int, day_pages: int) -> int:
+        """The records since the window ended: about a day more."""
+        return day_pages
+
+
+class FullScanWalk(NearEndWalk):
+    """A window of a list that ignores its date filter and has no usable order: the whole list, cut."""
+
+    name = "fullscan"
+    method = "a scan of the whole list; cut on the client"
+    stops_past_window = False
+
+    @classmethod
+    def extra_requests(cls, count: int, size: int, day_pages: int) -> int:
+        """Every other page of the list."""
+        return math.ceil(count / size) - day_pages
