@@ -37,6 +37,7 @@ from airflow_provider_akinon.exports.walks import (
     NearEndWalk,
     PageWalk,
 )
+from airflow_provider_akinon.exports.walks.children import asks_batched, parent_sample
 from airflow_provider_akinon.exports.walks.window import ListWalk
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.hooks.capabilities import Capabilities
@@ -87,6 +88,7 @@ class Plan:
     :param page_size: the records a page is asked for: what the list allows, within the connection's.
     :param probed: the walk was chosen by the probe (``paging="auto"``), not forced.
     :param not_before: a window on the version field is walked only once it closed: not before this.
+    :param batched: children are asked for many orders a request (``{parent_param}__in``, probed).
     """
 
     resource: Resource
@@ -102,6 +104,7 @@ class Plan:
     order: Mapping[str, Any] = field(default_factory=dict)
     days: tzinfo | None = None  # date filters that take days: the zone their days are in
     not_before: datetime | None = None
+    batched: bool = False
 
     @property
     def date_field(self) -> str | None:
@@ -230,6 +233,7 @@ def _children(hook: AkinonHook, ask: Ask, source: Source) -> Plan:
         ask.resource, source, ask.filters, ChildrenWalk, None, STRICT, size, ask.max_concurrency,
         ask.paging == "auto", ask.window,
         not_before=source.plan.not_before if isinstance(source, ParentsOf) else None,
+        batched=asks_batched(hook, ask.resource, parent_sample(hook, ask.resource, source)),
     )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ import logging
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, NamedTuple
 
 from airflow_provider_akinon.errors import AkinonApiError, ExportConsistencyError
@@ -20,11 +21,12 @@ from airflow_provider_akinon.exports.checks import check_parents
 from airflow_provider_akinon.exports.distinct import Distinct
 from airflow_provider_akinon.exports.output.reader import iter_export_records
 from airflow_provider_akinon.exports.settle import STRICT, Walked, settle
-from airflow_provider_akinon.exports.sources import ParentIds, ParentsOf, Upstream
+from airflow_provider_akinon.exports.sources import ParentIds, ParentsOf, Source, Upstream
 from airflow_provider_akinon.exports.walks.context import RecordWriter, Tally, WalkJob
+from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.hooks.questions import refuses_value
-from airflow_provider_akinon.hooks.records import PageDecoder, Records
-from airflow_provider_akinon.resources import resource_named
+from airflow_provider_akinon.hooks.records import PageDecoder, Records, decode_page
+from airflow_provider_akinon.resources import Resource, resource_named
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +162,7 @@ def _fetch(job: WalkJob, orders: list[int], batched: bool) -> tuple[Records, int
 
 def fetch_children(job: WalkJob, order_ids: Iterable[int]) -> tuple[Tally, str]:
     """Write the children of ``order_ids`` in that order; return the tally and how they were asked for."""
-    ids = iter(order_ids)
-    sample, batched = _batching(job, ids)
+    ids, batched = iter(order_ids), job.plan.batched
     resource = job.resource
     size = batch_size(job.plan.page_size) if batched else 1
     requests = (
@@ -170,7 +171,7 @@ def fetch_children(job: WalkJob, order_ids: Iterable[int]) -> tuple[Tally, str]:
     log.info("%s: %s", resource.name, requests)
     writer = job.sink.open_stream()
     tally, asked = Tally(), 0
-    for chunk in _in_order(job, _chunks(itertools.chain(sample, ids), size), batched):
+    for chunk in _in_order(job, _chunks(ids, size), batched):
         writer.write(chunk.records)
         tally += Tally(chunk.api_count, len(chunk.records), gone=len(chunk.gone))
         asked += chunk.asked
@@ -184,22 +185,38 @@ def fetch_children(job: WalkJob, order_ids: Iterable[int]) -> tuple[Tally, str]:
     return tally, requests
 
 
-def _batching(job: WalkJob, ids: Iterator[int], tries: int = 3) -> tuple[list[int], bool]:
-    """The orders taken to ask whether the endpoint honours ``order__in``, and the answer; asked again on
-    the next two orders where one of two was deleted meanwhile (the API refuses it)."""
-    resource, taken = job.resource, []
-    for _ in range(tries):
-        pair = list(itertools.islice(ids, 2))
-        taken += pair
+def asks_batched(hook: AkinonHook, resource: Resource, sample: list[int], tries: int = 3) -> bool:
+    """Whether ``resource`` honours ``{parent_param}__in``, asked of two orders of ``sample`` at a time (the
+    next two where one was deleted meanwhile and the API refuses it); asked by the plan, before any walk."""
+    assert resource.parent_param is not None
+    for start in range(0, min(len(sample), 2 * tries), 2):
+        pair = sample[start : start + 2]
         if len(pair) < 2:
             break
         try:
-            return taken, job.hook.probe_batch_lookup(
+            return hook.probe_batch_lookup(
                 resource.endpoint, resource.parent_param, pair, resource.parent_field
             )
         except AkinonApiError:
             continue  # refused as unknown: only such errors leave the probe
-    return taken, False
+    return False
+
+
+def parent_sample(hook: AkinonHook, resource: Resource, source: Source, size: int = 6) -> list[int]:
+    """A few parents of ``source`` to ask the batch question with: the first ids given or exported, or
+    the first records of the parents' list (the parents' own walk has not run yet)."""
+    if isinstance(source, ParentIds):
+        return list(source.ids[:size])
+    if isinstance(source, Upstream):
+        parent = resource_named(resource.parent or "orders")
+        return list(itertools.islice(iter_export_records(source.uri, column=parent.primary_key), size))
+    assert isinstance(source, ParentsOf)
+    plan, caps = source.plan, source.plan.caps
+    assert caps is not None
+    query = {**plan.filters, caps.size_param: size}
+    decode = partial(decode_page, key=plan.resource.primary_key, allow_bare=plan.resource.bare_list)
+    page = hook.get_page(plan.resource.endpoint, query, decode)
+    return [int(key) for key in page.field(plan.resource.primary_key, page.keys)]
 
 
 def _chunks(ids: Iterator[int], size: int) -> Iterator[list[int]]:
