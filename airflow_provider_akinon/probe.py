@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = caps.rows()
         if args.endpoint == ORDERS.endpoint:
             query = {caps.sort_param: caps.sort} if caps.sort else {}
-            first = [int(o["id"]) for o in hook.get_page(ORDERS.endpoint, {**query, "limit": 2}).parsed]
+            first = [
+                int(o["id"]) for o in hook.get_page(ORDERS.endpoint, {**query, caps.size_param: 2}).parsed
+            ]
             for child in (ORDER_ITEMS, DISCOUNT_ITEMS):
                 ok = len(first) == 2 and hook.probe_batch_lookup(
                     child.endpoint, child.parent_param or "order", first, child.parent_field

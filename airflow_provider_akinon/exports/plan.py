@@ -170,7 +170,9 @@ def _without_filter(hook: AkinonHook, ask: Ask, caps: Capabilities, date_field: 
     order, rule = {}, GROWING
     if caps.keyset and date_field != resource.version_field:
         walk, rule = BisectWalk, STRICT
-    elif hook.probe_date_sort(resource.endpoint, date_field, ask.filters, sort_param=caps.sort_param):
+    elif hook.probe_date_sort(
+        resource.endpoint, date_field, ask.filters, sort_param=caps.sort_param, size_param=caps.size_param
+    ):
         walk, order = NearEndWalk, {caps.sort_param: f"-{date_field}"}
     elif date_field != resource.version_field and (caps.sort or caps.default_order == "desc"):
         walk, order = NearEndWalk, {caps.sort_param: f"-{caps.sort}"} if caps.sort else {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -23,6 +24,7 @@ from airflow_provider_akinon.hooks.core import RequestCore, RequestStats
 from airflow_provider_akinon.hooks.http import HttpHookCompat
 from airflow_provider_akinon.hooks.lists import ListMethods
 from airflow_provider_akinon.hooks.paging import (
+    DEFAULT_SORT_PARAM,
     CursorPaginator,
     KeysetPaginator,
     LimitOffsetPaginator,
@@ -171,14 +173,17 @@ class AkinonHook(ListMethods, HttpHookCompat):
         when empty): one small request. An answer that is not a page is an error, never an empty list.
         """
         decode = partial(decode_page, key=key, allow_bare=bare)
-        page = self.get_page(endpoint, {**(params or {}), "limit": 1}, decode)
+        page = self.get_page(endpoint, {**(params or {}), self.config.size_param: 1}, decode)
         return page.count, (page.parsed[0] if page.parsed else None)
 
     async def ahead(
         self, endpoint: str, params: Mapping[str, Any] | None = None, *, key: str | None = None
     ) -> tuple[int | None, dict[str, Any] | None]:
         """The async face of :meth:`head`, for triggers."""
-        page = await self.aget(endpoint, {**(params or {}), "limit": 1}, decode=partial(decode_page, key=key))
+        size_param = await asyncio.to_thread(lambda: self.config.size_param)  # reads the connection
+        page = await self.aget(
+            endpoint, {**(params or {}), size_param: 1}, decode=partial(decode_page, key=key)
+        )
         return page.count, (page.parsed[0] if page.parsed else None)
 
     async def aget(
@@ -189,8 +194,6 @@ class AkinonHook(ListMethods, HttpHookCompat):
         decode: bool | Callable[[bytes], Any] = True,
     ) -> Any:
         """Async GET for triggers: the rules of :meth:`get`; the event loop never blocks."""
-        import asyncio
-
         core = await asyncio.to_thread(lambda: self.core)  # reads the connection off the event loop
         return await core.acall("GET", core.url_for(endpoint), query=params, decode=decode)
 
@@ -228,7 +231,8 @@ class AkinonHook(ListMethods, HttpHookCompat):
         date_field: str,
         params: Mapping[str, Any] | None = None,
         *,
-        sort_param: str = "sort",
+        sort_param: str = DEFAULT_SORT_PARAM,
+        size_param: str | None = None,
     ) -> bool:
         """Does the list sort by ``date_field`` (newest first, and oldest first)? (Asked for lists that
         ignore their date filter: a newest-first walk then finds a window exactly.)"""
@@ -238,6 +242,7 @@ class AkinonHook(ListMethods, HttpHookCompat):
             params or {},
             date_field,
             sort_param=sort_param,
+            size_param=size_param or self.config.size_param,
             zone=self.config.timezone,
         )
 
@@ -246,7 +251,9 @@ class AkinonHook(ListMethods, HttpHookCompat):
     ) -> bool:
         """Does ``endpoint`` honour ``{parent_param}__in`` (the children of many orders in one request)?
         Judged by each record's ``parent_field`` (``parent_param`` where not given)."""
-        return probe_batch_lookup(self.get_page, endpoint, parent_param, parents, parent_field)
+        return probe_batch_lookup(
+            self.get_page, endpoint, parent_param, parents, parent_field, size_param=self.config.size_param
+        )
 
     def test_connection(self) -> tuple[bool, str]:
         """

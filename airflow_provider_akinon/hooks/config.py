@@ -13,6 +13,7 @@ from airflow_provider_akinon import __version__
 from airflow_provider_akinon.compat import mask_secret
 from airflow_provider_akinon.errors import AkinonConfigError
 from airflow_provider_akinon.hooks.extras import read_extras
+from airflow_provider_akinon.hooks.paging import DEFAULT_SIZE_PARAM, DEFAULT_SORT_PARAM
 
 USER_AGENT = f"airflow-provider-akinon/{__version__}"
 #: Records a page when nothing says otherwise (plain paging through the hook).
@@ -72,6 +73,16 @@ class AkinonConfig:
     #: what the probe would find, set by the connection instead (``pagination``, ``sort_param``, ``size_param``)
     paging: tuple[tuple[str, str], ...] = ()
     user_agent: str = USER_AGENT
+
+    @property
+    def size_param(self) -> str:
+        """The query parameter of the page size before a list is probed: the ``size_param`` extra, or ``limit``."""
+        return dict(self.paging).get("size_param") or DEFAULT_SIZE_PARAM
+
+    @property
+    def sort_param(self) -> str:
+        """The query parameter that orders a list before it is probed: the ``sort_param`` extra, or ``sort``."""
+        return dict(self.paging).get("sort_param") or DEFAULT_SORT_PARAM
 
     def with_retry(self, **changes: Any) -> AkinonConfig:
         """A copy with some retry settings changed (``max_retries=0`` for a connection test)."""

@@ -96,7 +96,7 @@ class ListMethods:
     # ------------------------------------------------------------------ Akinon's lists
     def get_order_by_number(self, number: str) -> dict[str, Any]:
         """Return the order with this ``number``; raise if there is none."""
-        results = self.get_page(ORDERS.endpoint, {"number": number, "limit": 1}).parsed
+        results = self.get_page(ORDERS.endpoint, {"number": number, self.config.size_param: 1}).parsed
         if not results or str(results[0].get("number")) != str(number):
             raise AkinonApiError(f"No order with number {number!r} at {self.config.base_url}.", status=404)
         return results[0]

@@ -21,6 +21,8 @@ from urllib.parse import parse_qsl, urlsplit
 from airflow_provider_akinon.errors import AkinonApiError, AkinonPageError
 from airflow_provider_akinon.hooks.records import Page
 
+#: The query parameters of the page size and the order Akinon's lists document (the probe may find others).
+DEFAULT_SIZE_PARAM, DEFAULT_SORT_PARAM = "limit", "sort"
 #: Pages a walk may take beyond what the list's count fills: records inserted while it walks.
 SLACK = 1.1
 
@@ -77,7 +79,11 @@ class _Sorted:
     cursor_like = False
 
     def __init__(
-        self, *, sort: str | None = "id", sort_param: str = "sort", size_param: str = "limit"
+        self,
+        *,
+        sort: str | None = "id",
+        sort_param: str = DEFAULT_SORT_PARAM,
+        size_param: str = DEFAULT_SIZE_PARAM,
     ) -> None:
         self.sort, self.sort_param, self.size_param = sort, sort_param, size_param
 

@@ -22,13 +22,15 @@ from urllib.parse import parse_qsl, urlsplit
 from airflow_provider_akinon.errors import AkinonApiError
 from airflow_provider_akinon.hooks.capabilities import Capabilities
 from airflow_provider_akinon.hooks.config import AkinonConfig
-from airflow_provider_akinon.hooks.paging import PAGINATORS
+from airflow_provider_akinon.hooks.paging import DEFAULT_SIZE_PARAM, PAGINATORS
 from airflow_provider_akinon.hooks.questions import Asker, GetPage, Judge, keys_of, ordered
 from airflow_provider_akinon.hooks.records import Page
 from airflow_provider_akinon.timestamps import api_time, offset_label
 
 #: The largest page the probe asks for: exports use what the tenant allows of it.
 PROBE_LIMIT = 1000
+#: The page-size parameter the probe asks with (it also asks whether ``page_size`` is the one honoured).
+SIZE = DEFAULT_SIZE_PARAM
 #: Records a lookup question asks for (enough to see a record that breaks the lookup).
 SAMPLE = 20
 #: Other records a question may be asked again with, when a record changed between two requests.
@@ -69,10 +71,10 @@ def probe_endpoint(
     """What ``endpoint`` honours, judged by the records ``get`` (one GET) returns; ``limit``: the largest page."""
     ask, judge = Asker(get, params or {}), Judge(key, date_field, zone or UTC)
     first_round: dict[str, dict[str, Any]] = {
-        "default": {"limit": limit},
-        "asc": {sort_param: key, "limit": 3},
+        "default": {SIZE: limit},
+        "asc": {sort_param: key, SIZE: 3},
     }
-    answers = ask.many({**first_round, "desc": {sort_param: f"-{key}", "limit": 3}})
+    answers = ask.many({**first_round, "desc": {sort_param: f"-{key}", SIZE: 3}})
     first = answers["default"]
     sort, used_param = _sort(ask, answers, key, sort_param)
     ordered = {used_param: key} if sort else {}
@@ -134,8 +136,8 @@ def _second_round(
     questions = _paging_questions(first, limit)
     if len(keys) >= 2:
         up, down = ({sorted_by: key}, {sorted_by: f"-{key}"}) if sorted_by else ({}, {})
-        questions["gt"] = {**up, f"{lookup}__gt": low, "limit": SAMPLE}
-        questions["lt"] = {**down, f"{lookup}__lt": top, "limit": SAMPLE}
+        questions["gt"] = {**up, f"{lookup}__gt": low, SIZE: SAMPLE}
+        questions["lt"] = {**down, f"{lookup}__lt": top, SIZE: SAMPLE}
     second = ask.many(questions)
     id_gt = judge.lookup(second["gt"], {key: low}, lambda r: int(r[key]) > low) if "gt" in second else None
     id_lt = judge.lookup(second["lt"], {key: top}, lambda r: int(r[key]) < top) if "lt" in second else None
@@ -147,8 +149,8 @@ def _paging_questions(first: Page, limit: int) -> dict[str, dict[str, Any]]:
     if not first.next:
         return {}
     questions: dict[str, dict[str, Any]] = {
-        "page": {"limit": limit, "page": 2},
-        "offset": {"limit": limit, "offset": len(first)},
+        "page": {SIZE: limit, "page": 2},
+        "offset": {SIZE: limit, "offset": len(first)},
     }
     if len(first) < limit:
         questions["page_size"] = {"page_size": limit}
@@ -159,7 +161,7 @@ def _page_size(first: Page, second: dict[str, Page], limit: int) -> tuple[str, i
     """The parameter that sets the page size, and the largest page the tenant gives for ``limit``."""
     if "page_size" in second and len(second["page_size"]) > len(first):
         return "page_size", len(second["page_size"])
-    return "limit", max(1, len(first) if first.next else limit)
+    return SIZE, max(1, len(first) if first.next else limit)
 
 
 def _default_order(keys: list[int]) -> str | None:
@@ -183,8 +185,8 @@ def _sort(ask: Asker, answers: dict[str, Page], key: str, sort_param: str) -> tu
         return None, sort_param
     queries = {}
     for param, field in candidates:
-        queries[f"{param}:{field}:asc"] = {param: field, "limit": 3}
-        queries[f"{param}:{field}:desc"] = {param: f"-{field}", "limit": 3}
+        queries[f"{param}:{field}:asc"] = {param: field, SIZE: 3}
+        queries[f"{param}:{field}:desc"] = {param: f"-{field}", SIZE: 3}
     tried = ask.many(queries)
     for param, field in candidates:
         if orders(tried[f"{param}:{field}:asc"], tried[f"{param}:{field}:desc"], field):
@@ -238,8 +240,8 @@ def _instants(
         # answers nothing for dates no record has
         far = ask.many(
             {
-                "gte": {f"{date_field}__gte": FAR_FUTURE, "limit": 1},
-                "lt": {f"{date_field}__lt": FAR_PAST, "limit": 1},
+                "gte": {f"{date_field}__gte": FAR_FUTURE, SIZE: 1},
+                "lt": {f"{date_field}__lt": FAR_PAST, SIZE: 1},
             }
         )
         return not len(far["gte"]), not len(far["lt"])
@@ -268,7 +270,7 @@ def _bound_verdicts(
     for pivot in pivots[:RETRIES]:
         bounds = cuts(judge.instant(pivot))
         queries = {
-            name: {**ordered, f"{date_field}__{name}": value, "limit": SAMPLE}
+            name: {**ordered, f"{date_field}__{name}": value, SIZE: SAMPLE}
             for name, (value, _) in bounds.items()
             if verdicts[name] is None
         }

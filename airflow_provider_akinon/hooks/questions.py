@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from airflow_provider_akinon.errors import AkinonApiError
+from airflow_provider_akinon.hooks.paging import DEFAULT_SIZE_PARAM
 from airflow_provider_akinon.hooks.records import Page
 from airflow_provider_akinon.timestamps import parse_instant
 
@@ -81,12 +82,21 @@ class Judge:
 
 
 def probe_date_sort(
-    get: GetPage, params: Mapping[str, Any], date_field: str, *, sort_param: str, zone: tzinfo
+    get: GetPage,
+    params: Mapping[str, Any],
+    date_field: str,
+    *,
+    sort_param: str,
+    zone: tzinfo,
+    size_param: str = DEFAULT_SIZE_PARAM,
 ) -> bool:
     """Does ``{sort_param}=-{date_field}`` order the list newest first (and ``{date_field}`` oldest first)?"""
     ask, judge = Asker(get, params), Judge("id", date_field, zone)
     answers = ask.many(
-        {"desc": {sort_param: f"-{date_field}", "limit": 5}, "asc": {sort_param: date_field, "limit": 5}}
+        {
+            "desc": {sort_param: f"-{date_field}", size_param: 5},
+            "asc": {sort_param: date_field, size_param: 5},
+        }
     )
     down = [judge.instant(r) for r in answers["desc"].parsed]
     up = [judge.instant(r) for r in answers["asc"].parsed]
@@ -117,6 +127,8 @@ def probe_batch_lookup(
     parent_param: str,
     parents: list[int],
     parent_field: str | None = None,
+    *,
+    size_param: str = DEFAULT_SIZE_PARAM,
 ) -> bool:
     """
     Does ``{parent_param}__in=a,b`` return exactly the children of ``a`` and ``b``? (django-filter drops
@@ -127,8 +139,8 @@ def probe_batch_lookup(
     """
     field = parent_field or parent_param
     try:
-        singles = [get(endpoint, {parent_param: p, "limit": 100}) for p in parents]
-        batch = get(endpoint, {f"{parent_param}__in": ",".join(map(str, parents)), "limit": 100})
+        singles = [get(endpoint, {parent_param: p, size_param: 100}) for p in parents]
+        batch = get(endpoint, {f"{parent_param}__in": ",".join(map(str, parents)), size_param: 100})
     except AkinonApiError as err:
         if refuses_value(err, parent_param, f"{parent_param}__in"):
             raise

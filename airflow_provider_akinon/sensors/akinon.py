@@ -73,8 +73,8 @@ class AkinonNewOrdersSensor(BaseSensorOperator):
         return {
             **(self.filters or {}),
             f"{self.date_field}__gte": since,
-            "sort": f"-{self.date_field}",
-            "limit": 1,
+            self.hook.config.sort_param: f"-{self.date_field}",
+            self.hook.config.size_param: 1,
         }
 
     def poke(self, context: Context) -> PokeReturnValue:
