@@ -6,8 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
-from functools import cached_property, partial
+from functools import cached_property, partial, wraps
 from typing import Any
 
 import orjson
@@ -20,9 +19,10 @@ from airflow_provider_akinon.hooks.config import (
     RetryPolicy,
     config_from_connection,
 )
+from airflow_provider_akinon.hooks.connection_test import quick_test
 from airflow_provider_akinon.hooks.core import RequestCore, RequestStats
 from airflow_provider_akinon.hooks.http import HttpHookCompat
-from airflow_provider_akinon.hooks.lists import ListMethods
+from airflow_provider_akinon.hooks.lists import ListReader
 from airflow_provider_akinon.hooks.paging import (
     DEFAULT_SORT_PARAM,
     CursorPaginator,
@@ -49,13 +49,18 @@ __all__ = [
     "parse_retry_after",
 ]
 
-#: A connection test never waits longer than this for one step (connect, or an answer) ...
-TEST_TIMEOUT = 10.0
-#: ... nor longer than this in all, whatever the server does.
-TEST_BUDGET = 14.0
+
+def _on_lists(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` of :class:`ListReader`, offered on the hook: called on the hook's :attr:`AkinonHook.lists`."""
+
+    @wraps(method)
+    def forwarded(self: AkinonHook, *args: Any, **kwargs: Any) -> Any:
+        return method(self.lists, *args, **kwargs)
+
+    return forwarded
 
 
-class AkinonHook(ListMethods, HttpHookCompat):
+class AkinonHook(HttpHookCompat):
     """
     Interact with Akinon's Omnitron and OMS REST APIs.
 
@@ -126,6 +131,22 @@ class AkinonHook(ListMethods, HttpHookCompat):
         """The request core of this hook: one keep-alive pool and one token, shared by threads."""
         return RequestCore(self.config, log=self.log, sleep=lambda seconds: self.sleep(seconds))
 
+    @cached_property
+    def lists(self) -> ListReader:
+        """The lists of the tenant, read through :attr:`core`; its methods are offered on the hook too."""
+        return ListReader(self.core, self.config)
+
+    get_page = _on_lists(ListReader.get_page)
+    head = _on_lists(ListReader.head)
+    pages = _on_lists(ListReader.pages)
+    iter_pages = _on_lists(ListReader.iter_pages)
+    paginate = _on_lists(ListReader.paginate)
+    get_order_by_number = _on_lists(ListReader.get_order_by_number)
+    iter_orders = _on_lists(ListReader.iter_orders)
+    iter_order_items = _on_lists(ListReader.iter_order_items)
+    iter_discount_items = _on_lists(ListReader.iter_discount_items)
+    iter_oms_order_items = _on_lists(ListReader.iter_oms_order_items)
+
     @property
     def session(self):
         """The hook's keep-alive transport (``.headers`` are the headers every request sends)."""
@@ -159,22 +180,6 @@ class AkinonHook(ListMethods, HttpHookCompat):
     def get(self, endpoint: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET ``endpoint`` (relative to ``api_prefix``, or absolute from the host root) as parsed JSON."""
         return self.core.call("GET", self.url_for(endpoint), query=params)
-
-    def head(
-        self,
-        endpoint: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        key: str | None = None,
-        bare: bool = False,
-    ) -> tuple[int | None, dict[str, Any] | None]:
-        """
-        The ``count`` of a list query (``None`` where its paging has none), and its first record (``None``
-        when empty): one small request. An answer that is not a page is an error, never an empty list.
-        """
-        decode = partial(decode_page, key=key, allow_bare=bare)
-        page = self.get_page(endpoint, {**(params or {}), self.config.size_param: 1}, decode)
-        return page.count, (page.parsed[0] if page.parsed else None)
 
     async def ahead(
         self, endpoint: str, params: Mapping[str, Any] | None = None, *, key: str | None = None
@@ -266,23 +271,4 @@ class AkinonHook(ListMethods, HttpHookCompat):
             cfg = self.config
         except AkinonConfigError as err:
             return False, str(err)
-        quick = replace(
-            cfg.with_retry(max_retries=0),
-            timeout=min(cfg.timeout, TEST_TIMEOUT),
-            connect_timeout=min(cfg.connect_timeout, TEST_TIMEOUT),
-        )
-        core = RequestCore(quick, log=self.log, sleep=self.sleep, until=time.monotonic() + TEST_BUDGET)
-        url = core.url_for(ORDERS.endpoint)
-        decode = partial(decode_page, key=ORDERS.primary_key)
-        try:
-            caps = probed(
-                cfg,
-                lambda params: core.call("GET", url, query=params, decode=decode),
-                ORDERS.endpoint,
-                date_field="created_date",
-            )
-        except (AkinonApiError, AkinonConfigError) as err:
-            return False, str(err)
-        finally:
-            core.transport.close()
-        return True, f"Connected to {cfg.base_url}: {caps.summary('orders')}"
+        return quick_test(cfg, log=self.log, sleep=self.sleep)

@@ -1,34 +1,32 @@
-"""AkinonHook's list methods: the pages of any list, one page in memory at a time, and Akinon's lists."""
+"""The pages of any list of one tenant, one page in memory at a time, and Akinon's lists: :class:`ListReader`,
+which :class:`~airflow_provider_akinon.hooks.akinon.AkinonHook` holds and offers."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from typing import Any
 
 from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError
-from airflow_provider_akinon.hooks.config import DEFAULT_PAGE_SIZE
+from airflow_provider_akinon.hooks.config import DEFAULT_PAGE_SIZE, AkinonConfig
+from airflow_provider_akinon.hooks.core import RequestCore
 from airflow_provider_akinon.hooks.paging import PageNumberPaginator, Paginator
 from airflow_provider_akinon.hooks.records import Page, decode_page
 from airflow_provider_akinon.hooks.walker import iter_pages
 from airflow_provider_akinon.resources import DISCOUNT_ITEMS, OMS_ORDER_ITEMS, ORDER_ITEMS, ORDERS
 
 
-class ListMethods:
-    """Paging through lists; mixed into :class:`~airflow_provider_akinon.hooks.akinon.AkinonHook`."""
+class ListReader:
+    """
+    Read the lists of one tenant through its request core.
 
-    @property
-    def core(self) -> Any:
-        """The request core; :class:`~airflow_provider_akinon.hooks.akinon.AkinonHook` provides it."""
-        raise NotImplementedError
+    :param core: the request core (login, retries, the token's host) every page is asked through.
+    :param config: the validated connection (its page size, and the page-size parameter before a probe).
+    """
 
-    @property
-    def config(self) -> Any:
-        """The validated connection; :class:`~airflow_provider_akinon.hooks.akinon.AkinonHook` provides it."""
-        raise NotImplementedError
-
-    def url_for(self, endpoint: str) -> str:
-        """The URL of ``endpoint``; :class:`~airflow_provider_akinon.hooks.akinon.AkinonHook` provides it."""
-        raise NotImplementedError
+    def __init__(self, core: RequestCore, config: AkinonConfig) -> None:
+        self.core = core
+        self.config = config
 
     def get_page(
         self,
@@ -40,7 +38,23 @@ class ListMethods:
         One page of a list, checked (a 200 that is not a page is retried like a 5xx, then an error); with
         a :class:`~airflow_provider_akinon.hooks.records.PageDecoder` its records stay raw bytes.
         """
-        return self.core.call("GET", self.url_for(endpoint), query=params, decode=decoder or decode_page)
+        return self.core.call("GET", self.core.url_for(endpoint), query=params, decode=decoder or decode_page)
+
+    def head(
+        self,
+        endpoint: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        bare: bool = False,
+    ) -> tuple[int | None, dict[str, Any] | None]:
+        """
+        The ``count`` of a list query (``None`` where its paging has none), and its first record (``None``
+        when empty): one small request. An answer that is not a page is an error, never an empty list.
+        """
+        decode = partial(decode_page, key=key, allow_bare=bare)
+        page = self.get_page(endpoint, {**(params or {}), self.config.size_param: 1}, decode)
+        return page.count, (page.parsed[0] if page.parsed else None)
 
     def pages(
         self,

@@ -124,7 +124,7 @@ def test_window_step_never_writes_two_versions_of_one_record(akinon_default, tmp
 
     def move_after_first_sub_window(hook):
         nonlocal original_get
-        original_get = hook.get_page
+        original_get = hook.lists.get_page
 
         def get(endpoint, params=None, decoder=None):
             # the first query of day 2: day 1 is done; the mover jumps from day 1 to day 3
@@ -137,7 +137,7 @@ def test_window_step_never_writes_two_versions_of_one_record(akinon_default, tmp
                 server.data.modify_order(mover, modified=parse_ts("2026-01-03T12:00:00"))
             return original_get(endpoint, params, decoder)
 
-        hook.get_page = get
+        hook.lists.get_page = get  # every page of the export is asked through the hook's lists
 
     moved: list[int] = []
     op = FetchOrdersOperator(
