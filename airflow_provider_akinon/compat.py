@@ -7,6 +7,7 @@ from here, so one DAG file runs on both Airflow lines.
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
@@ -34,12 +35,33 @@ try:  # Airflow 3.2+
 except ImportError:  # Airflow 2.11 to 3.1
     from airflow.timetables.interval import CronDataIntervalTimetable  # type: ignore[assignment]
 
+try:  # Airflow 3.2+: partitioned asset events and the timetables that read them
+    from airflow.sdk import PartitionedAssetTimetable, StartOfDayMapper
+except ImportError:  # Airflow 2.11 to 3.1
+    PartitionedAssetTimetable = StartOfDayMapper = None  # type: ignore[assignment,misc]
+
 from airflow import __version__ as AIRFLOW_VERSION
 
 AIRFLOW_V3 = int(AIRFLOW_VERSION.split(".")[0]) >= 3
 
 
 _DEFAULT_KEYWORD = "default_var" if "default_var" in inspect.signature(Variable.get).parameters else "default"
+
+
+def partitioned_schedule(assets: list[Any], mapper: Any = None) -> Any:
+    """
+    A schedule that runs once per partition of ``assets`` when every one of them has an event for it
+    (``PartitionedAssetTimetable``, Airflow 3.2+; ``mapper`` maps event keys to the run's partition),
+    else, on older Airflow, the assets themselves (a run when all were updated).
+    """
+    if PartitionedAssetTimetable is None:
+        return assets
+    combined = assets[0]
+    for asset in assets[1:]:
+        combined = combined & asset
+    if mapper is None:
+        return PartitionedAssetTimetable(assets=combined)
+    return PartitionedAssetTimetable(assets=combined, default_partition_mapper=mapper)
 
 
 def get_variable(key: str, default: object = None, *, deserialize_json: bool = False) -> object:
@@ -61,10 +83,12 @@ __all__ = [
     "ObjectStoragePath",
     "Param",
     "PokeReturnValue",
+    "StartOfDayMapper",
     "TriggerEvent",
     "Variable",
     "conf",
     "get_variable",
     "mask_secret",
+    "partitioned_schedule",
     "task",
 ]

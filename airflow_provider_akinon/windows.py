@@ -61,8 +61,23 @@ class Window:
             yield Window(cursor, upper)
             cursor = upper
 
+    def partition_keys(self) -> list[str]:
+        """
+        The asset partitions the window covers: each UTC day of a window of whole days (``2026-01-02``);
+        else its start (``2026-01-02T13:00:00``, what Airflow's temporal partition mappers read).
+        """
+        if self.start == _midnight(self.start) and self.end == _midnight(self.end):
+            days = (self.end - self.start).days
+            return [(self.start + timedelta(days=n)).strftime("%Y-%m-%d") for n in range(days)]
+        return [self.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")]
+
     def __str__(self) -> str:
         return f"[{self.start.isoformat()}, {self.end.isoformat()})"
+
+
+def _midnight(moment: datetime) -> datetime:
+    utc = moment.astimezone(UTC)
+    return utc.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def to_datetime(value: Any, name: str) -> datetime:

@@ -6,6 +6,11 @@ events name** (a backfill of several days gives one summary per day): orders and
 (sorted by status code), items, and the discount amount, into
 `{base}/akinon/summary/date=YYYY-MM-DD/summary.json`.
 
+On Airflow 3.2+ the schedule is a `PartitionedAssetTimetable`: the export's asset events carry the day
+as their `partition_key`, and this DAG runs **once per day**, when orders, items and discounts of that
+day have all landed, with the day as its run's `partition_key`. On older Airflow it runs when all three
+assets were updated and summarises every day their events name.
+
 `base` is the `base` param, else the Variable `akinon_export_base`, else `/tmp/akinon-exports`. Triggered
 by hand (no asset events), it summarises the newest complete partition of each list.
 """
@@ -20,7 +25,7 @@ from typing import Any
 import orjson
 
 from airflow_provider_akinon.assets import asset_uri
-from airflow_provider_akinon.compat import DAG, Asset, Param, get_variable, task
+from airflow_provider_akinon.compat import DAG, Asset, Param, get_variable, partitioned_schedule, task
 from airflow_provider_akinon.exports import destination_path, iter_export_records
 from airflow_provider_akinon.exports.output.storage import MANIFEST
 
@@ -29,15 +34,16 @@ DEFAULT_BASE = "/tmp/akinon-exports"
 RESOURCES = ("orders", "order_items", "discount_items")
 
 
-def partitions_of(events: Any) -> dict[str, dict[str, str]]:
-    """``{day: {resource: uri}}`` from the triggering asset events (their extra is the export's summary)."""
+def partitions_of(events: Any, day: str | None = None) -> dict[str, dict[str, str]]:
+    """``{day: {resource: uri}}`` from the triggering asset events (their extra is the export's summary);
+    with ``day`` (a partitioned run's key), that day only."""
     days: dict[str, dict[str, str]] = defaultdict(dict)
     for asset_events in (events or {}).values():
         for event in asset_events:
             summary = event.extra or {}
             if summary.get("uri") and summary.get("window"):
                 days[summary["window"]["start"][:10]][summary["resource"]] = summary["uri"]
-    return dict(days)
+    return {key: parts for key, parts in days.items() if day is None or key == day}
 
 
 def newest_partitions(base: str) -> dict[str, dict[str, str]]:
@@ -86,7 +92,7 @@ with DAG(
     dag_id="akinon_daily_summary",
     description="Orders, revenue, items and discounts of the partitions the daily export just wrote",
     doc_md=__doc__,
-    schedule=[Asset(asset_uri(CONN_ID, name)) for name in RESOURCES],
+    schedule=partitioned_schedule([Asset(asset_uri(CONN_ID, name)) for name in RESOURCES]),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     params={"base": Param(None, type=["null", "string"], description="Export root URI; empty: the Variable")},
@@ -97,7 +103,8 @@ with DAG(
     def summarize(params: dict, **context: Any) -> list[dict]:
         base = params.get("base") or get_variable("akinon_export_base") or DEFAULT_BASE
         events = context.get("triggering_asset_events") or context.get("triggering_dataset_events")
-        partitions = partitions_of(events) or newest_partitions(base)
+        day = getattr(context.get("dag_run"), "partition_key", None)  # a partitioned run: its day
+        partitions = partitions_of(events, day) or newest_partitions(base)
         written = []
         for day, parts in sorted(partitions.items()):
             if "orders" not in parts:

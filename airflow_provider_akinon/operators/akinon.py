@@ -9,6 +9,7 @@ export and returns a small summary; the plan, the walks and the formats do the r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,6 +31,8 @@ from airflow_provider_akinon.resources import (
     REGISTRY,
     Resource,
 )
+from airflow_provider_akinon.timestamps import parse_instant
+from airflow_provider_akinon.windows import Window
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -161,7 +164,7 @@ class FetchAkinonListOperator(BaseOperator):
             "id_range": manifest["id_range"],
             **file_format.summarise(export.target, manifest),
         }
-        self._annotate_outlets(context, summary)
+        self._annotate_outlets(context, summary, _partitions(manifest["window"]))
         self.log.info(
             "Exported %d %s (API count %d) to %s",
             manifest["records"],
@@ -171,16 +174,24 @@ class FetchAkinonListOperator(BaseOperator):
         )
         return summary
 
-    def _annotate_outlets(self, context: Context, summary: dict[str, Any]) -> None:
-        """Attach the summary to the asset events of this task's outlets (consumers see the URI)."""
+    def _annotate_outlets(self, context: Context, summary: dict[str, Any], partitions: list[str]) -> None:
+        """
+        Attach the summary to the asset events of this task's outlets (consumers see the URI); on Airflow
+        3.2+, one event per partition the window covers (its days), unless the run has a partition of its own.
+        """
         events = context.get("outlet_events") if hasattr(context, "get") else None
         if events is None:
             return
+        if getattr(context.get("dag_run"), "partition_key", None):
+            partitions = []  # a partitioned run: its own key marks the events
         for outlet in self.outlets or ():
             try:
-                events[outlet].extra = summary
+                accessor = events[outlet]
+                accessor.extra = summary
             except (KeyError, TypeError, AttributeError):  # not an asset, or an older Airflow
                 continue
+            if partitions and hasattr(accessor, "add_partitions"):  # Airflow 3.2+
+                accessor.add_partitions(partitions)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: input ``akinon://host/endpoint``, output the destination folder."""
@@ -246,3 +257,10 @@ class FetchOmsOrderItemsOperator(FetchAkinonListOperator):
 
 #: The name the export operator had before any list could be exported.
 AkinonExportOperator = FetchAkinonListOperator
+
+
+def _partitions(window: dict[str, str] | None) -> list[str]:
+    """The asset partitions of an export's window as the manifest records it (children: their orders')."""
+    if not window:
+        return []
+    return Window(parse_instant(window["start"], UTC), parse_instant(window["end"], UTC)).partition_keys()

@@ -7,6 +7,7 @@ parent ids, the upstream export) that says which records, the filters, the pagin
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC
 from typing import Any
 
 from airflow_provider_akinon.arguments import check_filters, one_of, positive_int
@@ -22,6 +23,7 @@ from airflow_provider_akinon.exports.plan import (
     WindowSource,
 )
 from airflow_provider_akinon.resources import Resource
+from airflow_provider_akinon.timestamps import parse_instant
 from airflow_provider_akinon.windows import Window, parse_step, resolve_id_range, resolve_window
 
 
@@ -63,8 +65,8 @@ def _source(
         window = _explicit_window(arguments)  # recorded when given; the ids define the export
         if order_ids is not None:
             return ParentIds(_ids(order_ids)), window
-        if orders_from is not None:
-            return Upstream(_upstream(orders_from)), window
+        if orders_from is not None:  # the children of an export's orders: their window, when it says
+            return Upstream(_upstream(orders_from)), window or _upstream_window(orders_from)
         assert id_range is not None
         return IdRange(*id_range), window
     window = resolve_window(arguments["start"], arguments["end"], context)
@@ -76,6 +78,17 @@ def _explicit_window(arguments: Mapping[str, Any]) -> Window | None:
     try:
         return resolve_window(arguments["start"], arguments["end"], None)
     except WindowError:
+        return None
+
+
+def _upstream_window(value: Any) -> Window | None:
+    """The window of an upstream export, from its summary (``orders_task.output``); ``None`` from a URI."""
+    window = value.get("window") if isinstance(value, dict) else None
+    if not isinstance(window, dict):
+        return None
+    try:
+        return Window(parse_instant(window["start"], UTC), parse_instant(window["end"], UTC))
+    except (KeyError, TypeError, ValueError):
         return None
 
 

@@ -4,6 +4,9 @@
 in this test's process. Days 1 and 2 are closed (later orders exist), so their sensors pass at once; day 3
 is the newest day of data, so its deferrable sensor waits in the triggerer until this test adds an order
 of day 4. All three runs must succeed, and the nine exports must hold exactly the server's records.
+
+The exports' asset events carry their day as ``partition_key`` (Airflow 3.2+), and the summary DAG,
+scheduled by ``PartitionedAssetTimetable``, runs once per day with that day as its run's key.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ if int(airflow.__version__.split(".")[0]) < 3:
     pytest.skip("the real-scheduler backfill test runs on Airflow 3", allow_module_level=True)
 
 DAG_ID = "akinon_daily_export"
+SUMMARY = "akinon_daily_summary"
+DAYS = ["2026-01-01", "2026-01-02", "2026-01-03"]
 
 
 def test_backfill_of_three_days_with_a_real_scheduler(tmp_path):
@@ -62,7 +67,7 @@ def test_backfill_of_three_days_with_a_real_scheduler(tmp_path):
             "--to-date",
             "2026-01-03",
         )
-        airflow.prepare(DAG_ID, pool_slots=0, then=(backfill,))
+        airflow.prepare(DAG_ID, pool_slots=0, then=(backfill, ("dags", "unpause", SUMMARY)))
         airflow.start("standalone", "standalone")
         try:
             airflow.wait_for("the API server", lambda: api_ready(port))
@@ -108,11 +113,32 @@ def test_backfill_of_three_days_with_a_real_scheduler(tmp_path):
                 "AND r.data_interval_start LIKE '2026-01-03%'",
                 DAG_ID,
             ) == [(1,)]
+            # one asset event per export and day, keyed by the day; one summary run per day, with that key
+            events = airflow.query(
+                "SELECT a.uri, e.partition_key FROM asset_event e JOIN asset a ON a.id = e.asset_id "
+                "ORDER BY a.uri, e.partition_key"
+            )
+            assert events == [
+                (f"akinon://akinon_default/{name}", day)
+                for name in ("discount_items", "order_items", "orders")
+                for day in DAYS
+            ]
+
+            def summaries_finished():
+                rows = airflow.query("SELECT partition_key, state FROM dag_run WHERE dag_id = ?", SUMMARY)
+                return rows if len(rows) >= 3 and all(s in ("success", "failed") for _, s in rows) else None
+
+            summaries = airflow.wait_for("a summary run for each day", summaries_finished)
+            assert sorted(summaries) == [(day, "success") for day in DAYS], airflow.logs()
             airflow.assert_clean_task_logs()
         finally:
             airflow.stop()
 
     assert_daily_partitions(base, data, range(1, 4))
+    for day, after in zip(DAYS, [*DAYS[1:], "2026-01-04"], strict=True):  # each day's summary, of its day
+        summary = json.loads((base / "akinon" / "summary" / f"date={day}" / "summary.json").read_text())
+        expected = data.expected("orders", "created_date", f"{day}T00:00:00", f"{after}T00:00:00")
+        assert (summary["date"], summary["orders"]) == (day, len(expected))
     assert json.loads((base / "akinon" / "orders" / "date=2026-01-03" / "_manifest.json").read_text())[
         "window"
     ] == {

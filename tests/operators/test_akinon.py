@@ -357,3 +357,54 @@ def test_outlets_and_openlineage(akinon_default, tmp_path):
     assert lineage.inputs[0].namespace.startswith("akinon://127.0.0.1:")
     assert lineage.inputs[0].name == "orders/"
     assert lineage.outputs[0].name == str(tmp_path)
+
+
+def test_asset_events_carry_the_days_exported_as_partitions(akinon_default, tmp_path):
+    """Airflow 3.2+: one asset event per day of the window; a partitioned run keeps its own key."""
+    sdk = pytest.importorskip("airflow.sdk.execution_time.context")
+    if not hasattr(sdk.OutletEventAccessor, "add_partitions"):
+        pytest.skip("partitioned asset events are Airflow 3.2+")
+    from types import SimpleNamespace
+
+    from airflow.sdk import Asset
+
+    asset = Asset("akinon://akinon_default/orders")
+
+    def run(dag_run):
+        events = sdk.OutletEventAccessors()
+        op = FetchOrdersOperator(
+            task_id="o",
+            destination=str(tmp_path / "o"),
+            start="2026-01-01T00:00:00Z",
+            end="2026-01-03T00:00:00Z",
+            outlets=[asset],
+        )
+        summary = op.execute({"outlet_events": events, "dag_run": dag_run})
+        return events[asset], summary
+
+    accessor, summary = run(SimpleNamespace(partition_key=None))
+    assert accessor.partition_keys == {"2026-01-01", "2026-01-02"}
+    assert accessor.extra == summary
+    accessor, _ = run(SimpleNamespace(partition_key="2026-01-02T00:00:00"))
+    assert accessor.partition_keys == set()  # the run's own key marks its events
+
+
+def test_children_of_an_upstream_export_carry_its_window(akinon_default, tmp_path):
+    """Items exported from the orders' summary (their XCom) record the orders' window, so their asset
+    events carry the same day partitions as the orders'."""
+    orders = export("orders", str(tmp_path / "o"))
+    items = FetchOrderItemsOperator(task_id="i", destination=str(tmp_path / "i"), orders_from=orders).execute(
+        {}
+    )
+    assert (
+        items["window"]
+        == orders["window"]
+        == {
+            "start": "2026-01-02T00:00:00.000000Z",
+            "end": "2026-01-03T00:00:00.000000Z",
+        }
+    )
+    by_uri = FetchOrderItemsOperator(
+        task_id="j", destination=str(tmp_path / "j"), orders_from=orders["uri"]
+    ).execute({})
+    assert by_uri["window"] is None  # a bare URI says nothing of a window
