@@ -20,7 +20,7 @@ $(VENV)/bootstrap/bin/uv:
 # One venv per supported Airflow line; reinstalled when the dependencies or the version change.
 $(AF3)/.installed: pyproject.toml airflow_provider_akinon/__init__.py | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(AF3)
-	$(UV) pip install --quiet --python $(AF3) -e ".[test]" "apache-airflow==$(AIRFLOW3)"
+	$(UV) pip install --quiet --python $(AF3) -e ".[test,iceberg]" "apache-airflow==$(AIRFLOW3)"
 	touch $@
 
 $(AF2)/.installed: pyproject.toml airflow_provider_akinon/__init__.py | $(UV)

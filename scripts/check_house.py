@@ -26,6 +26,7 @@ LONG_MODULES_ALLOWED = {f"{PACKAGE}/testing/server.py"}
 IMPORT_NAMES = {
     "pyarrow": "pyarrow",
     "deltalake": "deltalake",
+    "pyiceberg": "pyiceberg",
     "airflow": "apache-airflow",
     "msgspec": "msgspec",
 }

@@ -146,7 +146,7 @@ def plan_export(hook: AkinonHook, ask: Ask) -> Plan:
     cursor = walk is KeysetWalk or caps.paginator().cursor_like
     rule = CHANGES_FEED if date_field and date_field == resource.version_field and cursor else STRICT
     days = zone_of(caps.offset, hook.config.timezone) if date_field and caps.date_unit == "day" else None
-    log.info("%s: %s walk, %d records a page", resource.name, walk, caps.page_size)
+    log.info("%s: %s walk, %d records a page", resource.name, walk.name, caps.page_size)
     return Plan(
         resource, source, ask.filters, walk, caps, rule, caps.page_size,
         ask.max_concurrency, ask.paging == "auto", ask.window, days=days,

@@ -1,9 +1,11 @@
 """Merges and deletions commute (property-based): in any order, replayed any number of times, windows of changes
-and batches of deletions leave the same live rows in a Delta table of orders and in one of their items."""
+and batches of deletions leave the same live rows in a table of orders and in one of their items, whether
+the table is Delta (merged by SQL) or Iceberg (merged in Python by the same rules)."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +19,7 @@ from hypothesis import strategies as st
 
 from airflow_provider_akinon.exports import apply_deletions, destination_path
 from airflow_provider_akinon.exports.output.current import merge_into_table, open_table, table_location
+from airflow_provider_akinon.exports.output.iceberg import merge_into_iceberg
 from airflow_provider_akinon.exports.output.parquet import schema_for
 from airflow_provider_akinon.resources import ORDER_ITEMS, ORDERS
 
@@ -73,10 +76,27 @@ def write_deletions(folder: Path, deletions: list[tuple[int, int]]) -> str:
     return str(folder)
 
 
-def live_rows(table: str, key: str) -> tuple[dict, dict]:
-    """The live rows (key -> the record held) and the deleted ones (key -> when)."""
+def delta_rows(table: str) -> list[dict]:
     uri, options = table_location(destination_path(table))
-    rows = open_table(uri, None, options).to_pyarrow_table().to_pylist()
+    return open_table(uri, None, options).to_pyarrow_table().to_pylist()
+
+
+def iceberg_rows(table: str) -> list[dict]:
+    from airflow_provider_akinon.exports.output.iceberg_table import open_table as open_iceberg
+
+    return open_iceberg(destination_path(table), None).scan().to_arrow().to_pylist()
+
+
+#: each table format: how a window is merged into it, and how its rows are read back
+TABLE_FORMATS = {"delta": (merge_into_table, delta_rows), "iceberg": (merge_into_iceberg, iceberg_rows)}
+WITHOUT_PYICEBERG = pytest.mark.skipif(
+    importlib.util.find_spec("pyiceberg") is None, reason="the [iceberg] extra (Airflow 3)"
+)
+
+
+def live_rows(table: str, key: str, table_format: str = "delta") -> tuple[dict, dict]:
+    """The live rows (key -> the record held) and the deleted ones (key -> when)."""
+    rows = TABLE_FORMATS[table_format][1](table)
     assert len({r[key] for r in rows}) == len(rows), "a key stands in the table twice"
     live = {r[key]: orjson.loads(r["_record"]) for r in rows if r["_deleted_at"] is None and r[key] > 0}
     gone = {r[key]: r["_deleted_at"] for r in rows if r["_deleted_at"] is not None and r[key] > 0}
@@ -118,7 +138,10 @@ deletion_batches = st.lists(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(versions=versions_of_orders, batches=deletion_batches, data=st.data())
-def test_merges_and_deletions_commute_in_any_order_and_replayed(tmp_path_factory, versions, batches, data):
+@pytest.mark.parametrize("table_format", ["delta", pytest.param("iceberg", marks=WITHOUT_PYICEBERG)])
+def test_merges_and_deletions_commute_in_any_order_and_replayed(
+    tmp_path_factory, table_format, versions, batches, data
+):
     """Each order's versions split into windows (a window holds at most one version of an order, as a
     modified_date window does), every window and deletion batch applied in a drawn order, some replayed."""
     root = tmp_path_factory.mktemp("current")
@@ -139,13 +162,16 @@ def test_merges_and_deletions_commute_in_any_order_and_replayed(tmp_path_factory
         folder = root / f"op{next(counter)}"
         if kind == "deletions":
             export = write_deletions(folder, payload)
-            apply_deletions(export, tables["orders"], match="id")
-            apply_deletions(export, tables["items"], match="order", resource="order_items")
+            apply_deletions(export, tables["orders"], match="id", table_format=table_format)
+            apply_deletions(
+                export, tables["items"], match="order", resource="order_items", table_format=table_format
+            )
             continue
         resource = ORDERS if kind == "orders" else ORDER_ITEMS
-        merge_into_table(
-            resource, destination_path(tables[kind]), write_parts(folder, resource, payload), at(5_000)
-        )
+        merge = TABLE_FORMATS[table_format][0]
+        merge(resource, destination_path(tables[kind]), write_parts(folder, resource, payload), at(5_000))
     deletions = [d for batch in batches for d in batch]
-    assert live_rows(tables["orders"], "id") == expected(records, deletions)
-    assert live_rows(tables["items"], "pk") == expected(items, deletions, parent_of=lambda pk: pk // 10)
+    assert live_rows(tables["orders"], "id", table_format) == expected(records, deletions)
+    assert live_rows(tables["items"], "pk", table_format) == expected(
+        items, deletions, parent_of=lambda pk: pk // 10
+    )

@@ -9,13 +9,10 @@ both land. On file:// and on moto's S3 server.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import random
-import signal
 import site
-import time
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -29,27 +26,18 @@ from deltalake import DeltaTable
 from airflow_provider_akinon.exports import destination_path
 from airflow_provider_akinon.exports.output.delta import table_location
 from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
-from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
 from airflow_provider_akinon.testing.data import parse_ts
+from tests.support.changes import (
+    DAYS,
+    change_orders_of,
+    changes_tenant,
+    current_state,
+    export_changes,
+    kill_at,
+    merge_both_at_once,
+)
 
-DAYS = [f"2026-01-0{day}" for day in range(1, 6)]
-END = "2026-01-06"
-
-
-def day_end(day: str) -> str:
-    return f"2026-01-0{int(day[-1]) + 1}"
-
-
-def export(table: str, day: str) -> dict:
-    return FetchOrdersOperator(
-        task_id="changes",
-        destination=table,
-        date_field="modified_date",
-        start=day,
-        end=day_end(day),
-        file_format="delta",
-        page_size=20,
-    ).execute({})
+export = partial(export_changes, file_format="delta")
 
 
 def open_table(table: str) -> DeltaTable:
@@ -71,16 +59,9 @@ def table_rows(table: str) -> dict[int, dict]:
     return state
 
 
-def current_state(data: AkinonData) -> dict[int, dict]:
-    """The server's orders whose modified_date falls in the five days, as the API returns them now."""
-    return {oid: data.order(oid) for oid in data.expected("orders", "modified_date", DAYS[0], END)}
-
-
 @pytest.fixture
 def tenant(monkeypatch):
-    data = AkinonData(orders=400, start="2026-01-01", days=5, seed=31)
-    with FakeAkinonServer(data) as server:
-        monkeypatch.setenv("AIRFLOW_CONN_AKINON_DEFAULT", server.connection_json())
+    with changes_tenant(monkeypatch) as server:
         yield server
 
 
@@ -89,22 +70,6 @@ def table(request, tmp_path):
     if request.param == "file":
         return str(tmp_path / "current" / "orders")
     return f"{request.getfixturevalue('s3_dest')}/current/orders/"
-
-
-def change_orders_of(data: AkinonData, day: str, rng: random.Random) -> None:
-    """
-    Between runs: status changes and new orders, all modified within ``day`` (the next run's window). As
-    on a real tenant, a change only ever moves an order's ``modified_date`` forward.
-    """
-    start = parse_ts(day)
-    older = [oid for oid in data.ids if data.modified[oid - 1] < start]
-    for order_id in rng.sample(older, min(8, len(older))):
-        data.modify_order(
-            order_id, modified=start + rng.uniform(0, 86_000), status=rng.choice(("500", "550", "100"))
-        )
-    for _ in range(3):
-        new = data.insert_order(created=start + rng.uniform(0, 80_000))
-        data.modify_order(new, modified=start + rng.uniform(80_000, 86_000))
 
 
 def test_shuffled_days_of_changes_merge_into_the_current_state_and_a_rerun_changes_nothing(tenant, table):
@@ -138,69 +103,21 @@ def test_an_older_window_never_overwrites_a_newer_version(tenant, table):
     assert table_rows(table)[order_id]["status"] == "600"
 
 
-def _merge_then_wait(marker: str, table: str, day: str) -> None:
-    """Child process: export ``day``; once the merge starts, say so (the parent kills us then)."""
-    from deltalake.table import TableMerger
-
-    execute = TableMerger.execute
-
-    def announced(self):
-        Path(marker).write_text("merging")
-        return execute(self)
-
-    TableMerger.execute = announced
-    export(table, day)
-
-
 def test_a_merge_killed_mid_way_leaves_the_previous_version(tenant, table, tmp_path):
     export(table, "2026-01-02")
     before, version = table_rows(table), open_table(table).version()
     tenant.data.modify_order(tenant.data.ids[5], modified=parse_ts("2026-01-03T05:00:00"), status="600")
-    marker = tmp_path / "merging"
-    child = multiprocessing.get_context("spawn").Process(
-        target=_merge_then_wait, args=(str(marker), table, "2026-01-03")
-    )
-    child.start()
-    while not marker.exists():  # the child reached the merge
-        assert child.is_alive(), "the export ended before its merge could be killed"
-        time.sleep(0.005)  # polling the marker, not waiting for time
-    os.kill(child.pid, signal.SIGKILL)
-    child.join()
-    assert child.exitcode == -signal.SIGKILL
+    where = ("deltalake.table", "TableMerger", "execute")  # killed once the merge has started
+    kill_at(where, tmp_path / "merging", table, "2026-01-03", "delta", hold=False)
     assert open_table(table).version() == version
     assert table_rows(table) == before
 
 
-def _export_merging_with_the_other(barrier, table: str, day: str) -> None:
-    from airflow_provider_akinon.exports.output import delta
-
-    merge = delta.merge_into_table
-
-    def together(*args, **kwargs):
-        barrier.wait()  # both runs staged their changes: they merge into the table at once
-        return merge(*args, **kwargs)
-
-    delta.merge_into_table = together  # Export.run calls it through the module
-    export(table, day)
-
-
 def test_two_merges_into_one_table_at_once_both_land(tenant, table):
     export(table, "2026-01-01")
-    spawn = multiprocessing.get_context("spawn")
-    barrier = spawn.Barrier(2, timeout=300)
-    runs = [
-        spawn.Process(target=_export_merging_with_the_other, args=(barrier, table, day)) for day in DAYS[1:3]
-    ]
-    for run in runs:
-        run.start()
-    for run in runs:
-        run.join(timeout=600)
-    assert [run.exitcode for run in runs] == [0, 0]
-    expected = {
-        oid: tenant.data.order(oid)
-        for oid in tenant.data.expected("orders", "modified_date", DAYS[0], DAYS[3])
-    }
-    assert table_rows(table) == expected
+    where = ("airflow_provider_akinon.exports.output.delta", "merge_into_table")
+    assert merge_both_at_once(where, table, DAYS[1:3], "delta") == [0, 0]
+    assert table_rows(table) == current_state(tenant.data, DAYS[3])
 
 
 def test_duckdb_reads_revenue_by_status_from_the_table(tenant, tmp_path):

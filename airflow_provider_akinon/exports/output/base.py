@@ -38,7 +38,8 @@ class Encoder(Protocol):
 class Format:
     """
     A file format of exports. Subclasses set ``name`` and ``suffix`` and implement :meth:`encoder` and
-    :meth:`read`; a table format overrides :meth:`finish` (and sets ``table``).
+    :meth:`read`; a table format (:class:`~.tables.TableFormat`) sets ``table`` and implements
+    :meth:`merge` and :meth:`version`.
 
     :cvar needs: modules it imports, with the extra that installs them (checked before any request).
     """
@@ -75,8 +76,22 @@ class Format:
         manifest: dict[str, Any],
         now: datetime,
     ) -> dict[str, Any]:
-        """Land the staged ``parts``: publish them with ``manifest`` (a folder of part files)."""
-        return target.publish(parts, manifest)
+        """Land the staged ``parts``: publish them with ``manifest`` (a folder of part files), or merge them
+        into the table at the destination in one commit (a table format; nothing staged merges nothing)."""
+        if not self.table:
+            return target.publish(parts, manifest)
+        staged = [target.staging / part.name for part in parts if part.records]
+        table = target.destination
+        merged = self.merge(resource, table, staged, now) if staged else self.version(table)
+        return {**manifest, **merged, "files": []}
+
+    def merge(self, resource: Resource, table: Any, parts: list[Any], now: datetime) -> dict[str, Any]:
+        """A table format: merge the staged ``parts`` into ``table`` in one commit (its version, row counts)."""
+        raise NotImplementedError
+
+    def version(self, table: Any) -> dict[str, Any]:
+        """A table format: the table's version (``None`` before its first commit), when nothing was merged."""
+        raise NotImplementedError
 
     def summarise(self, target: ExportTarget, manifest: dict[str, Any]) -> dict[str, Any]:
         """What a task returns of a finished export, besides its URI and counts (small: it is XCom)."""

@@ -1,4 +1,4 @@
-"""Deletions reach the current state: Akinon's ``deleted_items`` marked in a Delta table, in one commit.
+"""Deletions reach the current state: Akinon's ``deleted_items`` marked in a Delta (or Iceberg) table, in one commit.
 
 Omnitron lists what was deleted (``deleted_items/``: ``object_id``, ``content_type_model``,
 ``deleted_date``). :func:`apply_deletions` takes an export of that list and sets ``_deleted_at`` on the
@@ -26,6 +26,10 @@ from airflow_provider_akinon.exports.output.current import (
     table_location,
     table_schema,
 )
+from airflow_provider_akinon.exports.output.iceberg import Iceberg, apply_iceberg_deletions
+from airflow_provider_akinon.exports.output.iceberg_table import is_iceberg
+from airflow_provider_akinon.exports.output.iceberg_table import open_table as open_iceberg
+from airflow_provider_akinon.exports.output.iceberg_table import table_version as iceberg_version
 from airflow_provider_akinon.exports.output.reader import iter_export_records
 from airflow_provider_akinon.exports.output.storage import destination_path, read_manifest
 from airflow_provider_akinon.resources import resource_named
@@ -83,22 +87,32 @@ def _rules(key: str, match: str, version: str | None) -> tuple[str, str, dict[st
 
 
 def apply_deletions(
-    deletions: Any, table: Any, *, model: str = "order", match: str = "id", resource: str | None = None
+    deletions: Any,
+    table: Any,
+    *,
+    model: str = "order",
+    match: str = "id",
+    resource: str | None = None,
+    table_format: str | None = None,
 ) -> dict[str, Any]:
     """
-    Mark as deleted in the Delta ``table`` the rows the ``deleted_items`` export ``deletions`` names.
+    Mark as deleted in the Delta or Iceberg ``table`` the rows the ``deleted_items`` export ``deletions`` names.
 
     :param model: the ``content_type_model`` of the deletions to apply (``order``).
     :param match: the table's column holding the deleted object's id: ``id`` for a table of orders,
         ``order`` for a table of their items or discounts.
     :param resource: the list the table holds (``orders``, ``order_items``): where the table does not
         exist yet, it is created to hold the tombstones. Default: ``orders`` where ``match`` is ``id``.
+    :param table_format: ``delta`` or ``iceberg``; default: what the folder holds, else ``delta``.
     """
+    uri = deletions.get("uri") if isinstance(deletions, dict) else deletions
+    kind = resource or ("orders" if match == "id" else None)
+    at = destination_path(table)
+    if (table_format or (Iceberg.name if is_iceberg(at) else None)) == Iceberg.name:
+        return _iceberg(uri, at, model, match, kind)
     from deltalake import DeltaTable
 
-    uri = deletions.get("uri") if isinstance(deletions, dict) else deletions
-    location, options = table_location(destination_path(table))
-    kind = resource or ("orders" if match == "id" else None)
+    location, options = table_location(at)
     if kind is None and not DeltaTable.is_deltatable(location, storage_options=options):
         raise AkinonConfigError(
             f"{location} is not a Delta table yet; name the list it holds (resource='order_items') so that "
@@ -112,6 +126,21 @@ def apply_deletions(
     if not source.num_rows:
         return {"table": location, "deleted": 0, "tombstones": 0, "table_version": delta.version()}
     return _merge(location, options, source, _rules(key, match, version), model)
+
+
+def _iceberg(uri: Any, at: Any, model: str, match: str, kind: str | None) -> dict[str, Any]:
+    """The deletions applied to an Iceberg table (:mod:`.iceberg`), by the same rules."""
+    if kind is None and not is_iceberg(at):
+        raise AkinonConfigError(
+            f"{at} is not an Iceberg table yet; name the list it holds (resource='order_items') so that "
+            "the deletions are kept for the records that come later."
+        )
+    schema = table_schema(resource_named(kind)) if kind else None
+    key = resource_named(kind).primary_key if kind else open_iceberg(at, None).schema().as_arrow().names[0]
+    source = _deletions(uri, model, tombstone_keys=match != key).to_pylist()
+    if not source:
+        return {**iceberg_version(at), "deleted": 0, "tombstones": 0}
+    return apply_iceberg_deletions(source, at, match, schema)
 
 
 def _merge(

@@ -26,10 +26,9 @@ from airflow_provider_akinon.compat import ObjectStoragePath
 from airflow_provider_akinon.errors import AkinonConfigError
 from airflow_provider_akinon.exports.output.current import merge_into_table, table_location
 from airflow_provider_akinon.exports.output.parquet import Parquet
-from airflow_provider_akinon.exports.output.parts import PartFile
 from airflow_provider_akinon.exports.output.pinned import pinned_copies
 from airflow_provider_akinon.exports.output.storage import destination_path
-from airflow_provider_akinon.exports.output.target import ExportTarget
+from airflow_provider_akinon.exports.output.tables import TableFormat
 from airflow_provider_akinon.resources import Resource, resource_named
 
 log = logging.getLogger(__name__)
@@ -37,35 +36,21 @@ log = logging.getLogger(__name__)
 __all__ = ["Delta", "maintain", "merge_export", "merge_into_table", "table_location", "table_version"]
 
 
-class Delta(Parquet):
-    """Staged as Parquet, finished by a merge into the table at the destination (one commit)."""
+class Delta(TableFormat):
+    """Staged as Parquet, finished by a merge into the Delta table at the destination (one commit)."""
 
     name = "delta"
-    table = True
     needs = (("pyarrow", "delta"), ("deltalake", "delta"))
 
-    def finish(
-        self,
-        target: ExportTarget,
-        resource: Resource,
-        parts: list[PartFile],
-        manifest: dict[str, Any],
-        now: datetime,
+    def merge(
+        self, resource: Resource, table: ObjectStoragePath, parts: list[ObjectStoragePath], now: datetime
     ) -> dict[str, Any]:
-        """Merge the staged parts into the table in one commit; nothing staged merges nothing."""
-        staged = [target.staging / part.name for part in parts if part.records]
-        table = target.destination
-        # nothing changed in the window: no merge, no new version
-        merged = merge_into_table(resource, table, staged, now) if staged else table_version(table)
-        return {**manifest, **merged, "files": []}
+        """One Delta commit (:func:`merge_into_table`)."""
+        return merge_into_table(resource, table, parts, now)
 
-    def summarise(self, target: ExportTarget, manifest: dict[str, Any]) -> dict[str, Any]:
-        """The table version this export wrote (the table's ``_delta_log`` is its manifest)."""
-        return {
-            "manifest": None,
-            "files": 0,
-            **{name: manifest[name] for name in ("table", "table_version", "inserted", "updated")},
-        }
+    def version(self, table: ObjectStoragePath) -> dict[str, Any]:
+        """The table's current version (:func:`table_version`)."""
+        return table_version(table)
 
 
 def table_version(table: ObjectStoragePath) -> dict[str, Any]:
