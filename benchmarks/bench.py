@@ -12,8 +12,9 @@ Scenarios and targets:
   (b) 20,000 orders, 20 ms per request, max_concurrency 1/4/8 -> at 8, >= 6x the bare loop
   (c) order items of 1,000 orders, 20 ms per request -> one request per order (order__in ignored):
       >= 7x a sequential per-order loop; batched with order__in: >= 20x
-  (d) merging 20,000 changed orders into a Delta table of 1,000,000 (benchmarks/delta_merge.py):
+  (d) merging 20,000 changed orders into a Delta table of 1,000,000 (benchmarks/table_merge.py):
       seconds and peak RSS, and the same for a rerun
+  (f) the same merge into an Apache Iceberg table of 1,000,000 (benchmarks/table_merge.py --format iceberg)
   (e) a 20,000-order day of a 200,000-order tenant, 20 ms per request, for each tenant shape: the date
       filter honoured (keyset), ignored with id lookups (bisection), without id lookups (newest first),
       nothing but page (a full scan): requests and seconds against the keyset walk
@@ -486,23 +487,27 @@ def main() -> None:
             c_seq["seconds"] / c_batch["seconds"] >= 20,
         ),
     ]
-    print(
-        f"(d) Delta merge of {20_000 // scale:,} changes into {1_000_000 // scale:,} orders ...", flush=True
-    )
-    delta = subprocess.run(
-        [
-            sys.executable,
-            str(HERE.parent / "delta_merge.py"),
-            "--rows",
-            str(1_000_000 // scale),
-            "--changed",
-            str(20_000 // scale),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
-    out.append(delta.stdout.rstrip() if delta.returncode == 0 else f"\n(d) failed:\n{delta.stderr[-2000:]}")
+    for label, table_format in (("(d)", "delta"), ("(f)", "iceberg")):
+        print(
+            f"{label} {table_format} merge of {20_000 // scale:,} changes into {1_000_000 // scale:,} orders ..."
+        )
+        merged = subprocess.run(
+            [
+                sys.executable,
+                str(HERE.parent / "table_merge.py"),
+                "--format",
+                table_format,
+                "--rows",
+                str(1_000_000 // scale),
+                "--changed",
+                str(20_000 // scale),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
+        failed = f"\n{label} failed:\n{merged.stderr[-2000:]}"
+        out.append(merged.stdout.rstrip() if merged.returncode == 0 else failed)
 
     out += shapes(big, scale)
     out.append("\nTargets:")

@@ -1,12 +1,13 @@
-"""`make bench` (d): merge 20,000 changed orders into a Delta table of 1,000,000 orders, then rerun it.
+"""`make bench` (d) and (f): merge 20,000 changed orders into a Delta (d) or Iceberg (f) table of 1,000,000
+orders, then rerun it.
 
 The table is built first (not timed): 1,000,000 orders in the provider's table schema, ten files of
 100,000 ids. The changes are 20,000 real order records of the fake tenant, staged as Parquet exactly as
 an export stages them, for ids among the newest 100,000 (recent orders are the ones that change) with a
-newer ``modified_date``. Each merge runs in its own process, timed around ``merge_into_table`` alone,
+newer ``modified_date``. Each merge runs in its own process, timed around the format's ``merge`` alone,
 with its peak RSS. The rerun merges the same changes again: nothing is newer, so nothing is written.
 
-Usage: python benchmarks/delta_merge.py [--rows 1000000] [--changed 20000]
+Usage: python benchmarks/table_merge.py [--format delta|iceberg] [--rows 1000000] [--changed 20000]
 """
 
 from __future__ import annotations
@@ -25,12 +26,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve()
 
 
-def build(folder: Path, rows: int, changed: int) -> tuple[str, list[str]]:
+def build(folder: Path, rows: int, changed: int, file_format: str) -> tuple[str, list[str]]:
     """The base table and the staged changes; returns the table path and the staged Parquet files."""
     import logging
 
     import pyarrow as pa
-    from deltalake import write_deltalake
 
     from airflow_provider_akinon.compat import ObjectStoragePath
     from airflow_provider_akinon.exports.output import format_named
@@ -53,12 +53,12 @@ def build(folder: Path, rows: int, changed: int) -> tuple[str, list[str]]:
         columns["status"] = pa.array(["400"] * len(ids))
         columns["_record"] = pa.array([f'{{"id":{i},"status":"400"}}' for i in ids])
         columns["_exported_at"] = pa.array([then] * len(ids), schema.field("_exported_at").type)
-        write_deltalake(table, pa.table(columns, schema=schema), mode="append")
+        append(table, pa.table(columns, schema=schema), file_format)
 
     data = AkinonData(orders=changed, start="2026-02-01", days=1, seed=3)
     chosen = sorted(random.Random(5).sample(range(rows - 100_000 + 1, rows + 1), changed))
     writer = PartWriter(
-        ObjectStoragePath(f"file://{folder}/staging"), "s00000", format_named("delta"), ORDERS, 1 << 40
+        ObjectStoragePath(f"file://{folder}/staging"), "s00000", format_named("parquet"), ORDERS, 1 << 40
     )
     (folder / "staging").mkdir()
     for start in range(0, changed, 1000):
@@ -71,19 +71,33 @@ def build(folder: Path, rows: int, changed: int) -> tuple[str, list[str]]:
     return table, [str(folder / "staging" / part.name) for part in writer.close()]
 
 
-def merge(table: str, parts: list[str]) -> dict:
+def append(table: str, rows, file_format: str) -> None:
+    """Append ``rows`` (a pyarrow table) to the base table, as its format writes it."""
+    if file_format == "iceberg":
+        from airflow_provider_akinon.compat import ObjectStoragePath
+        from airflow_provider_akinon.exports.output.iceberg_table import open_table
+
+        iceberg = open_table(ObjectStoragePath(f"file://{table}"), rows.schema)
+        iceberg.append(rows.cast(iceberg.schema().as_arrow()))
+        return
+    from deltalake import write_deltalake
+
+    write_deltalake(table, rows, mode="append")
+
+
+def merge(file_format: str, table: str, parts: list[str]) -> dict:
     """Child process: one merge, timed, with this process's peak RSS."""
     import logging
 
     from airflow_provider_akinon.compat import ObjectStoragePath
-    from airflow_provider_akinon.exports.output.delta import merge_into_table
+    from airflow_provider_akinon.exports.output import format_named
     from airflow_provider_akinon.resources import ORDERS
 
     logging.disable(logging.WARNING)
     staged = [ObjectStoragePath(f"file://{part}") for part in parts]
     target = ObjectStoragePath(f"file://{table}")
     started = time.perf_counter()
-    result = merge_into_table(ORDERS, target, staged, datetime.now(UTC))
+    result = format_named(file_format).merge(ORDERS, target, staged, datetime.now(UTC))
     return {
         **result,
         "seconds": time.perf_counter() - started,
@@ -91,9 +105,12 @@ def merge(table: str, parts: list[str]) -> dict:
     }
 
 
-def measure(table: str, parts: list[str]) -> dict:
+def measure(file_format: str, table: str, parts: list[str]) -> dict:
     done = subprocess.run(
-        [sys.executable, str(HERE), "--merge", table, *parts], capture_output=True, text=True, timeout=1800
+        [sys.executable, str(HERE), "--format", file_format, "--merge", table, *parts],
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode or not lines:
@@ -101,13 +118,14 @@ def measure(table: str, parts: list[str]) -> dict:
     return json.loads(lines[-1][7:])
 
 
-def run(rows: int, changed: int) -> list[str]:
-    """The table and targets of (d), as Markdown lines."""
+def run(rows: int, changed: int, file_format: str) -> list[str]:
+    """The table of (d) or (f), as Markdown lines."""
     with tempfile.TemporaryDirectory() as tmp:
-        table, parts = build(Path(tmp), rows, changed)
-        first, rerun = measure(table, parts), measure(table, parts)
+        table, parts = build(Path(tmp), rows, changed, file_format)
+        first, rerun = measure(file_format, table, parts), measure(file_format, table, parts)
+    label, name = ("(f)", "an Iceberg") if file_format == "iceberg" else ("(d)", "a Delta")
     lines = [
-        f"\n(d) merging {changed:,} changed orders into a Delta table of {rows:,} (file://, one commit)",
+        f"\n{label} merging {changed:,} changed orders into {name} table of {rows:,} (file://, one commit)",
         "| merge | seconds | peak RSS MB | inserted | updated | table version |",
         "|---|---|---|---|---|---|",
     ]
@@ -123,12 +141,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--changed", type=int, default=20_000)
+    parser.add_argument("--format", default="delta", choices=("delta", "iceberg"))
     parser.add_argument("--merge", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.merge:
-        print("RESULT " + json.dumps(merge(args.merge[0], args.merge[1:])), flush=True)
+        print("RESULT " + json.dumps(merge(args.format, args.merge[0], args.merge[1:])), flush=True)
         return
-    print("\n".join(run(args.rows, args.changed)))
+    print("\n".join(run(args.rows, args.changed, args.format)))
 
 
 if __name__ == "__main__":
