@@ -1,10 +1,11 @@
 """Exports of Akinon lists: plan -> walks -> output formats. What DAG authors use of them is here:
-reading an export back, its manifest, and merging an export into (and keeping) a Delta table."""
+reading an export back, its manifest, and merging an export into (and keeping) a Delta or Iceberg table."""
 
 from __future__ import annotations
 
 from airflow_provider_akinon.exports.output.deletions import apply_deletions
-from airflow_provider_akinon.exports.output.delta import maintain, merge_export
+from airflow_provider_akinon.exports.output.delta import maintain
+from airflow_provider_akinon.exports.output.merging import merge_export
 from airflow_provider_akinon.exports.output.reader import iter_export_records
 from airflow_provider_akinon.exports.output.storage import destination_path, read_manifest
 

@@ -17,6 +17,7 @@ from airflow_provider_akinon.compat import BaseOperator
 from airflow_provider_akinon.errors import AkinonConfigError
 from airflow_provider_akinon.exports.export import Export
 from airflow_provider_akinon.exports.output import DEFAULT_FORMAT, format_named
+from airflow_provider_akinon.exports.output.history import History
 from airflow_provider_akinon.exports.output.parts import DEFAULT_MAX_FILE_BYTES
 from airflow_provider_akinon.exports.output.storage import destination_path
 from airflow_provider_akinon.exports.plan import plan_export
@@ -66,8 +67,11 @@ class FetchAkinonListOperator(BaseOperator):
     :param date_field: the date the window cuts: ``created_date`` (default), ``modified_date`` (a changes
         feed) or ``date_placed``. (templated)
     :param filters: extra query parameters, e.g. ``{"status": "400"}``. (templated)
-    :param file_format: ``jsonl`` (default), ``jsonl.gz``, ``parquet``, or ``delta``: merge into the Delta
-        Lake table at ``destination`` (upsert by key, the newest ``modified_date`` wins). (templated)
+    :param file_format: ``jsonl`` (default), ``jsonl.gz``, ``parquet``, or ``delta`` / ``iceberg``: merge
+        into the Delta Lake or Iceberg table at ``destination`` (upsert by key, the newest
+        ``modified_date`` wins). (templated)
+    :param history: with ``delta`` or ``iceberg``: keep every version the exports saw (``valid_from``,
+        ``valid_to``, ``is_current``) instead of the current state.
     :param page_size: records per request; default: the connection's, else the largest the API allows.
     :param max_concurrency: requests in flight at once (bounded memory: page size x concurrency).
     :param window_step: walk a long window in sub-windows of this size (a timedelta, or ``P1D``).
@@ -120,6 +124,7 @@ class FetchAkinonListOperator(BaseOperator):
         orders_from: Any = None,
         window_on: str = "orders",
         allow_full_scan: bool = False,
+        history: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -132,6 +137,7 @@ class FetchAkinonListOperator(BaseOperator):
         self.id_range, self.order_ids, self.orders_from = id_range, order_ids, orders_from
         self.window_on = window_on
         self.allow_full_scan = allow_full_scan
+        self.history = history
 
     @cached_property
     def hook(self) -> AkinonHook:
@@ -142,6 +148,8 @@ class FetchAkinonListOperator(BaseOperator):
         """Plan and run the export; return its summary (URI, records, files) as XCom."""
         resource = self.list_resource
         file_format = format_named(self.file_format)
+        if self.history:
+            file_format = History.of(file_format)
         ask = build_ask(resource, {name: getattr(self, name) for name in ARGUMENTS}, context)
         export = Export(
             self.hook,

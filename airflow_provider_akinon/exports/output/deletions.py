@@ -38,19 +38,24 @@ from airflow_provider_akinon.timestamps import parse_instant
 log = logging.getLogger(__name__)
 
 
-def _deletions(uri: Any, model: str, tombstone_keys: bool) -> Any:
-    """The export's deletions of ``model``, newest per object, as a table; each twice (the rows of a deleted
-    parent, and its tombstone) where the table holds children."""
+def _deletions(uri: Any, model: str, tombstone_keys: bool, *, every: bool = False) -> Any:
+    """The export's deletions of ``model``, newest per object (``every``: all of them), as a table; each
+    twice (the rows of a deleted parent, and its tombstone) where the table holds children."""
     import pyarrow as pa
 
-    newest: dict[int, tuple[datetime, str]] = {}
+    found: dict[tuple[int, Any], tuple[datetime, str]] = {}
     for r in iter_export_records(uri):
         if r.get("content_type_model") == model:
-            at = parse_instant(r["deleted_date"])
-            if int(r["object_id"]) not in newest or at > newest[int(r["object_id"])][0]:
-                newest[int(r["object_id"])] = (at, orjson.dumps(r).decode())
+            at, key = parse_instant(r["deleted_date"]), int(r["object_id"])
+            slot = (key, at if every else None)
+            if slot not in found or at > found[slot][0]:
+                found[slot] = (at, orjson.dumps(r).decode())
     kinds = ("rows", "tomb") if tombstone_keys else ("tomb",)
-    rows = [(kind, key, at, record) for kind in kinds for key, (at, record) in sorted(newest.items())]
+    rows = [
+        (kind, key, at, record)
+        for kind in kinds
+        for (key, _), (at, record) in sorted(found.items(), key=lambda item: item[0][0])
+    ]
     stamp = pa.timestamp("us", tz="UTC")
     exported = datetime.fromisoformat(read_manifest(uri)["created_at"])  # when these deletions were exported
     return pa.table(
@@ -94,6 +99,7 @@ def apply_deletions(
     match: str = "id",
     resource: str | None = None,
     table_format: str | None = None,
+    history: bool = False,
 ) -> dict[str, Any]:
     """
     Mark as deleted in the Delta or Iceberg ``table`` the rows the ``deleted_items`` export ``deletions`` names.
@@ -104,10 +110,14 @@ def apply_deletions(
     :param resource: the list the table holds (``orders``, ``order_items``): where the table does not
         exist yet, it is created to hold the tombstones. Default: ``orders`` where ``match`` is ``id``.
     :param table_format: ``delta`` or ``iceberg``; default: what the folder holds, else ``delta``.
+    :param history: the table is a history table (``history=True``): each deletion is a row of its own,
+        and ends the version it deleted.
     """
     uri = deletions.get("uri") if isinstance(deletions, dict) else deletions
     kind = resource or ("orders" if match == "id" else None)
     at = destination_path(table)
+    if history:
+        return _history(uri, at, model, match, kind, table_format)
     if (table_format or (Iceberg.name if is_iceberg(at) else None)) == Iceberg.name:
         return _iceberg(uri, at, model, match, kind)
     from deltalake import DeltaTable
@@ -126,6 +136,29 @@ def apply_deletions(
     if not source.num_rows:
         return {"table": location, "deleted": 0, "tombstones": 0, "table_version": delta.version()}
     return _merge(location, options, source, _rules(key, match, version), model)
+
+
+def _history(
+    uri: Any, at: Any, model: str, match: str, kind: str | None, table_format: str | None
+) -> dict[str, Any]:
+    """The deletions of records of a history table: rows of their own; the versions they ended close."""
+    from airflow_provider_akinon.exports.output.history import write_history
+    from airflow_provider_akinon.exports.output.merging import table_format_at
+
+    if kind is None or resource_named(kind).primary_key != match:
+        raise AkinonConfigError(
+            "A history table takes deletions of its own records (match its key, resource='orders'); "
+            "the versions of a deleted order's items end with their own deletions."
+        )
+    key = resource_named(kind).primary_key
+    rows = [
+        {key: d["object_id"], DELETED: d["d"], "_record": d["record"], "_exported_at": d["exported_at"]}
+        for d in _deletions(uri, model, tombstone_keys=False, every=True).to_pylist()
+    ]
+    if not rows:
+        return {"table": str(at), "deleted": 0}
+    done = write_history(table_format_at(at, table_format), resource_named(kind), at, rows)
+    return {**done, "deleted": len(rows)}
 
 
 def _iceberg(uri: Any, at: Any, model: str, match: str, kind: str | None) -> dict[str, Any]:

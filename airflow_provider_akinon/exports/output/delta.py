@@ -18,22 +18,19 @@ the new version, up to five times.
 from __future__ import annotations
 
 import logging
-import tempfile
 from datetime import datetime
 from typing import Any
 
 from airflow_provider_akinon.compat import ObjectStoragePath
-from airflow_provider_akinon.errors import AkinonConfigError
-from airflow_provider_akinon.exports.output.current import merge_into_table, table_location
-from airflow_provider_akinon.exports.output.parquet import Parquet
-from airflow_provider_akinon.exports.output.pinned import pinned_copies
+from airflow_provider_akinon.exports.output.current import merge_into_table, open_table, q, table_location
 from airflow_provider_akinon.exports.output.storage import destination_path
 from airflow_provider_akinon.exports.output.tables import TableFormat
-from airflow_provider_akinon.resources import Resource, resource_named
+from airflow_provider_akinon.exports.output.versions import VALID_FROM
+from airflow_provider_akinon.resources import Resource
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Delta", "maintain", "merge_export", "merge_into_table", "table_location", "table_version"]
+__all__ = ["Delta", "maintain", "merge_into_table", "table_location", "table_version"]
 
 
 class Delta(TableFormat):
@@ -52,6 +49,48 @@ class Delta(TableFormat):
         """The table's current version (:func:`table_version`)."""
         return table_version(table)
 
+    def rewrite(
+        self, table: ObjectStoragePath, schema: Any, ids: tuple[str, str], keys: list[Any], decide: Any
+    ) -> dict[str, Any] | None:
+        """
+        Read the rows of the records ``keys`` of a history table, let ``decide`` say which rows are new or
+        changed, and merge those in one commit, matched by :func:`~.versions.row_id` (``ids``: the key
+        and version fields). ``None``: another writer committed since the rows were read (the commit
+        failed, or landed after another), so they must be decided again.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        from deltalake.exceptions import CommitFailedError
+
+        (key, version), uri, options = ids, *table_location(table)
+        delta = open_table(uri, schema, options)
+        read_at = delta.version()
+        held = delta.to_pyarrow_dataset().to_table(filter=pc.field(key).isin(keys)).to_pylist()
+        rows = decide(held)
+        if not rows:
+            return {"table": uri, "table_version": read_at, "inserted": 0, "updated": 0}
+        on = (
+            f"t.{q(key)} = s.{q(key)} AND t.{VALID_FROM} = s.{VALID_FROM} "
+            f"AND (t.{q(version)} IS NULL) = (s.{q(version)} IS NULL)"
+        )
+        try:
+            metrics = (
+                delta.merge(pa.Table.from_pylist(rows, schema=schema), on, "s", "t")
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute()
+            )
+        except CommitFailedError:
+            return None
+        if delta.version() != read_at + 1:  # another commit landed between the read and this one
+            return None
+        return {
+            "table": uri,
+            "table_version": delta.version(),
+            "inserted": metrics.get("num_target_rows_inserted", 0),
+            "updated": metrics.get("num_target_rows_updated", 0),
+        }
+
 
 def table_version(table: ObjectStoragePath) -> dict[str, Any]:
     """The table's current version (``None`` before its first merge), for an export that merged nothing."""
@@ -64,27 +103,6 @@ def table_version(table: ObjectStoragePath) -> dict[str, Any]:
         else None
     )
     return {"table": uri, "table_version": version, "inserted": 0, "updated": 0, "unchanged": 0}
-
-
-def merge_export(export: Any, table: Any) -> dict[str, Any]:
-    """
-    Merge a published Parquet export (a partition of the changes feed) into the Delta table ``table``.
-
-    The export's parts are copied out first, each checked against the manifest (sha256): a republish of
-    the partition meanwhile cannot change what is merged.
-    """
-    folder = destination_path(export.get("uri") if isinstance(export, dict) else export)
-    with tempfile.TemporaryDirectory(prefix="akinon-merge-") as scratch:
-        manifest, copies = pinned_copies(folder, scratch)
-        if manifest["format"] != Parquet.name:
-            raise AkinonConfigError(
-                f"{folder} holds {manifest['format']}; merge_export merges Parquet exports."
-            )
-        parts = [destination_path(copy) for copy in copies]
-        exported_at = datetime.fromisoformat(manifest["created_at"])
-        return merge_into_table(
-            resource_named(manifest["resource"]), destination_path(table), parts, exported_at
-        )
 
 
 def maintain(table: Any, *, retention_days: float = 7) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from airflow_provider_akinon.exports.output.iceberg_table import (
     table_version,
 )
 from airflow_provider_akinon.exports.output.tables import TableFormat
-from airflow_provider_akinon.exports.output.versions import DELETED, Row, deleted, merged
+from airflow_provider_akinon.exports.output.versions import DELETED, Row, deleted, merged, row_id
 from airflow_provider_akinon.resources import Resource
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,34 @@ class Iceberg(TableFormat):
     def version(self, table: ObjectStoragePath) -> dict[str, Any]:
         """The table's current version (:func:`~.iceberg_table.table_version`)."""
         return table_version(table)
+
+    def rewrite(
+        self, table: ObjectStoragePath, schema: Any, ids: tuple[str, str], keys: list[Any], decide: Any
+    ) -> dict[str, Any] | None:
+        """
+        Read the rows of the records ``keys`` of a history table, let ``decide`` say which rows are new or
+        changed, and write the records' rows so in one commit; ``ids``: the key and version fields (a row
+        is identified by :func:`~.versions.row_id`).
+        """
+        from pyiceberg.expressions import In
+
+        key, version = ids
+        counts: dict[str, int] = {}
+
+        def decided(iceberg: Any) -> tuple[list[Row], Any]:
+            held = rows_where(iceberg, In(key, keys))
+            rows = decide(held)
+            new = {row_id(row, key, version) for row in rows}
+            before = {row_id(row, key, version) for row in held}
+            touched = {row[key] for row in rows}
+            kept = [r for r in held if r[key] in touched and row_id(r, key, version) not in new]
+            counts.update(inserted=len(new - before), updated=len(new & before))
+            replaced = sorted(touched & {row[key] for row in held})
+            return [*kept, *rows] if rows else [], In(key, replaced) if replaced else None
+
+        result = commit(table, schema, decided, "writing the history")
+        result.pop("rows", None)
+        return {**result, "inserted": counts.get("inserted", 0), "updated": counts.get("updated", 0)}
 
 
 def _staged_rows(parts: list[ObjectStoragePath], schema: Any, exported_at: datetime) -> list[Row]:
