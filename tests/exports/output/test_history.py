@@ -159,3 +159,70 @@ def _read(table_format: str, table: str) -> list[dict]:
     from deltalake import DeltaTable
 
     return DeltaTable(table).to_pyarrow_table().to_pylist()
+
+
+@pytest.mark.parametrize("table_format", ["delta", pytest.param("iceberg", marks=WITHOUT_PYICEBERG)])
+def test_three_hours_of_a_drf_tenant_under_writes_keep_exactly_the_versions_seen(
+    tmp_path, monkeypatch, table_format
+):
+    """Hourly changes windows of a Django REST Framework tenant that inserts, updates and deletes orders,
+    merged into a history table: it holds exactly the versions the exports saw, one current row per live
+    order (the database), and replaying every window and the deletions in another order changes nothing."""
+    pytest.importorskip("rest_framework")
+    pytest.importorskip("deltalake")
+    import random
+
+    from airflow_provider_akinon.exports import apply_deletions, iter_export_records, merge_export
+    from airflow_provider_akinon.operators.akinon import FetchAkinonListOperator, FetchOrdersOperator
+    from airflow_provider_akinon.timestamps import parse_instant
+    from tests.drf_tenant.tenant import drf_tenant
+
+    this_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    table, lake = str(tmp_path / "history" / "orders"), tmp_path / "changes"
+    merge = {"table_format": table_format, "history": True}
+
+    def window(start: datetime, end: datetime, name: str) -> dict:
+        export = FetchOrdersOperator(
+            task_id=name, destination=str(lake / name), date_field="modified_date", start=start, end=end,
+            file_format="parquet",
+        ).execute({})  # fmt: skip
+        merge_export(export, table, **merge)
+        return export
+
+    with drf_tenant(
+        tmp_path / "tenant", orders=600, days=3 / 24, until=0, inserts=2, updates=3, deletes=1
+    ) as tenant:
+        monkeypatch.setenv("AIRFLOW_CONN_AKINON_DEFAULT", tenant.connection_json())
+        exports = [
+            window(this_hour - timedelta(hours=h), this_hour - timedelta(hours=h - 1), f"h{h}")
+            for h in (3, 2, 1)
+        ]
+        tenant.stop_writes()
+        exports.append(window(this_hour, datetime.now(UTC), "final"))
+        deletions = FetchAkinonListOperator(
+            task_id="deletions", endpoint="deleted_items", date_field="deleted_date",
+            start=this_hour - timedelta(hours=4), end=datetime.now(UTC), destination=str(lake / "deleted"),
+        ).execute({})  # fmt: skip
+        apply_deletions(deletions, table, **merge)
+        database = tenant.current()
+    seen = {
+        (r["id"], parse_instant(r["modified_date"]))
+        for export in exports
+        for r in iter_export_records(export["uri"])
+    }
+    rows = _read(table_format, table)
+    versions = [r for r in rows if r["modified_date"] is not None]
+    assert {(r["id"], r[VALID_FROM]) for r in versions} == seen
+    assert len(versions) == len(seen)  # each seen once
+    current = {r["id"]: (r["status"], r[VALID_FROM]) for r in versions if r[CURRENT]}
+    assert current == database
+    assert len(database) > 600
+    assert len([r for r in rows if r["modified_date"] is None]) > 2  # deletions, kept as rows
+
+    before = shape(rows)
+    replay = [*exports]
+    random.Random(3).shuffle(replay)
+    for export in replay:  # every window again, in another order, and the deletions again
+        merge_export(export, table, **merge)
+    apply_deletions(deletions, table, **merge)
+    assert shape(_read(table_format, table)) == before
