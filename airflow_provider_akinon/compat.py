@@ -39,6 +39,10 @@ try:  # Airflow 3.2+: partitioned asset events and the timetables that read them
     from airflow.sdk import PartitionedAssetTimetable, StartOfDayMapper
 except ImportError:  # Airflow 2.11 to 3.1
     PartitionedAssetTimetable = StartOfDayMapper = None  # type: ignore[assignment,misc]
+try:  # Airflow 3.3+: partitions rolled up, a run once a window of them landed
+    from airflow.sdk import DayWindow, RollupMapper
+except ImportError:
+    DayWindow = RollupMapper = None  # type: ignore[assignment,misc]
 
 from airflow import __version__ as AIRFLOW_VERSION
 
@@ -64,6 +68,17 @@ def partitioned_schedule(assets: list[Any], mapper: Any = None) -> Any:
     return PartitionedAssetTimetable(assets=combined, default_partition_mapper=mapper)
 
 
+def daily_rollup_schedule(assets: list[Any]) -> Any:
+    """
+    A run a day once every hour of it has an event of ``assets`` (keys ``%Y-%m-%dT%H:%M:%S``), keyed by
+    the day (Airflow 3.3+: ``RollupMapper`` of ``StartOfDayMapper`` over a ``DayWindow``); else a run on
+    each update of the assets.
+    """
+    if RollupMapper is None or StartOfDayMapper is None:
+        return assets
+    return partitioned_schedule(assets, RollupMapper(upstream_mapper=StartOfDayMapper(), window=DayWindow()))
+
+
 def get_variable(key: str, default: object = None, *, deserialize_json: bool = False) -> object:
     """``Variable.get`` with a default, whichever ``Variable`` (the SDK's says ``default``, 2.11's ``default_var``)."""
     return Variable.get(key, deserialize_json=deserialize_json, **{_DEFAULT_KEYWORD: default})
@@ -87,6 +102,7 @@ __all__ = [
     "TriggerEvent",
     "Variable",
     "conf",
+    "daily_rollup_schedule",
     "get_variable",
     "mask_secret",
     "partitioned_schedule",

@@ -112,6 +112,58 @@ def test_the_summary_summarises_exactly_the_partitions_its_events_name(tmp_path)
     assert list(summary["by_status"]) == ["50", "100", "450", "550"]  # by status code, not as text
 
 
+def test_the_daily_changes_report_covers_the_hours_of_its_day(dagbag, tmp_path):
+    """Airflow 3.3+: one run a day once its 24 hourly partitions landed (RollupMapper over a DayWindow);
+    the report reads that day's hourly partitions only, the last version of each order deciding."""
+    import importlib.util
+    from types import SimpleNamespace
+
+    dag = dagbag.dags["akinon_changes_daily"]
+    timetable = type(dag.timetable).__name__
+    rollup = importlib.util.find_spec("airflow.sdk") is not None and hasattr(
+        importlib.import_module("airflow.sdk"), "RollupMapper"
+    )
+    if rollup:
+        assert timetable == "PartitionedAssetTimetable"
+        mapper = dag.timetable.default_partition_mapper
+        assert type(mapper).__name__ == "RollupMapper"
+    else:  # a run on each update of the asset, as before
+        assert timetable in ("AssetTriggeredTimetable", "DatasetTriggeredTimetable")
+    spec = importlib.util.spec_from_file_location("changes_daily", DAGS / "akinon_changes_daily.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def hour(name: str, orders: list[tuple[int, str, str]]) -> None:
+        folder = tmp_path / "akinon" / "changes" / "orders" / f"hour={name}"
+        folder.mkdir(parents=True)
+        rows = b"".join(
+            json.dumps({"id": i, "modified_date": at, "status": status}).encode() + b"\n"
+            for i, at, status in orders
+        )
+        (folder / "part-00000.jsonl").write_bytes(rows)
+        entry = {"name": "part-00000.jsonl", "records": len(orders), "bytes": len(rows)}
+        entry["sha256"] = hashlib.sha256(rows).hexdigest()
+        (folder / "_manifest.json").write_text(json.dumps({"format": "jsonl", "files": [entry]}))
+
+    hour("2026-01-02T10", [(1, "2026-01-02T10:05:00Z", "100"), (2, "2026-01-02T10:30:00Z", "100")])
+    hour("2026-01-02T11", [(1, "2026-01-02T11:10:00Z", "550")])
+    hour("2026-01-03T00", [(2, "2026-01-03T00:10:00Z", "600")])  # the next day: not in this report
+    report = module.day_report(str(tmp_path), "2026-01-02")
+    assert report == {
+        "date": "2026-01-02",
+        "hours": 2,
+        "versions": 3,
+        "orders_changed": 2,
+        "ended_in_status": {"100": 1, "550": 1},
+    }
+    run = SimpleNamespace(partition_key="2026-01-02")
+    assert module.day_of({"dag_run": run}) == "2026-01-02"
+    hourly = {"orders": [SimpleNamespace(extra={"window": {"start": "2026-01-03T05:00:00.000000Z"}})]}
+    assert module.day_of(
+        {"dag_run": SimpleNamespace(partition_key=None), "triggering_asset_events": hourly}
+    ) == ("2026-01-03")
+
+
 @pytest.fixture
 def four_days(monkeypatch, tmp_path):
     data = AkinonData(orders=240, start="2026-01-01", days=4, seed=3)

@@ -217,7 +217,11 @@ def test_three_hours_of_a_drf_tenant_under_writes_keep_exactly_the_versions_seen
     current = {r["id"]: (r["status"], r[VALID_FROM]) for r in versions if r[CURRENT]}
     assert current == database
     assert len(database) > 600
-    assert len([r for r in rows if r["modified_date"] is None]) > 2  # deletions, kept as rows
+    listed = {
+        (int(d["object_id"]), parse_instant(d["deleted_date"])) for d in iter_export_records(deletions["uri"])
+    }
+    assert listed  # the shop deleted orders meanwhile
+    assert {(r["id"], r[DELETED]) for r in rows if r["modified_date"] is None} == listed  # each a row
 
     before = shape(rows)
     replay = [*exports]
