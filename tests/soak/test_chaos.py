@@ -8,7 +8,7 @@ be killed. The example DAGs run at once: ``akinon_daily_export`` backfilled over
 days (Parquet into S3), ``akinon_order_changes`` every two minutes merging into a Delta table on S3
 (with deletions), and the event-driven ``akinon_new_orders_events``.
 
-For ``AKINON_SOAK_MINUTES`` (``make soak``: 20 and 14 days; ``make test``: 2 and 4 days) a seeded loop (``AKINON_SOAK_SEED``
+For ``AKINON_SOAK_MINUTES`` (``make soak``: 20 and 14 days; ``make test``: 1 and 4 days, a smoke of it) a seeded loop (``AKINON_SOAK_SEED``
 replays one) SIGKILLs one random component's whole process group every 5-20 s and restarts it 1-15 s
 later. Then the shop closes and the deployment gets a bounded time to finish every run by itself. Then:
 every daily partition equals the tenant's records of its day (each order a version that existed), the
@@ -47,7 +47,7 @@ from tests.soak.checks import (
 )
 from tests.soak.report import report
 
-MINUTES = float(os.environ.get("AKINON_SOAK_MINUTES", "2"))
+MINUTES = float(os.environ.get("AKINON_SOAK_MINUTES", "1"))
 SEED = int(os.environ.get("AKINON_SOAK_SEED") or random.SystemRandom().randrange(1_000_000))
 DAYS = int(os.environ.get("AKINON_SOAK_DAYS", "4"))
 EVERY = 2  # minutes: the changes feed's interval

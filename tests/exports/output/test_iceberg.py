@@ -178,7 +178,7 @@ def test_a_week_of_changes_on_a_drf_tenant_under_writes_ends_as_its_database(tmp
         ).execute({})  # fmt: skip
 
     with drf_tenant(
-        tmp_path / "tenant", orders=700, days=7, until=0, inserts=2, updates=3, deletes=1
+        tmp_path / "tenant", orders=350, days=7, until=0, inserts=2, updates=3, deletes=1
     ) as tenant:
         monkeypatch.setenv("AIRFLOW_CONN_AKINON_DEFAULT", tenant.connection_json())
         for day in range(7):
@@ -195,7 +195,7 @@ def test_a_week_of_changes_on_a_drf_tenant_under_writes_ends_as_its_database(tmp
         deleted = tenant.rows("deleted_items", "object_id")
     rows = open_table(destination_path(table), None).scan().to_arrow().to_pylist()
     live = {r["id"]: (r["status"], r["modified_date"]) for r in rows if r["_deleted_at"] is None}
-    assert len(database) > 700
+    assert len(database) > 350
     assert len(deleted) > 3
     assert live == database
     assert {row[0] for row in duckdb_sql(table, "SELECT id FROM {table} WHERE _deleted_at IS NULL")} == set(
