@@ -15,6 +15,7 @@ import random
 import signal
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
@@ -73,24 +74,37 @@ def change_orders_of(data: AkinonData, day: str, rng: random.Random) -> None:
         data.modify_order(new, modified=start + rng.uniform(80_000, 86_000))
 
 
-def _merging_with_the_other(barrier, where: tuple[str, str], table: str, day: str, file_format: str) -> None:
-    module = importlib.import_module(where[0])
-    merge = getattr(module, where[1])
+def _before(where: tuple[str, str, str], first) -> None:
+    """Make the method at ``where`` (module, class, method) call ``first()`` before it runs."""
+    owner = getattr(importlib.import_module(where[0]), where[1])
+    step = getattr(owner, where[2])
 
-    def together(*args, **kwargs):
-        barrier.wait()  # both runs staged their changes: they merge into the table at once
-        return merge(*args, **kwargs)
+    def preceded(self, *args, **kwargs):
+        first()
+        return step(self, *args, **kwargs)
 
-    setattr(module, where[1], together)  # the format calls it through its module
+    setattr(owner, where[2], preceded)
+
+
+def _export_after(first, where: tuple[str, str, str], table: str, day: str, file_format: str) -> None:
+    """Child process: export ``day``, calling ``first()`` when it reaches ``where``."""
+    _before(where, first)
     export_changes(table, day, file_format)
 
 
-def merge_both_at_once(where: tuple[str, str], table: str, days: list[str], file_format: str) -> list:
-    """Export two days in two processes whose merges (``module``, ``function``) start together."""
+def _announce(marker: str, hold: bool) -> None:
+    Path(marker).write_text("here")
+    while hold:  # the parent kills this process here: the step never runs
+        time.sleep(1)
+
+
+def merge_both_at_once(table: str, days: list[str], file_format: str) -> list:
+    """Export two days in two processes whose merges start together (both staged, then both finish)."""
     spawn = multiprocessing.get_context("spawn")
     barrier = spawn.Barrier(2, timeout=300)
+    where = ("airflow_provider_akinon.exports.output.base", "Format", "finish")
     runs = [
-        spawn.Process(target=_merging_with_the_other, args=(barrier, where, table, day, file_format))
+        spawn.Process(target=_export_after, args=(barrier.wait, where, table, day, file_format))
         for day in days
     ]
     for run in runs:
@@ -100,29 +114,13 @@ def merge_both_at_once(where: tuple[str, str], table: str, days: list[str], file
     return [run.exitcode for run in runs]
 
 
-def _announce_then(
-    marker: str, where: tuple[str, str, str], hold: bool, table: str, day: str, fmt: str
-) -> None:
-    """Child process: export ``day``; at ``where`` (module, class, method) say so, and hold there if asked."""
-    owner = getattr(importlib.import_module(where[0]), where[1])
-    step = getattr(owner, where[2])
-
-    def announced(self, *args, **kwargs):
-        Path(marker).write_text("here")
-        while hold:  # the parent kills this process here: the step never runs
-            time.sleep(1)
-        return step(self, *args, **kwargs)
-
-    setattr(owner, where[2], announced)
-    export_changes(table, day, fmt)
-
-
 def kill_at(
     where: tuple[str, str, str], marker: Path, table: str, day: str, file_format: str, *, hold: bool
 ) -> None:
-    """Run the export of ``day`` in a child process and SIGKILL it once it reaches ``where``."""
+    """Run the export of ``day`` in a child process and SIGKILL it once it reaches ``where`` (held there,
+    or once the step has started)."""
     child = multiprocessing.get_context("spawn").Process(
-        target=_announce_then, args=(str(marker), where, hold, table, day, file_format)
+        target=_export_after, args=(partial(_announce, str(marker), hold), where, table, day, file_format)
     )
     child.start()
     while not marker.exists():  # the child reached the step

@@ -85,7 +85,9 @@ class Format:
         merged = self.merge(resource, table, staged, now) if staged else self.version(table)
         return {**manifest, **merged, "files": []}
 
-    def merge(self, resource: Resource, table: Any, parts: list[Any], now: datetime) -> dict[str, Any]:
+    def merge(
+        self, resource: Resource, table: Any, parts: list[Any], exported_at: datetime
+    ) -> dict[str, Any]:
         """A table format: merge the staged ``parts`` into ``table`` in one commit (its version, row counts)."""
         raise NotImplementedError
 

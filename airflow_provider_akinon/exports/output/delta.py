@@ -18,7 +18,6 @@ the new version, up to five times.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from airflow_provider_akinon.compat import ObjectStoragePath
@@ -26,70 +25,53 @@ from airflow_provider_akinon.exports.output.current import merge_into_table, ope
 from airflow_provider_akinon.exports.output.storage import destination_path
 from airflow_provider_akinon.exports.output.tables import TableFormat
 from airflow_provider_akinon.exports.output.versions import VALID_FROM
-from airflow_provider_akinon.resources import Resource
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Delta", "maintain", "merge_into_table", "table_location", "table_version"]
 
 
-class Delta(TableFormat):
-    """Staged as Parquet, finished by a merge into the Delta table at the destination (one commit)."""
+def rewrite_history(
+    table: ObjectStoragePath, schema: Any, ids: tuple[str, str], keys: list[Any], decide: Any
+) -> dict[str, Any] | None:
+    """
+    Read the rows of the records ``keys`` of a history table, let ``decide`` say which rows are new or
+    changed, and merge those in one commit, matched by :func:`~.versions.row_id` (``ids``: the key
+    and version fields). ``None``: another writer committed since the rows were read (the commit
+    failed, or landed after another), so they must be decided again.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from deltalake.exceptions import CommitFailedError
 
-    name = "delta"
-    needs = (("pyarrow", "delta"), ("deltalake", "delta"))
-
-    def merge(
-        self, resource: Resource, table: ObjectStoragePath, parts: list[ObjectStoragePath], now: datetime
-    ) -> dict[str, Any]:
-        """One Delta commit (:func:`merge_into_table`)."""
-        return merge_into_table(resource, table, parts, now)
-
-    def version(self, table: ObjectStoragePath) -> dict[str, Any]:
-        """The table's current version (:func:`table_version`)."""
-        return table_version(table)
-
-    def rewrite(
-        self, table: ObjectStoragePath, schema: Any, ids: tuple[str, str], keys: list[Any], decide: Any
-    ) -> dict[str, Any] | None:
-        """
-        Read the rows of the records ``keys`` of a history table, let ``decide`` say which rows are new or
-        changed, and merge those in one commit, matched by :func:`~.versions.row_id` (``ids``: the key
-        and version fields). ``None``: another writer committed since the rows were read (the commit
-        failed, or landed after another), so they must be decided again.
-        """
-        import pyarrow as pa
-        import pyarrow.compute as pc
-        from deltalake.exceptions import CommitFailedError
-
-        (key, version), uri, options = ids, *table_location(table)
-        delta = open_table(uri, schema, options)
-        read_at = delta.version()
-        held = delta.to_pyarrow_dataset().to_table(filter=pc.field(key).isin(keys)).to_pylist()
-        rows = decide(held)
-        if not rows:
-            return {"table": uri, "table_version": read_at, "inserted": 0, "updated": 0}
-        on = (
-            f"t.{q(key)} = s.{q(key)} AND t.{VALID_FROM} = s.{VALID_FROM} "
-            f"AND (t.{q(version)} IS NULL) = (s.{q(version)} IS NULL)"
+    (key, version), uri, options = ids, *table_location(table)
+    delta = open_table(uri, schema, options)
+    read_at = delta.version()
+    held = delta.to_pyarrow_dataset().to_table(filter=pc.field(key).isin(keys)).to_pylist()
+    rows = decide(held)
+    if not rows:
+        return {"table": uri, "table_version": read_at, "inserted": 0, "updated": 0}
+    on = (
+        f"t.{q(key)} = s.{q(key)} AND t.{VALID_FROM} = s.{VALID_FROM} "
+        f"AND (t.{q(version)} IS NULL) = (s.{q(version)} IS NULL)"
+    )
+    try:
+        metrics = (
+            delta.merge(pa.Table.from_pylist(rows, schema=schema), on, "s", "t")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
         )
-        try:
-            metrics = (
-                delta.merge(pa.Table.from_pylist(rows, schema=schema), on, "s", "t")
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-                .execute()
-            )
-        except CommitFailedError:
-            return None
-        if delta.version() != read_at + 1:  # another commit landed between the read and this one
-            return None
-        return {
-            "table": uri,
-            "table_version": delta.version(),
-            "inserted": metrics.get("num_target_rows_inserted", 0),
-            "updated": metrics.get("num_target_rows_updated", 0),
-        }
+    except CommitFailedError:
+        return None
+    if delta.version() != read_at + 1:  # another commit landed between the read and this one
+        return None
+    return {
+        "table": uri,
+        "table_version": delta.version(),
+        "inserted": metrics.get("num_target_rows_inserted", 0),
+        "updated": metrics.get("num_target_rows_updated", 0),
+    }
 
 
 def table_version(table: ObjectStoragePath) -> dict[str, Any]:
@@ -125,3 +107,16 @@ def maintain(table: Any, *, retention_days: float = 7) -> dict[str, Any]:
         "files_removed": compacted.get("numFilesRemoved", 0),
         "vacuumed": len(removed),
     }
+
+
+class Delta(TableFormat):
+    """
+    Staged as Parquet, finished by a merge into the Delta table at the destination (one commit);
+    :func:`maintain` compacts the table's small files and vacuums the old ones.
+    """
+
+    name = "delta"
+    needs = (("pyarrow", "delta"), ("deltalake", "delta"))
+    merge = staticmethod(merge_into_table)
+    version = staticmethod(table_version)
+    rewrite = staticmethod(rewrite_history)

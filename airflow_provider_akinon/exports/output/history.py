@@ -141,10 +141,14 @@ class History(TableFormat):
         return cls(file_format)
 
     def merge(
-        self, resource: Resource, table: ObjectStoragePath, parts: list[ObjectStoragePath], now: datetime
+        self,
+        resource: Resource,
+        table: ObjectStoragePath,
+        parts: list[ObjectStoragePath],
+        exported_at: datetime,
     ) -> dict[str, Any]:
         """Add the staged versions to the history table, in one commit."""
-        return merge_history(self.table_format, resource, table, parts, now)
+        return merge_history(self.table_format, resource, table, parts, exported_at)
 
     def version(self, table: ObjectStoragePath) -> dict[str, Any]:
         """The history table's version."""

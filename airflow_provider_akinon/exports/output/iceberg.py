@@ -16,6 +16,7 @@ from typing import Any
 
 from airflow_provider_akinon.compat import ObjectStoragePath
 from airflow_provider_akinon.exports.output.current import table_schema
+from airflow_provider_akinon.exports.output.history import staged_versions
 from airflow_provider_akinon.exports.output.iceberg_table import (
     commit,
     rows_where,
@@ -28,59 +29,33 @@ from airflow_provider_akinon.resources import Resource
 log = logging.getLogger(__name__)
 
 
-class Iceberg(TableFormat):
-    """Staged as Parquet, finished by a merge into the Iceberg table at the destination (one commit)."""
+def rewrite_history(
+    table: ObjectStoragePath, schema: Any, ids: tuple[str, str], keys: list[Any], decide: Any
+) -> dict[str, Any] | None:
+    """
+    Read the rows of the records ``keys`` of a history table, let ``decide`` say which rows are new or
+    changed, and write the records' rows so in one commit; ``ids``: the key and version fields (a row
+    is identified by :func:`~.versions.row_id`).
+    """
+    from pyiceberg.expressions import In
 
-    name = "iceberg"
-    needs = (("pyarrow", "iceberg"), ("pyiceberg", "iceberg"))
+    key, version = ids
+    counts: dict[str, int] = {}
 
-    def merge(
-        self, resource: Resource, table: ObjectStoragePath, parts: list[ObjectStoragePath], now: datetime
-    ) -> dict[str, Any]:
-        """One Iceberg commit (:func:`merge_into_iceberg`)."""
-        return merge_into_iceberg(resource, table, parts, now)
+    def decided(iceberg: Any) -> tuple[list[Row], Any]:
+        held = rows_where(iceberg, In(key, keys))
+        rows = decide(held)
+        new = {row_id(row, key, version) for row in rows}
+        before = {row_id(row, key, version) for row in held}
+        touched = {row[key] for row in rows}
+        kept = [r for r in held if r[key] in touched and row_id(r, key, version) not in new]
+        counts.update(inserted=len(new - before), updated=len(new & before))
+        replaced = sorted(touched & {row[key] for row in held})
+        return [*kept, *rows] if rows else [], In(key, replaced) if replaced else None
 
-    def version(self, table: ObjectStoragePath) -> dict[str, Any]:
-        """The table's current version (:func:`~.iceberg_table.table_version`)."""
-        return table_version(table)
-
-    def rewrite(
-        self, table: ObjectStoragePath, schema: Any, ids: tuple[str, str], keys: list[Any], decide: Any
-    ) -> dict[str, Any] | None:
-        """
-        Read the rows of the records ``keys`` of a history table, let ``decide`` say which rows are new or
-        changed, and write the records' rows so in one commit; ``ids``: the key and version fields (a row
-        is identified by :func:`~.versions.row_id`).
-        """
-        from pyiceberg.expressions import In
-
-        key, version = ids
-        counts: dict[str, int] = {}
-
-        def decided(iceberg: Any) -> tuple[list[Row], Any]:
-            held = rows_where(iceberg, In(key, keys))
-            rows = decide(held)
-            new = {row_id(row, key, version) for row in rows}
-            before = {row_id(row, key, version) for row in held}
-            touched = {row[key] for row in rows}
-            kept = [r for r in held if r[key] in touched and row_id(r, key, version) not in new]
-            counts.update(inserted=len(new - before), updated=len(new & before))
-            replaced = sorted(touched & {row[key] for row in held})
-            return [*kept, *rows] if rows else [], In(key, replaced) if replaced else None
-
-        result = commit(table, schema, decided, "writing the history")
-        result.pop("rows", None)
-        return {**result, "inserted": counts.get("inserted", 0), "updated": counts.get("updated", 0)}
-
-
-def _staged_rows(parts: list[ObjectStoragePath], schema: Any, exported_at: datetime) -> list[Row]:
-    import pyarrow.parquet as pq
-
-    rows: list[Row] = []
-    for part in parts:
-        with part.fs.open(part.path, "rb") as handle:
-            rows += pq.read_table(handle).to_pylist()
-    return [{**row, "_exported_at": exported_at, DELETED: None} for row in rows]
+    result = commit(table, schema, decided, "writing the history")
+    result.pop("rows", None)
+    return {**result, "inserted": counts.get("inserted", 0), "updated": counts.get("updated", 0)}
 
 
 def merge_into_iceberg(
@@ -91,7 +66,7 @@ def merge_into_iceberg(
 
     schema = table_schema(resource)
     key, version, parent = resource.primary_key, resource.version_field, resource.parent_field
-    source = _staged_rows(parts, schema, exported_at)
+    source = staged_versions(parts, exported_at)
     counts: dict[str, int] = {}
 
     def decide(iceberg: Any) -> tuple[list[Row], Any]:
@@ -173,3 +148,13 @@ def _tombstone(names: list[str], key: str, match: str, deletion: Row) -> Row:
     if match != key:
         row[match] = deletion["object_id"]
     return row
+
+
+class Iceberg(TableFormat):
+    """Staged as Parquet, finished by a merge into the Iceberg table at the destination (one commit)."""
+
+    name = "iceberg"
+    needs = (("pyarrow", "iceberg"), ("pyiceberg", "iceberg"))
+    merge = staticmethod(merge_into_iceberg)
+    version = staticmethod(table_version)
+    rewrite = staticmethod(rewrite_history)

@@ -154,11 +154,11 @@ def _version(table: Any) -> int | None:
     return snapshot.sequence_number if snapshot is not None else None
 
 
-def table_version(table_at: ObjectStoragePath) -> dict[str, Any]:
+def table_version(table: ObjectStoragePath) -> dict[str, Any]:
     """The table's current version, for an export that merged nothing."""
-    version = _version(open_table(table_at, None)) if is_iceberg(table_at) else None
+    version = _version(open_table(table, None)) if is_iceberg(table) else None
     return {
-        "table": _location(table_at),
+        "table": _location(table),
         "table_version": version,
         "inserted": 0,
         "updated": 0,

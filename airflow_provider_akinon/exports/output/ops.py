@@ -25,47 +25,54 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Read:
-    """:meth:`Store.read`: a :class:`~.store.Found` or ``None``."""
-
+class _Keyed:
     key: str
 
 
 @dataclass(frozen=True)
-class Create:
-    """:meth:`Store.create`: the etag, or :class:`~airflow_provider_akinon.errors.WriteConflict`."""
-
-    key: str
+class _Written(_Keyed):
     data: bytes
+
+
+# The operations that add no field to their base's need no decorator of their own: a frozen dataclass's
+# subclass keeps its fields, equality (of the same class only), hash and ``__match_args__``.
+
+
+class Read(_Keyed):
+    """:meth:`Store.read` of the lease or the manifest: a :class:`~.store.Found` (bytes and etag) or ``None``."""
+
+
+class Create(_Written):
+    """
+    :meth:`Store.create`, the first write of the lease: the etag, or
+    :class:`~airflow_provider_akinon.errors.WriteConflict` where another run created it first.
+    """
 
 
 @dataclass(frozen=True)
-class Swap:
-    """:meth:`Store.swap`: the new etag, or :class:`~airflow_provider_akinon.errors.WriteConflict`."""
+class Swap(_Written):
+    """:meth:`Store.swap` of the lease or the manifest read with ``etag``: the new etag, or a conflict."""
 
-    key: str
-    data: bytes
     etag: str
 
 
-@dataclass(frozen=True)
-class Put:
-    """:meth:`Store.put`."""
-
-    key: str
-    data: bytes
+class Put(_Written):
+    """:meth:`Store.put`: a write no decision rests on (the protocol makes none; the model's broken ones do)."""
 
 
-@dataclass(frozen=True)
-class Delete:
-    """:meth:`Store.delete`."""
-
-    key: str
+class Delete(_Keyed):
+    """
+    :meth:`Store.delete` of a file the manifests and the lease say is this export's to delete: a
+    superseded part past its retention, a dead run's staged part, a part the manifest no longer lists.
+    """
 
 
 @dataclass(frozen=True)
 class Place:
-    """:meth:`Store.place`: ``source`` may remain (S3) or not (a disk); ``FileNotFoundError`` without it."""
+    """
+    :meth:`Store.place`, a staged part published or a replaced one kept as superseded: ``source`` may
+    remain (S3) or not (a disk); ``FileNotFoundError`` without it.
+    """
 
     source: str
     target: str
@@ -73,7 +80,7 @@ class Place:
 
 @dataclass(frozen=True)
 class List:
-    """:meth:`Store.listing`: a list of :class:`~.store.Entry`."""
+    """:meth:`Store.listing`: a list of :class:`~.store.Entry` under ``prefix``."""
 
     prefix: str
     recursive: bool = False
@@ -81,7 +88,10 @@ class List:
 
 @dataclass(frozen=True)
 class Stale:
-    """Has the run ``token`` (its newest staged object written at ``newest``) stopped? A bool."""
+    """
+    Has the run ``token`` stopped? A bool, judged by its newest staged object (written at ``newest``, in
+    the store's clock): only how soon a dead run's staged parts are swept rests on it, never safety.
+    """
 
     token: str
     newest: float | None

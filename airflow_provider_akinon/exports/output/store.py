@@ -35,7 +35,10 @@ CAS_LOCK = f"{BOOKKEEPING}.cas.lock"
 
 @dataclass(frozen=True)
 class Found:
-    """A small object as read: its bytes and the etag a :meth:`Store.swap` must name."""
+    """
+    A small object as read (the lease, a manifest): its bytes, and the etag a :meth:`Store.swap` must
+    name to replace it (the MD5 of its bytes, as S3 computes its ETag).
+    """
 
     data: bytes
     etag: str

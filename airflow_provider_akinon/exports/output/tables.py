@@ -25,3 +25,13 @@ class TableFormat(Parquet):
             "files": 0,
             **{name: manifest[name] for name in ("table", "table_version", "inserted", "updated")},
         }
+
+    def rewrite(
+        self, table: Any, schema: Any, ids: tuple[str, str], keys: list[Any], decide: Any
+    ) -> dict[str, Any] | None:
+        """
+        A history table: read the rows of the records ``keys``, let ``decide`` say which rows are new or
+        changed, and write them in one commit (``ids``: the key and version fields). ``None``: another
+        writer committed since the rows were read, so they must be decided again.
+        """
+        raise NotImplementedError

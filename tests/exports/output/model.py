@@ -25,22 +25,11 @@ import orjson
 from airflow_provider_akinon.errors import WriteConflict
 from airflow_provider_akinon.exports.output import commit
 from airflow_provider_akinon.exports.output.lease import LEASE, STAGING, LeaseState, staging_of
-from airflow_provider_akinon.exports.output.ops import (
-    AwaitLease,
-    Create,
-    Delete,
-    Expired,
-    List,
-    Place,
-    Put,
-    Read,
-    Stale,
-    Swap,
-)
+from airflow_provider_akinon.exports.output import ops
 from airflow_provider_akinon.exports.output.store import Entry, Found
 
 MANIFEST = "_manifest.json"
-WRITES = (Create, Swap, Put, Delete, Place)
+WRITES = (ops.Create, ops.Swap, ops.Put, ops.Delete, ops.Place)
 
 
 class Fault(OSError):
@@ -64,27 +53,27 @@ class ModelStore:
     def apply(self, op: Any) -> Any:
         objects = self.objects
         match op:
-            case Read(key):
+            case ops.Read(key):
                 return Found(objects[key], etag(objects[key])) if key in objects else None
-            case Create(key, data):
+            case ops.Create(key, data):
                 if key in objects:
                     raise WriteConflict(key)
                 objects[key] = data
                 return etag(data)
-            case Swap(key, data, tag):
+            case ops.Swap(key, data, tag):
                 if key not in objects or etag(objects[key]) != tag:
                     raise WriteConflict(key)
                 objects[key] = data
                 return etag(data)
-            case Put(key, data):
+            case ops.Put(key, data):
                 objects[key] = data
-            case Delete(key):
+            case ops.Delete(key):
                 objects.pop(key, None)
-            case Place(source, target):
+            case ops.Place(source, target):
                 if source not in objects:
                     raise FileNotFoundError(source)
                 objects[target] = objects[source] if self.flavour == "s3" else objects.pop(source)
-            case List(prefix, recursive):
+            case ops.List(prefix, recursive):
                 return self.listing(prefix, recursive)
         return None
 
@@ -289,17 +278,17 @@ def footprint(op: Any, choice: Any, token: str, wrong: bool) -> Footprint:
         return Footprint(everything=True)
     alive = f"alive:{token}"  # a run's every step may end it, which judgements of it read
     match op:
-        case Read(key):
+        case ops.Read(key):
             return Footprint(reads=frozenset({key}), writes=frozenset({alive}))
-        case Create(key) | Swap(key) | Put(key) | Delete(key):
+        case ops.Create(key) | ops.Swap(key) | ops.Put(key) | ops.Delete(key):
             return Footprint(writes=frozenset({key, alive}))
-        case Place(source, target):
+        case ops.Place(source, target):
             return Footprint(reads=frozenset({source}), writes=frozenset({source, target, alive}))
-        case List(prefix):
+        case ops.List(prefix):
             return Footprint(prefixes=frozenset({prefix}), writes=frozenset({alive}))
-        case Stale(judged):
+        case ops.Stale(judged):
             return Footprint(reads=frozenset({f"alive:{judged}"}), writes=frozenset({alive}))
-        case AwaitLease(holder):
+        case ops.AwaitLease(holder):
             return Footprint(reads=frozenset({LEASE, f"alive:{holder}"}), writes=frozenset({alive}))
     return Footprint(writes=frozenset({alive}))
 
@@ -414,13 +403,13 @@ class Explorer:
 
     def _choices(self, state: State, objects: dict[str, bytes], alive: set[str], op: Any) -> list[Any]:
         spare = state.faults < self.max_faults
-        if isinstance(op, Stale):
+        if isinstance(op, ops.Stale):
             return [False, True] if op.token not in alive or spare else [False]
-        if isinstance(op, AwaitLease):
+        if isinstance(op, ops.AwaitLease):
             lease = objects.get(LEASE)
             options = ["changed"] if lease is None or etag(lease) != op.etag else []
             return options + (["stale"] if op.holder not in alive or spare else [])
-        if isinstance(op, Expired):
+        if isinstance(op, ops.Expired):
             return [()]
         faults = ["error-before", "kill"] + (["error-after"] if isinstance(op, WRITES) else [])
         return ["ok"] + (faults if spare else [])
@@ -430,9 +419,9 @@ class Explorer:
     ) -> tuple[int, int]:
         """Do ``choice`` for run ``index``'s pending operation: its next node, and the faults it counts."""
         tree, op = self.trees[index], self.trees[index].nodes[node].pending
-        if isinstance(op, Stale | AwaitLease | Expired):
-            wrong = (isinstance(op, Stale) and choice is True and op.token in alive) or (
-                isinstance(op, AwaitLease) and choice == "stale" and op.holder in alive
+        if isinstance(op, ops.Stale | ops.AwaitLease | ops.Expired):
+            wrong = (isinstance(op, ops.Stale) and choice is True and op.token in alive) or (
+                isinstance(op, ops.AwaitLease) and choice == "stale" and op.holder in alive
             )
             return tree.advance(node, "send", choice), int(wrong)
         if choice == "kill":
@@ -492,9 +481,9 @@ class Explorer:
         tree, node, pointed = RunTree(clean), 0, state.pointed
         while tree.nodes[node].status == "live":
             op = tree.nodes[node].pending
-            if isinstance(op, Stale | AwaitLease | Expired):
-                answer = (op.token != clean.token) if isinstance(op, Stale) else "stale"
-                node = tree.advance(node, "send", () if isinstance(op, Expired) else answer)
+            if isinstance(op, ops.Stale | ops.AwaitLease | ops.Expired):
+                answer = (op.token != clean.token) if isinstance(op, ops.Stale) else "stale"
+                node = tree.advance(node, "send", () if isinstance(op, ops.Expired) else answer)
                 continue
             try:
                 node = tree.advance(node, "send", store.apply(op))
