@@ -23,9 +23,8 @@ from typing import Any
 import orjson
 
 from airflow_provider_akinon.errors import WriteConflict
-from airflow_provider_akinon.exports.output import commit
+from airflow_provider_akinon.exports.output import commit, ops
 from airflow_provider_akinon.exports.output.lease import LEASE, STAGING, LeaseState, staging_of
-from airflow_provider_akinon.exports.output import ops
 from airflow_provider_akinon.exports.output.store import Entry, Found
 
 MANIFEST = "_manifest.json"
