@@ -102,33 +102,45 @@ ORDERS = register(
     )
 )
 
-ORDER_ITEMS = register(
-    Resource(
-        name="order_items",
-        endpoint="order_item/detailed_integration/",
+
+def order_child(
+    name: str, endpoint: str, *, decimal_fields: tuple[str, ...], string_fields: tuple[str, ...]
+) -> Resource:
+    """
+    A list of orders' children: keyed by ``pk``, each naming its order in ``order``, listed by order
+    (``?order=``) and dated by its ``created_date`` and ``modified_date``.
+
+    :param decimal_fields: its columns typed as decimals.
+    :param string_fields: its columns typed as strings.
+    """
+    return Resource(
+        name=name,
+        endpoint=endpoint,
         primary_key="pk",
-        parent="orders",
+        parent=ORDERS.name,
         parent_param="order",
         parent_field="order",
-        decimal_fields=("price", "tax_rate", "net_amount", "discount_amount", "retail_price"),
         timestamp_fields=("created_date", "modified_date"),
-        string_fields=("status", "price_currency", "cancel_status"),
         integer_fields=("order",),
+        decimal_fields=decimal_fields,
+        string_fields=string_fields,
+    )
+
+
+ORDER_ITEMS = register(
+    order_child(
+        "order_items",
+        "order_item/detailed_integration/",
+        decimal_fields=("price", "tax_rate", "net_amount", "discount_amount", "retail_price"),
+        string_fields=("status", "price_currency", "cancel_status"),
     )
 )
-
 DISCOUNT_ITEMS = register(
-    Resource(
-        name="discount_items",
-        endpoint="discount_items/detailed_integration/",
-        primary_key="pk",
-        parent="orders",
-        parent_param="order",
-        parent_field="order",
+    order_child(
+        "discount_items",
+        "discount_items/detailed_integration/",
         decimal_fields=("amount",),
-        timestamp_fields=("created_date", "modified_date"),
         string_fields=("name", "offer_type", "code"),
-        integer_fields=("order",),
     )
 )
 

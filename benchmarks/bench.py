@@ -36,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from child import report, run_child
+
 WINDOW = ("2026-01-01T00:00:00Z", "2026-01-04T00:00:00Z")
 HERE = Path(__file__).resolve()
 
@@ -255,7 +257,7 @@ def run_client(args: argparse.Namespace) -> None:
             window=(args.start, args.end),
         )
     result["rss_mb"] = _peak_rss_mb()
-    print("RESULT " + json.dumps(result), flush=True)
+    report(result)
 
 
 # ---------------------------------------------------------------------------- driver
@@ -308,34 +310,13 @@ def measure(
     orders: int = 0,
     window: tuple[str, str] = WINDOW,
 ) -> dict:
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(HERE),
-            "client",
-            "--mode",
-            mode,
-            "--url",
-            server.url,
-            "--concurrency",
-            str(concurrency),
-            "--resource",
-            resource_name,
-            "--orders",
-            str(orders),
-            "--start",
-            window[0],
-            "--end",
-            window[1],
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1800,
+    result = run_child(
+        str(HERE),
+        "client",
+        *("--mode", mode, "--url", server.url, "--concurrency", str(concurrency)),
+        *("--resource", resource_name, "--orders", str(orders), "--start", window[0], "--end", window[1]),
+        what=mode,
     )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    if done.returncode or not lines:
-        raise RuntimeError(f"{mode} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    result = json.loads(lines[-1][7:])
     result["records_per_s"] = result["records"] / result["seconds"]
     result["pages_per_s"] = result["pages"] / result["seconds"]
     return result

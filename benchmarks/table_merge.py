@@ -13,15 +13,14 @@ Usage: python benchmarks/table_merge.py [--format delta|iceberg] [--rows 1000000
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from child import report, run_child
 
 HERE = Path(__file__).resolve()
 
@@ -106,16 +105,7 @@ def merge(file_format: str, table: str, parts: list[str]) -> dict:
 
 
 def measure(file_format: str, table: str, parts: list[str]) -> dict:
-    done = subprocess.run(
-        [sys.executable, str(HERE), "--format", file_format, "--merge", table, *parts],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    if done.returncode or not lines:
-        raise RuntimeError(f"merge failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return json.loads(lines[-1][7:])
+    return run_child(str(HERE), "--format", file_format, "--merge", table, *parts, what="merge")
 
 
 def run(rows: int, changed: int, file_format: str) -> list[str]:
@@ -145,7 +135,7 @@ def main() -> None:
     parser.add_argument("--merge", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.merge:
-        print("RESULT " + json.dumps(merge(args.format, args.merge[0], args.merge[1:])), flush=True)
+        report(merge(args.format, args.merge[0], args.merge[1:]))
         return
     print("\n".join(run(args.rows, args.changed, args.format)))
 

@@ -90,21 +90,19 @@ with DAG(
         outlets=[ASSETS["orders"]],
     )
     # Items and discounts of exactly the exported orders: the ids come from the orders export.
-    items = FetchOrderItemsOperator(
-        task_id="export_order_items",
-        akinon_conn_id=CONN_ID,
-        destination=destination("order_items"),
-        file_format=FORMAT,
-        orders_from=orders.output,
-        outlets=[ASSETS["order_items"]],
-    )
-    discounts = FetchDiscountItemsOperator(
-        task_id="export_discount_items",
-        akinon_conn_id=CONN_ID,
-        destination=destination("discount_items"),
-        file_format=FORMAT,
-        orders_from=orders.output,
-        outlets=[ASSETS["discount_items"]],
-    )
-    day_closed >> orders >> [items, discounts]
+    children = [
+        export_children(
+            task_id=f"export_{name}",
+            akinon_conn_id=CONN_ID,
+            destination=destination(name),
+            file_format=FORMAT,
+            orders_from=orders.output,
+            outlets=[ASSETS[name]],
+        )
+        for name, export_children in (
+            ("order_items", FetchOrderItemsOperator),
+            ("discount_items", FetchDiscountItemsOperator),
+        )
+    ]
+    day_closed >> orders >> children
     # [END howto_operator_akinon_daily]

@@ -5,7 +5,9 @@
 - exception classes are defined in ``errors.py`` only;
 - the name of an output format, a paging style or a walk is a string only in its own class (the
   registries read it from there): anywhere else it is the class's ``name``;
-- every third-party module the package imports is declared in ``pyproject.toml``.
+- every third-party module the package imports is declared in ``pyproject.toml``;
+- every public definition (module, class, function, method; a name without a leading ``_``) has a
+  docstring (ruff's pydocstyle rules say the same in ``make lint``; this holds without them).
 
 Exit status 1 with one line per breach; 0 and a one-line summary otherwise.
 """
@@ -78,6 +80,25 @@ def stray_names(path: Path, tree: ast.Module, homes: dict[str, tuple[Path, str]]
             found.append(
                 f"{node.lineno} names {node.value!r} as a string: use {cls} (declared in {home.name})"
             )
+    return found
+
+
+def undocumented(tree: ast.Module) -> list[str]:
+    """Public definitions without a docstring: the module, its classes and functions, their methods."""
+    found = [] if ast.get_docstring(tree) else ["1 the module has no docstring"]
+
+    def visit(body: list[ast.stmt], within: str) -> None:
+        for node in body:
+            if not isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            if node.name.startswith("_"):
+                continue
+            if ast.get_docstring(node) is None:
+                found.append(f"{node.lineno} {within}{node.name} has no docstring")
+            if isinstance(node, ast.ClassDef):
+                visit(node.body, f"{within}{node.name}.")
+
+    visit(tree.body, "")
     return found
 
 
@@ -173,6 +194,7 @@ def main() -> int:
         if lines > MAX_MODULE and relative not in LONG_MODULES_ALLOWED:
             breaches.append(f"{relative}: {lines} lines (at most {MAX_MODULE})")
         tree = ast.parse(path.read_text())
+        breaches += [f"{relative}:{line}" for line in undocumented(tree)]
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 length = (node.end_lineno or node.lineno) - node.lineno + 1

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,57 @@ def api_server_env(port: int) -> dict[str, str]:
         # moved from its default port, it must be named, or every task fails with "connection refused"
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
     }
+
+
+def celery_env(
+    redis_port: int, *, results: str, heartbeat_timeout: int, queued_timeout: int
+) -> dict[str, str]:
+    """
+    The CeleryExecutor with Redis on ``redis_port`` as its broker and ``results`` as its result backend;
+    a worker that dies is noticed after ``heartbeat_timeout`` seconds, and the tasks it had reserved but
+    not started go back to the queue after ``queued_timeout``.
+    """
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "AIRFLOW__CELERY__RESULT_BACKEND": results,
+        "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.deployment.worker_hostname",
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(heartbeat_timeout),
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": str(queued_timeout),
+        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "10",
+    }
+
+
+@contextlib.contextmanager
+def on_fake_tenant(
+    tmp_path: Path,
+    data: Any,
+    *,
+    api_server: bool = True,
+    connection: dict | None = None,
+    deadline: float = 420,
+    **extra: str,
+) -> Iterator[tuple[Deployment, Any, Path, int]]:
+    """
+    A deployment under ``tmp_path`` whose example DAGs export from a fake tenant serving ``data`` into a
+    folder: the :class:`Deployment` (not started), the server, the exports' folder and the API server's
+    port (Airflow 3; ``api_server=False`` on Airflow 2). ``connection``: the connection's settings.
+    """
+    from airflow_provider_akinon.testing import FakeAkinonServer
+
+    home, base = tmp_path / "airflow", tmp_path / "exports"
+    home.mkdir()
+    port = free_port()
+    with FakeAkinonServer(data) as server:
+        env = base_env(
+            home,
+            **(api_server_env(port) if api_server else {}),
+            AIRFLOW_CONN_AKINON_DEFAULT=server.connection_json(**(connection or {})),
+            AIRFLOW_VAR_AKINON_EXPORT_BASE=str(base),
+            **extra,
+        )
+        yield Deployment(home, env, deadline=deadline), server, base, port
 
 
 #: Airflow CLI commands in one process: each ``airflow`` start costs about ten seconds of imports here.

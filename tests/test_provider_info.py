@@ -10,15 +10,20 @@ import sys
 from airflow_provider_akinon import CONN_FIELDS, __version__, get_provider_info
 
 
-def test_airflow_providers_list_shows_the_provider():
-    out = subprocess.run(
-        [sys.executable, "-m", "airflow", "providers", "list", "--output", "json"],
+def airflow(*args: str) -> str:
+    """What the ``airflow`` command prints, run as a user would (no ``[akinon]`` setting of the tests')."""
+    return subprocess.run(
+        [sys.executable, "-m", "airflow", *args],
         capture_output=True,
         text=True,
         check=True,
-        env=os.environ.copy(),
+        env={k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__AKINON__")},
         timeout=180,
     ).stdout
+
+
+def test_airflow_providers_list_shows_the_provider():
+    out = airflow("providers", "list", "--output", "json")
     providers = {p["package_name"]: p for p in json.loads(out[out.index("[") :])}
     assert providers["airflow-provider-akinon"]["version"] == __version__
 
@@ -52,12 +57,5 @@ def test_declarative_form_matches_the_widgets():
 
 def test_the_publish_settings_are_in_airflows_configuration():
     """``[akinon]`` options declared in the provider info: ``airflow config`` knows them and their defaults."""
-    out = subprocess.run(
-        [sys.executable, "-m", "airflow", "config", "get-value", "akinon", "publish_lease_timeout"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__AKINON__")},
-        timeout=180,
-    ).stdout
+    out = airflow("config", "get-value", "akinon", "publish_lease_timeout")
     assert out.strip().splitlines()[-1] == "60"

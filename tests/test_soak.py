@@ -5,6 +5,7 @@ Also: an export killed with SIGKILL mid-walk and run again ends exactly like an 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -76,14 +77,20 @@ def test_five_day_backfill_under_faults_is_exact_and_leaks_no_secret(
             assert secret.encode() not in blob, f"a secret leaked into {where}"
 
 
+#: the export killed mid-walk, its retry, and the undisturbed export they must end like
+EXPORT = {
+    "task_id": "orders",
+    "start": "2026-01-01",
+    "end": "2026-01-04",
+    "page_size": 10,
+    "max_concurrency": 2,
+    "max_file_bytes": 20_000,
+}
 KILLED_EXPORT = textwrap.dedent(
     """
-    import sys
+    import json, sys
     from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
-    FetchOrdersOperator(
-        task_id="orders", destination=sys.argv[1], start="2026-01-01", end="2026-01-04",
-        page_size=10, max_concurrency=2, max_file_bytes=20_000,
-    ).execute({})
+    FetchOrdersOperator(destination=sys.argv[1], **json.loads(sys.argv[2])).execute({})
     """
 )
 
@@ -94,7 +101,9 @@ def test_export_killed_mid_walk_and_retried_ends_like_an_undisturbed_one(akinon_
     server = akinon_default
     target = tmp_path / "killed"
     server.faults.latency = 0.01
-    child = subprocess.Popen([sys.executable, "-c", KILLED_EXPORT, str(target)], env=os.environ.copy())
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_EXPORT, str(target), json.dumps(EXPORT)], env=os.environ.copy()
+    )
     staging = target / "_akinon" / "staging"
     deadline = time.monotonic() + 120
     while not any(staging.rglob("*.jsonl")):  # the walk is under way and has written parts
@@ -112,16 +121,8 @@ def test_export_killed_mid_walk_and_retried_ends_like_an_undisturbed_one(akinon_
     )  # the retry comes after Airflow's retry_delay: the killed run's heartbeat is old
     for path in staging.rglob("*"):
         os.utime(path, (then, then))
-    retried = dict(
-        task_id="orders",
-        start="2026-01-01",
-        end="2026-01-04",
-        page_size=10,
-        max_concurrency=2,
-        max_file_bytes=20_000,
-    )
-    FetchOrdersOperator(destination=str(target), **retried).execute({})
-    FetchOrdersOperator(destination=str(tmp_path / "clean"), **retried).execute({})
+    FetchOrdersOperator(destination=str(target), **EXPORT).execute({})
+    FetchOrdersOperator(destination=str(tmp_path / "clean"), **EXPORT).execute({})
 
     def listing(folder):
         return [(f["records"], f["sha256"]) for f in read_manifest(str(folder))["files"]]

@@ -8,6 +8,7 @@ the API ignored and what to do about it.
 from __future__ import annotations
 
 from collections.abc import Container
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import tzinfo
 from typing import Any
 
@@ -39,6 +40,7 @@ def check_keyset_page(
         )
 
 
+@dataclass
 class WindowCheck:
     """
     Every record of a page has ``date_field`` inside the window, compared as instants, not strings;
@@ -46,23 +48,15 @@ class WindowCheck:
     the window are dropped and counted in ``outside`` instead: only a record without a date fails.
     """
 
-    def __init__(
-        self,
-        endpoint: str,
-        key: str,
-        window: Window,
-        date_field: str,
-        naive_zone: tzinfo,
-        *,
-        cut: bool = False,
-    ) -> None:
-        self.endpoint = endpoint
-        self.key = key
-        self.window = window
-        self.date_field = date_field
-        self.naive_zone = naive_zone
-        self.cut = cut
-        self.oldest: Any = None  # the oldest date of the last page (a newest-first walk stops on it)
+    endpoint: str
+    key: str
+    window: Window
+    date_field: str
+    naive_zone: tzinfo
+    _: KW_ONLY
+    cut: bool = False
+    #: the oldest date of the last page (a newest-first walk stops on it)
+    oldest: Any = field(default=None, init=False)
 
     def __call__(self, records: Records) -> Records:
         """Check a page against the window; return its records inside it (the rest fail, or are cut)."""

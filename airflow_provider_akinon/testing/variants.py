@@ -76,17 +76,18 @@ class Faults:
     :param error_every: answer 500/502/503/504 with an HTML body; ``error_rate`` does it at random.
     :param reset_every: close the connection without answering (connection reset).
     :param stall_every: hold the answer ``stall_seconds`` (client read timeouts).
+    :param foreign_next: a ``host:port`` that ``next`` links name instead of the server's own.
     :param bad_json_every: answer 200 with a truncated JSON body.
     :param revoke_every: revoke every issued login token before answering (401 until a new login).
     :param login_errors: the next N logins answer 503 (a login that needs a retry).
-    :param foreign_next: a ``host:port`` that ``next`` links name instead of the server's own.
+    :param not_a_page_every: answer 200 with ``not_a_page_body`` (a tenant in maintenance, a proxy page).
     :param mutate_every: every N-th page request of a walk in progress (``page > 1`` or an ``id__gt``
         cursor) first inserts an order (created at a random moment of the data) and updates another
         (``modified_date`` "now", past the data), until ``mutations`` run out.
     :param churn_every: every N-th data request first inserts an order created "now" (the end of the
         data) and updates another one's ``modified_date`` to "now", as a busy shop does between any two
         requests.
-    :param not_a_page_every: answer 200 with ``not_a_page_body`` (a tenant in maintenance, a proxy page).
+    :param rng: the random source of ``latency_jitter``, ``error_rate`` and the mutations (seeded).
     :param drip_every: send the body of every N-th data answer ``drip_seconds`` apart, byte by byte.
     :param echo_login: login answers quote the password sent (plainly and JSON-escaped).
     :param bad_token: logins answer a token holding ``\r\n``.
@@ -101,20 +102,20 @@ class Faults:
     reset_every: int = 0
     stall_every: int = 0
     stall_seconds: float = 2.0
+    foreign_next: str | None = None
     bad_json_every: int = 0
     revoke_every: int = 0
     login_errors: int = 0
-    foreign_next: str | None = None
+    not_a_page_every: int = 0
+    not_a_page_body: bytes = b'{"detail": "Service is under maintenance, please try later."}'
     mutate_every: int = 0
     mutations: int = 1_000_000
     churn_every: int = 0
-    not_a_page_every: int = 0
-    not_a_page_body: bytes = b'{"detail": "Service is under maintenance, please try later."}'
+    rng: random.Random = field(default_factory=lambda: random.Random(7), repr=False)
     drip_every: int = 0
     drip_seconds: float = 1.0
     echo_login: bool = False
     bad_token: bool = False
-    rng: random.Random = field(default_factory=lambda: random.Random(7), repr=False)
 
     def every(self, n: int, count: int) -> bool:
         """Whether the ``count``-th request is hit by a fault set to every ``n``-th (``0``: never)."""

@@ -13,9 +13,9 @@ import re
 
 import pytest
 
-from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
+from airflow_provider_akinon.testing import AkinonData
 from airflow_provider_akinon.testing.data import parse_ts
-from tests.deployment import Deployment, assert_daily_partitions, base_env
+from tests.deployment import assert_daily_partitions, on_fake_tenant
 
 pytestmark = [pytest.mark.scheduler, pytest.mark.timeout(900)]
 
@@ -31,19 +31,13 @@ DAG_ID = "akinon_daily_export"
 
 def test_backfill_of_three_days_with_the_airflow_2_triggerer(tmp_path):
     data = AkinonData(orders=300, start="2026-01-01", days=3, seed=11)
-    home, base = tmp_path / "airflow", tmp_path / "exports"
-    home.mkdir()
-    with FakeAkinonServer(data) as server:
-        env = base_env(
-            home,
-            AIRFLOW__CORE__EXECUTOR="SequentialExecutor",
-            AIRFLOW__CORE__UNIT_TEST_MODE="False",
-            AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC="1",
-            AIRFLOW_CONN_AKINON_DEFAULT=server.connection_json(),
-            AIRFLOW_VAR_AKINON_EXPORT_BASE=str(base),
-            AKINON_POLL_SECONDS="1",
-        )
-        deployment = Deployment(home, env)
+    airflow_2 = {
+        "AIRFLOW__CORE__EXECUTOR": "SequentialExecutor",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
+        "AKINON_POLL_SECONDS": "1",
+    }
+    with on_fake_tenant(tmp_path, data, api_server=False, **airflow_2) as (deployment, server, base, _):
         deployment.prepare(DAG_ID, pool_slots=4, reserialize=False)
         deployment.start("triggerer", "triggerer")
         backfill = deployment.start(

@@ -15,15 +15,12 @@ import json
 
 import pytest
 
-from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
+from airflow_provider_akinon.testing import AkinonData
 from airflow_provider_akinon.testing.data import parse_ts
 from tests.deployment import (
-    Deployment,
     api_ready,
-    api_server_env,
     assert_daily_partitions,
-    base_env,
-    free_port,
+    on_fake_tenant,
 )
 
 pytestmark = [pytest.mark.scheduler, pytest.mark.timeout(900)]
@@ -39,24 +36,13 @@ DAYS = ["2026-01-01", "2026-01-02", "2026-01-03"]
 
 def test_backfill_of_three_days_with_a_real_scheduler(tmp_path):
     data = AkinonData(orders=300, start="2026-01-01", days=3, seed=11)
-    home, base = tmp_path / "airflow", tmp_path / "exports"
-    home.mkdir()
-    port = free_port()
-    with FakeAkinonServer(data) as server:
-        env = base_env(
-            home,
-            AIRFLOW__CORE__EXECUTOR="LocalExecutor",
-            **api_server_env(port),
-            AIRFLOW_CONN_AKINON_DEFAULT=server.connection_json(),
-            AIRFLOW_VAR_AKINON_EXPORT_BASE=str(base),
-            AKINON_POLL_SECONDS="1",
-        )
+    local = {"AIRFLOW__CORE__EXECUTOR": "LocalExecutor", "AKINON_POLL_SECONDS": "1"}
+    with on_fake_tenant(tmp_path, data, **local) as (airflow, server, base, port):
         # SQLite admits one writer at a time, and a CLI write racing the scheduler can fail at once with
         # "database is locked". So every write but one happens before the scheduler starts, with the
         # pool closed (0 slots): no task may start before the API server answers, as tasks reach Airflow
         # through it. Opening the pool is the one write made while the scheduler runs; it is idempotent
         # and retried.
-        airflow = Deployment(home, env)
         backfill = (
             "backfill",
             "create",

@@ -23,8 +23,15 @@ import pytest
 
 from airflow_provider_akinon.exports import iter_export_records, read_manifest
 from airflow_provider_akinon.exports.output.lease import STAGING
-from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
-from tests.deployment import DAGS, Deployment, api_ready, api_server_env, base_env, free_port
+from airflow_provider_akinon.testing import AkinonData
+from tests.deployment import (
+    DAGS,
+    Deployment,
+    api_ready,
+    celery_env,
+    free_port,
+    on_fake_tenant,
+)
 
 pytestmark = [pytest.mark.scheduler, pytest.mark.timeout(900)]
 
@@ -54,36 +61,36 @@ def listing(folder: Path) -> list[tuple]:
 
 def test_four_day_backfill_on_two_celery_workers_survives_a_killed_worker(tmp_path, airflow_db, monkeypatch):
     data = AkinonData(orders=5 * 40, start="2026-01-01", days=5, seed=23)  # day 5 closes day 4
-    home, base = tmp_path / "airflow", tmp_path / "exports"
-    home.mkdir()
-    port, redis_port = free_port(), free_port()
-    with FakeAkinonServer(data) as server:
+    redis_port = free_port()
+    celery = celery_env(
+        redis_port, results=f"redis://127.0.0.1:{redis_port}/1", heartbeat_timeout=20, queued_timeout=30
+    )
+    with on_fake_tenant(
+        tmp_path,
+        data,
+        connection={"page_size": 5},
+        deadline=600,
+        **celery,
+        AKINON_POLL_SECONDS="1",
+        AKINON_RETRY_DELAY_SECONDS="1",
+        # the retry, on worker-2, removes the killed run's staging once its heartbeat is this old
+        AIRFLOW__AKINON__PUBLISH_LEASE_TIMEOUT="5",
+    ) as (deployment, server, base, port):
         server.faults.latency = 0.08  # exports take seconds: one can be caught half written
-        env = base_env(
-            home,
-            AIRFLOW__CORE__EXECUTOR="CeleryExecutor",
-            AIRFLOW__CELERY__BROKER_URL=f"redis://127.0.0.1:{redis_port}/0",
-            AIRFLOW__CELERY__RESULT_BACKEND=f"redis://127.0.0.1:{redis_port}/1",
-            AIRFLOW__CORE__HOSTNAME_CALLABLE="tests.deployment.worker_hostname",
-            **api_server_env(port),
-            AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT="20",
-            AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL="5",
-            # tasks the dead worker had reserved but not started go back to the queue
-            AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT="30",
-            AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL="10",
-            AIRFLOW_CONN_AKINON_DEFAULT=server.connection_json(page_size=5),
-            AIRFLOW_VAR_AKINON_EXPORT_BASE=str(base),
-            AKINON_POLL_SECONDS="1",
-            AKINON_RETRY_DELAY_SECONDS="1",
-            # the retry, on worker-2, removes the killed run's staging once its heartbeat is this old
-            AIRFLOW__AKINON__PUBLISH_LEASE_TIMEOUT="5",
-        )
-        deployment = Deployment(home, env, deadline=600)
         # every DB write before the scheduler starts (SQLite), the pool closed until the API answers
         backfill = ("backfill", "create", "--dag-id", DAG_ID, "--from-date", DAYS[0], "--to-date", DAYS[-1])
         deployment.prepare(DAG_ID, pool_slots=0, then=(backfill,))
         deployment.start(
-            "redis", REDIS, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--dir", str(home)
+            "redis",
+            REDIS,
+            "--port",
+            str(redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--dir",
+            str(deployment.home),
         )
         for component in ("api-server", "scheduler", "dag-processor", "triggerer"):
             deployment.start(component, component)

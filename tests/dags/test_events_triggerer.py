@@ -19,8 +19,12 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_akinon.exports import iter_export_records
-from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
-from tests.deployment import Deployment, api_ready, api_server_env, base_env, free_port
+from airflow_provider_akinon.testing import AkinonData
+from tests.deployment import (
+    Deployment,
+    api_ready,
+    on_fake_tenant,
+)
 
 pytestmark = [pytest.mark.scheduler, pytest.mark.timeout(900)]
 
@@ -45,20 +49,13 @@ def exported(base: Path, resource: str, key: str) -> dict[str, list[int]]:
 
 def test_new_orders_start_runs_that_export_exactly_them_across_a_triggerer_restart(tmp_path):
     data = AkinonData(orders=60, start="2026-01-01", days=3, seed=29)
-    home, base = tmp_path / "airflow", tmp_path / "exports"
-    home.mkdir()
-    port = free_port()
-    with FakeAkinonServer(data) as server:
-        env = base_env(
-            home,
-            AIRFLOW__CORE__EXECUTOR="LocalExecutor",
-            **api_server_env(port),
-            AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD="10",
-            AIRFLOW_CONN_AKINON_DEFAULT=server.connection_json(),
-            AIRFLOW_VAR_AKINON_EXPORT_BASE=str(base),
-            AKINON_EVENTS_POLL_SECONDS="1",
-        )
-        deployment = Deployment(home, env)
+    with on_fake_tenant(
+        tmp_path,
+        data,
+        AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+        AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD="10",
+        AKINON_EVENTS_POLL_SECONDS="1",
+    ) as (deployment, server, base, port):
         deployment.prepare(DAG_ID, pool_slots=4)
         for component in ("api-server", "scheduler", "dag-processor", "triggerer"):
             deployment.start(component, component)

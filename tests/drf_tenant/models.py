@@ -6,70 +6,62 @@ from django.db import models
 from django.utils import timezone
 
 
-class Order(models.Model):
+class Model(models.Model):
+    """A model of this app (an abstract base: no table of its own)."""
+
+    class Meta:
+        abstract = True
+        app_label = "drf_tenant"
+
+
+class Dated(Model):
+    """Created and last modified, as Akinon's lists date their records (indexed: the lists filter on them)."""
+
+    created_date = models.DateTimeField(default=timezone.now, db_index=True)
+    modified_date = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta(Model.Meta):
+        abstract = True
+
+
+class Order(Dated):
     number = models.CharField(max_length=32, db_index=True)
     status = models.CharField(max_length=8, default="400")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=8, default="try")
-    created_date = models.DateTimeField(default=timezone.now, db_index=True)
-    modified_date = models.DateTimeField(auto_now=True, db_index=True)
-
-    class Meta:
-        app_label = "drf_tenant"
 
 
-class OrderItem(models.Model):
+class OrderItem(Dated):
     order = models.ForeignKey(Order, related_name="items", on_delete=models.CASCADE)
     price = models.DecimalField(max_digits=12, decimal_places=2)
     status = models.CharField(max_length=8, default="400")
-    created_date = models.DateTimeField(default=timezone.now, db_index=True)
-    modified_date = models.DateTimeField(auto_now=True, db_index=True)
-
-    class Meta:
-        app_label = "drf_tenant"
 
 
-class DeletedItem(models.Model):
+class DeletedItem(Model):
     """What Omnitron's ``deleted_items/`` lists: an object that was deleted, and when."""
 
     object_id = models.IntegerField()
     content_type_model = models.CharField(max_length=32)
     deleted_date = models.DateTimeField(default=timezone.now, db_index=True)
 
-    class Meta:
-        app_label = "drf_tenant"
 
-
-class DiscountItem(models.Model):
+class DiscountItem(Dated):
     order = models.ForeignKey(Order, related_name="discounts", on_delete=models.CASCADE)
     name = models.CharField(max_length=64)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
-    created_date = models.DateTimeField(default=timezone.now, db_index=True)
-    modified_date = models.DateTimeField(auto_now=True, db_index=True)
-
-    class Meta:
-        app_label = "drf_tenant"
 
 
-class OrderVersion(models.Model):
+class OrderVersion(Model):
     """Every version of an order the shop wrote (the tests check that each exported record is one)."""
 
     order_id = models.IntegerField(db_index=True)
     status = models.CharField(max_length=8)
     modified_date = models.DateTimeField()
 
-    class Meta:
-        app_label = "drf_tenant"
 
-
-class Product(models.Model):
+class Product(Dated):
     """A list no part of the provider knows (the plug-in test declares it): products, typed columns."""
 
     sku = models.CharField(max_length=32, db_index=True)
     name = models.CharField(max_length=64)
     price = models.DecimalField(max_digits=12, decimal_places=2)
-    created_date = models.DateTimeField(default=timezone.now, db_index=True)
-    modified_date = models.DateTimeField(auto_now=True, db_index=True)
-
-    class Meta:
-        app_label = "drf_tenant"

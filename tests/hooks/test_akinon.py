@@ -7,6 +7,7 @@ import json
 import logging
 import socket
 import time
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -343,20 +344,17 @@ def test_http_operator_survives_5xx_429_and_a_revoked_token(make_hook, server):
     server.faults.error_every = 4
     server.faults.throttle_every, server.faults.retry_after = 5, "0"
     server.faults.revoke_every = 7
-    query = {"limit": 20, "sort": "id", "page": 1, **DAY2}
 
-    def next_page(response):
-        if not response.json()["next"]:
-            return None
-        query["page"] += 1
-        return {"data": dict(query)}
+    def next_page(response):  # the query of the answer's ``next`` link: the server says what comes next
+        link = response.json()["next"]
+        return {"data": dict(parse_qsl(urlsplit(link).query))} if link else None
 
     op = HttpOperator(
         task_id="h",
         http_conn_id="akinon_test",
         endpoint="orders/",
         method="GET",
-        data=dict(query),
+        data={"limit": 20, "sort": "id", "page": 1, **DAY2},
         pagination_function=next_page,
         response_filter=lambda responses: [o["id"] for r in responses for o in r.json()["results"]],
     )

@@ -18,12 +18,12 @@ PARENTS = {"order_items": ("order_items", "order_id"), "discount_items": ("disco
 
 @dataclass
 class Tally:
-    """Records exported, lost and doubled, and the invariants that broke (in the order found)."""
+    """The invariants that broke (in the order found), and the records exported, lost and doubled."""
 
+    broken: list[str] = field(default_factory=list)
     exported: int = 0
     lost: int = 0
     doubled: int = 0
-    broken: list[str] = field(default_factory=list)
 
     def expect(self, ok: bool, message: str) -> None:
         if not ok:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deployment import Deployment, api_ready, api_server_env, base_env, free_port
+from tests.deployment import Deployment, api_ready, api_server_env, base_env, celery_env, free_port
 from tests.soak.chaos import Chaos
 from tests.soak.checks import (
     Bucket,
@@ -95,16 +95,11 @@ def test_chaos_soak_loses_and_doubles_nothing(tmp_path, monkeypatch):
         env = base_env(
             home,
             AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=pg.url("airflow"),
-            AIRFLOW__CORE__EXECUTOR="CeleryExecutor",
-            AIRFLOW__CELERY__BROKER_URL=f"redis://127.0.0.1:{redis_port}/0",
-            AIRFLOW__CELERY__RESULT_BACKEND=f"db+{pg.url('airflow')}",
-            AIRFLOW__CORE__HOSTNAME_CALLABLE="tests.deployment.worker_hostname",
+            **celery_env(
+                redis_port, results=f"db+{pg.url('airflow')}", heartbeat_timeout=30, queued_timeout=60
+            ),
             **api_server_env(api_port),
             AIRFLOW__API__WORKERS="1",
-            AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT="30",
-            AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL="5",
-            AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT="60",
-            AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL="10",
             AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL="15",
             AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD="30",
             AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD="15",

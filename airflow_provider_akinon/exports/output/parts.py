@@ -6,7 +6,7 @@ import contextlib
 import hashlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -81,6 +81,7 @@ class HashingFile:
 Guard = Callable[[str, Any], AbstractContextManager[Any]]
 
 
+@dataclass(eq=False)
 class PartWriter:
     """
     Write records into ``{prefix}-{n:03d}.{suffix}`` files under ``folder``, starting a new file past
@@ -88,32 +89,23 @@ class PartWriter:
 
     :param folder: an ``ObjectStoragePath`` (the staging folder).
     :param prefix: file name prefix, unique per writer.
+    :param format: the output format that encodes each part.
     :param zone: the time zone of timestamps without an offset (typed Parquet columns).
     :param guard: ``guard(what, path)`` is a context that turns storage errors into clear ones.
     """
 
-    def __init__(
-        self,
-        folder: Any,
-        prefix: str,
-        file_format: Format,
-        resource: Resource,
-        max_file_bytes: int,
-        zone: tzinfo = UTC,
-        guard: Guard | None = None,
-    ) -> None:
-        self.zone = zone
-        self.folder = folder
-        self.prefix = prefix
-        self.format = file_format
-        self.resource = resource
-        self.max_file_bytes = max_file_bytes
-        self.guard: Guard = guard or (lambda what, path: contextlib.nullcontext())
-        self.files: list[PartFile] = []
-        self._current: Encoder | None = None
-        self._file: HashingFile | None = None
-        self._records = 0
-        self._name = ""
+    folder: Any
+    prefix: str
+    format: Format
+    resource: Resource
+    max_file_bytes: int
+    zone: tzinfo = UTC
+    guard: Guard = field(default=lambda what, path: contextlib.nullcontext())
+    files: list[PartFile] = field(default_factory=list, init=False)
+    _current: Encoder | None = field(default=None, init=False)
+    _file: HashingFile | None = field(default=None, init=False)
+    _records: int = field(default=0, init=False)
+    _name: str = field(default="", init=False)
 
     @property
     def records(self) -> int:

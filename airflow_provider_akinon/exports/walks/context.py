@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_akinon.exports.idset import IdSet
@@ -36,28 +36,25 @@ class Sink(Protocol):
 
 @dataclass
 class Tally:
-    """
-    What a walk found: ``count`` records by the API's counts, ``written`` to files, ``skipped`` because
-    an earlier sub-window of the same export (``window_step``) wrote them already, and ``left``: records
-    found that left a changes-feed window while it was walked (by the counts; see :mod:`..settle`), and
-    ``cut``: records outside the window a walk without the date filter saw and dropped; ``gone``: orders
-    deleted between the orders' walk and their children's (the API refused them; they have no children).
-    """
+    """What a walk found, in records; tallies of sub-walks add up (``+=``)."""
 
+    #: by the API's counts
     count: int = 0
+    #: written to files
     written: int = 0
+
+    #: not written again: an earlier sub-window of the same export (``window_step``) wrote them
     skipped: int = 0
+    #: left a changes-feed window while it was walked (by the counts; see :mod:`..settle`)
     left: int = 0
+    #: outside the window: a walk without the date filter saw them and dropped them
     cut: int = 0
+    #: orders deleted between the orders' walk and their children's (the API refused them; no children)
     gone: int = 0
 
     def __iadd__(self, other: Tally) -> Tally:
-        self.count += other.count
-        self.written += other.written
-        self.skipped += other.skipped
-        self.left += other.left
-        self.cut += other.cut
-        self.gone += other.gone
+        for counter in fields(self):
+            setattr(self, counter.name, getattr(self, counter.name) + getattr(other, counter.name))
         return self
 
 
