@@ -30,7 +30,7 @@ from airflow_provider_akinon.hooks.paging import (
     LimitOffsetPaginator,
     PageNumberPaginator,
 )
-from airflow_provider_akinon.hooks.probe import probed
+from airflow_provider_akinon.hooks.honoured import probed
 from airflow_provider_akinon.hooks.questions import probe_batch_lookup, probe_date_sort
 from airflow_provider_akinon.hooks.records import decode_page
 from airflow_provider_akinon.hooks.rules import parse_retry_after

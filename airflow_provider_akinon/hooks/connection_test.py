@@ -11,7 +11,7 @@ from typing import Any
 from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError
 from airflow_provider_akinon.hooks.config import AkinonConfig
 from airflow_provider_akinon.hooks.core import RequestCore
-from airflow_provider_akinon.hooks.probe import probed
+from airflow_provider_akinon.hooks.honoured import probed
 from airflow_provider_akinon.hooks.records import decode_page
 from airflow_provider_akinon.resources import ORDERS
 

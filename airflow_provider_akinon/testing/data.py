@@ -17,7 +17,7 @@ from itertools import accumulate
 import orjson
 
 from airflow_provider_akinon.testing.adjacent import Adjacent
-from airflow_provider_akinon.testing.records import RecordShapes
+from airflow_provider_akinon.testing.shapes import RecordShapes
 
 STATUSES = ("50", "100", "200", "300", "350", "400", "450", "500", "510", "520", "550", "600")
 STATUS_WEIGHTS = (1, 4, 2, 2, 1, 30, 10, 20, 5, 2, 20, 3)

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from airflow_provider_akinon.testing.data import AkinonData
-from airflow_provider_akinon.testing.lists import Lists, Span, order_columns
+from airflow_provider_akinon.testing.drf import Lists, Span, order_columns
 from airflow_provider_akinon.testing.variants import ApiVariant, Faults, FilterError, Log
 
 PREFIXES = ("/api/v1/remote/1/data-warehouse/", "/api/v1/", "/api/i1/")
