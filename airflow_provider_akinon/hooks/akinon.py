@@ -21,6 +21,7 @@ from airflow_provider_akinon.hooks.config import (
 )
 from airflow_provider_akinon.hooks.connection_test import quick_test
 from airflow_provider_akinon.hooks.core import RequestCore, RequestStats
+from airflow_provider_akinon.hooks.honoured import probed
 from airflow_provider_akinon.hooks.http import HttpHookCompat
 from airflow_provider_akinon.hooks.lists import ListReader
 from airflow_provider_akinon.hooks.paging import (
@@ -30,7 +31,6 @@ from airflow_provider_akinon.hooks.paging import (
     LimitOffsetPaginator,
     PageNumberPaginator,
 )
-from airflow_provider_akinon.hooks.honoured import probed
 from airflow_provider_akinon.hooks.questions import probe_batch_lookup, probe_date_sort
 from airflow_provider_akinon.hooks.records import decode_page
 from airflow_provider_akinon.hooks.rules import parse_retry_after
