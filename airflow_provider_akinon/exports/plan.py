@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from airflow_provider_akinon.errors import AkinonApiError, ExportConsistencyError, WindowError
-from airflow_provider_akinon.exports.settle import CHANGES_FEED, GROWING, STRICT, Rule
+from airflow_provider_akinon.exports.settle import CHANGES_FEED, GROWING, STRICT, SettleRule
 from airflow_provider_akinon.exports.sources import (
     IdRange,
     ParentIds,
@@ -96,7 +96,7 @@ class Plan:
     filters: Mapping[str, Any]
     walk: type[ListWalk] | type[ChildrenWalk]
     caps: Capabilities | None
-    rule: Rule
+    rule: SettleRule
     page_size: int
     max_concurrency: int
     probed: bool

@@ -1,7 +1,7 @@
 """Walk until the API's count agrees: the one loop every walk settles with (shards, page walks, children).
 
 A pass walks a query and reports what it found, with the API's counts of that query before and after
-(:class:`Walked`). :func:`settle` accepts the first pass that a :class:`Rule` calls exact, discards the
+(:class:`Walked`). :func:`settle` accepts the first pass that a :class:`SettleRule` calls exact, discards the
 others and walks again, and after ``passes`` tries fails with what it saw: a count that never changed but
 never matched (the API's count disagrees with its pages), or one that kept moving (data still written).
 
@@ -48,7 +48,7 @@ class Walked:
 
 
 @dataclass(frozen=True)
-class Rule:
+class SettleRule:
     """When a pass is exact (see the module docstring)."""
 
     name: str
@@ -63,17 +63,17 @@ class Rule:
         return all(count == walked.found for count in known)
 
 
-STRICT = Rule("strict")
-CHANGES_FEED = Rule("changes_feed")
+STRICT = SettleRule("strict")
+CHANGES_FEED = SettleRule("changes_feed")
 #: for walks without the date filter, in an order where records only ever move later (newest first, or
 #: by key): the list's count may grow while walked (duplicates, dropped), never shrink (skips)
-GROWING = Rule("growing")
+GROWING = SettleRule("growing")
 
 
 def settle(
     walk: Callable[[], Walked],
     *,
-    rule: Rule,
+    rule: SettleRule,
     passes: int,
     what: str,
     again: Callable[[], None],

@@ -22,7 +22,7 @@ from airflow_provider_akinon.hooks.config import (
 from airflow_provider_akinon.hooks.connection_test import quick_test
 from airflow_provider_akinon.hooks.core import RequestCore, RequestStats
 from airflow_provider_akinon.hooks.honoured import probed
-from airflow_provider_akinon.hooks.http import HttpHookCompat
+from airflow_provider_akinon.hooks.http_hook import HttpHookCompat
 from airflow_provider_akinon.hooks.lists import ListReader
 from airflow_provider_akinon.hooks.paging import (
     DEFAULT_SORT_PARAM,
