@@ -151,15 +151,21 @@ def write(
     rng: random.Random,
     stop: threading.Event,
     recent: float | None,
+    least_deleted: int = 0,
 ) -> None:
-    """A busy shop: new orders (created now, with items), updates and deletions of others."""
+    """A busy shop: new orders (created now, with items), updates and deletions of others.
+
+    Asked to stop, it first deletes ``least_deleted`` orders in all, if it has not yet (tests that count
+    on deletions do not rest on how long they ran).
+    """
     from django.db import transaction
 
     from tests.drf_tenant.models import DeletedItem, Order, OrderItem
 
     ticks = max(inserts, updates, deletes, 1.0)
     owed = {"insert": 0.0, "update": 0.0, "delete": 0.0}
-    while not stop.wait(1 / ticks):
+    deleted = 0
+    while not stop.wait(1 / ticks) or deleted < least_deleted:
         owed["insert"] += inserts / ticks
         owed["update"] += updates / ticks
         owed["delete"] += deletes / ticks
@@ -170,6 +176,7 @@ def write(
                 if gone is not None:
                     DeletedItem.objects.create(object_id=gone.id, content_type_model="order")
                     gone.delete()
+                    deleted += 1
         while owed["insert"] >= 1:
             owed["insert"] -= 1
             with transaction.atomic():
@@ -213,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--updates", type=float, default=0.0, help="updated orders a second")
     parser.add_argument("--deletes", type=float, default=0.0, help="deleted orders a second")
     parser.add_argument(
+        "--least-deleted", type=int, default=0, help="asked to stop, first delete this many orders in all"
+    )
+    parser.add_argument(
         "--delete-recent", type=float, default=None, help="delete only orders this many minutes old"
     )
     parser.add_argument("--role", choices=("all", "setup", "web", "writer"), default="all")
@@ -232,7 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     rates = (args.inserts, args.updates, args.deletes)
     rng = random.Random(args.seed + 1)
-    writer = threading.Thread(target=write, args=(*rates, rng, stop, args.delete_recent), daemon=True)
+    writer = threading.Thread(
+        target=write, args=(*rates, rng, stop, args.delete_recent, args.least_deleted), daemon=True
+    )
     if any(rates) and args.role in ("all", "writer"):
         writer.start()
 

@@ -97,6 +97,7 @@ def drf_tenant(
     inserts: float = 0,
     updates: float = 0,
     deletes: float = 0,
+    least_deleted: int = 0,
     until: float = 1,
     throttle: str = "60/s",
 ) -> Iterator[Tenant]:
@@ -113,7 +114,7 @@ def drf_tenant(
     }
     command = [sys.executable, "-m", "tests.drf_tenant.serve", "--orders", str(orders), "--days", str(days)]
     command += ["--inserts", str(inserts), "--updates", str(updates), "--deletes", str(deletes)]
-    command += ["--until", str(until), "--products", str(products)]
+    command += ["--until", str(until), "--products", str(products), "--least-deleted", str(least_deleted)]
     process = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=home.joinpath("tenant.log").open("wb")
     )

@@ -190,7 +190,14 @@ def test_three_hours_of_a_drf_tenant_under_writes_keep_exactly_the_versions_seen
         return export
 
     with drf_tenant(
-        tmp_path / "tenant", orders=400, days=3 / 24, until=0, inserts=2, updates=3, deletes=1
+        tmp_path / "tenant",
+        orders=400,
+        days=3 / 24,
+        until=0,
+        inserts=2,
+        updates=3,
+        deletes=1,
+        least_deleted=1,
     ) as tenant:
         monkeypatch.setenv("AIRFLOW_CONN_AKINON_DEFAULT", tenant.connection_json())
         exports = [

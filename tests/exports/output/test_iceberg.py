@@ -35,7 +35,7 @@ def test_a_week_of_changes_on_a_drf_tenant_under_writes_ends_as_its_database(tmp
         ).execute({})  # fmt: skip
 
     with drf_tenant(
-        tmp_path / "tenant", orders=350, days=7, until=0, inserts=2, updates=3, deletes=1
+        tmp_path / "tenant", orders=350, days=7, until=0, inserts=2, updates=3, deletes=1, least_deleted=4
     ) as tenant:
         monkeypatch.setenv("AIRFLOW_CONN_AKINON_DEFAULT", tenant.connection_json())
         for day in range(7):
