@@ -23,9 +23,12 @@ $(AF3)/.installed: pyproject.toml airflow_provider_akinon/__init__.py | $(UV)
 	$(UV) pip install --quiet --python $(AF3) -e ".[test,iceberg]" "apache-airflow==$(AIRFLOW3)"
 	touch $@
 
-$(AF2)/.installed: pyproject.toml airflow_provider_akinon/__init__.py | $(UV)
+# cryptography 51 (December 2026) made MultiFernet a Rust object: Airflow 2.11.2's get_fernet() sets an
+# attribute on it and fails, so every connection with a password fails to load wherever a fernet key is set.
+# Airflow's own constraints pin cryptography; without them (no GitHub here) the pin is ours.
+$(AF2)/.installed: pyproject.toml airflow_provider_akinon/__init__.py Makefile | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(AF2)
-	$(UV) pip install --quiet --python $(AF2) -e ".[test]" "apache-airflow==$(AIRFLOW2)"
+	$(UV) pip install --quiet --python $(AF2) -e ".[test]" "apache-airflow==$(AIRFLOW2)" "cryptography<51"
 	touch $@
 
 # ruff; mypy (clean outside the shipped fake); the house rules no linter knows (scripts/check_house.py)
