@@ -19,7 +19,7 @@ pytest.importorskip("deltalake")
 
 from airflow_provider_akinon.exports import apply_deletions, merge_export
 from airflow_provider_akinon.operators.akinon import FetchAkinonListOperator, FetchOrdersOperator
-from tests.drf_tenant.tenant import drf_tenant
+from tests.drf_tenant.tenant import BUSY_SHOP, drf_tenant
 
 DAGS = Path(__file__).parents[2] / "dags"
 
@@ -32,14 +32,7 @@ def test_three_hours_of_changes_and_a_final_run_leave_the_current_state_of_the_d
 
     this_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     with drf_tenant(
-        tmp_path / "tenant",
-        orders=900,
-        days=3 / 24,
-        until=0,
-        inserts=2,
-        updates=3,
-        deletes=1,
-        least_deleted=4,
+        tmp_path / "tenant", orders=900, days=3 / 24, until=0, least_deleted=4, **BUSY_SHOP
     ) as tenant:
         monkeypatch.setenv("AIRFLOW_CONN_AKINON_DEFAULT", tenant.connection_json())
         monkeypatch.setenv("AIRFLOW_VAR_AKINON_EXPORT_BASE", str(tmp_path / "lake"))

@@ -36,6 +36,9 @@ def instant(value: str | datetime) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
+BUSY_SHOP = {"inserts": 2, "updates": 3, "deletes": 1}  # a second: a shop's writes while tests export
+
+
 class Tenant:
     """A running tenant: its URL, its database, and what its tables hold now."""
 

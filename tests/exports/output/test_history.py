@@ -175,7 +175,7 @@ def test_three_hours_of_a_drf_tenant_under_writes_keep_exactly_the_versions_seen
     from airflow_provider_akinon.exports import apply_deletions, iter_export_records, merge_export
     from airflow_provider_akinon.operators.akinon import FetchAkinonListOperator, FetchOrdersOperator
     from airflow_provider_akinon.timestamps import parse_instant
-    from tests.drf_tenant.tenant import drf_tenant
+    from tests.drf_tenant.tenant import BUSY_SHOP, drf_tenant
 
     this_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     table, lake = str(tmp_path / "history" / "orders"), tmp_path / "changes"
@@ -190,14 +190,7 @@ def test_three_hours_of_a_drf_tenant_under_writes_keep_exactly_the_versions_seen
         return export
 
     with drf_tenant(
-        tmp_path / "tenant",
-        orders=400,
-        days=3 / 24,
-        until=0,
-        inserts=2,
-        updates=3,
-        deletes=1,
-        least_deleted=1,
+        tmp_path / "tenant", orders=400, days=3 / 24, until=0, least_deleted=1, **BUSY_SHOP
     ) as tenant:
         monkeypatch.setenv("AIRFLOW_CONN_AKINON_DEFAULT", tenant.connection_json())
         exports = [

@@ -22,7 +22,7 @@ def test_a_week_of_changes_on_a_drf_tenant_under_writes_ends_as_its_database(tmp
     pytest.importorskip("rest_framework")
     from datetime import UTC, datetime, timedelta
 
-    from tests.drf_tenant.tenant import drf_tenant
+    from tests.drf_tenant.tenant import BUSY_SHOP, drf_tenant
 
     this_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     week = this_hour - timedelta(days=7)
@@ -34,9 +34,7 @@ def test_a_week_of_changes_on_a_drf_tenant_under_writes_ends_as_its_database(tmp
             file_format="iceberg",
         ).execute({})  # fmt: skip
 
-    with drf_tenant(
-        tmp_path / "tenant", orders=350, days=7, until=0, inserts=2, updates=3, deletes=1, least_deleted=4
-    ) as tenant:
+    with drf_tenant(tmp_path / "tenant", orders=350, days=7, until=0, least_deleted=4, **BUSY_SHOP) as tenant:
         monkeypatch.setenv("AIRFLOW_CONN_AKINON_DEFAULT", tenant.connection_json())
         for day in range(7):
             window(week + timedelta(days=day), week + timedelta(days=day + 1), f"day{day}")
