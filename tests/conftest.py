@@ -21,6 +21,9 @@ for _key, _value in {
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     "AIRFLOW__CORE__DAGS_FOLDER": str(Path(__file__).parent.parent / "dags"),
     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME}/airflow.db",
+    # a key from the start, as a deployment has: else ``airflow db migrate`` writes a random one into the
+    # home's airflow.cfg mid-session and processes started after it decrypt differently from this one
+    "AIRFLOW__CORE__FERNET_KEY": "dGVzdHMtb2YtdGhlLWFraW5vbi1wcm92aWRlci0wMDA=",
 }.items():
     if _key not in os.environ or _key in _ours:
         os.environ[_key] = _value
