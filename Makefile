@@ -17,8 +17,8 @@ $(VENV)/bootstrap/bin/uv:
 	$(PYTHON) -m venv $(VENV)/bootstrap
 	$(VENV)/bootstrap/bin/pip install --quiet --disable-pip-version-check uv
 
-# One venv per supported Airflow line; reinstalled when the dependencies or the version change.
-$(AF3)/.installed: pyproject.toml airflow_provider_akinon/__init__.py | $(UV)
+# One venv per supported Airflow line; reinstalled when the dependencies, the version or these recipes change.
+$(AF3)/.installed: pyproject.toml airflow_provider_akinon/__init__.py Makefile | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(AF3)
 	$(UV) pip install --quiet --python $(AF3) -e ".[test,iceberg]" "apache-airflow==$(AIRFLOW3)"
 	touch $@

@@ -155,8 +155,9 @@ def write(
 ) -> None:
     """A busy shop: new orders (created now, with items), updates and deletions of others.
 
-    Asked to stop, it first deletes ``least_deleted`` orders in all, if it has not yet (tests that count
-    on deletions do not rest on how long they ran).
+    Asked to stop before it has deleted ``least_deleted`` orders in all, it goes on without pausing, its
+    writes in the same proportions, until it has (tests that count on deletions do not rest on how long
+    they ran).
     """
     from django.db import transaction
 
@@ -228,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--role", choices=("all", "setup", "web", "writer"), default="all")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    if args.least_deleted and not args.deletes:
+        parser.error("--least-deleted needs --deletes: a writer that never deletes would never stop")
 
     import django
 
