@@ -95,10 +95,11 @@ class Export:
                 **how,
                 "format": self.format.name,
                 "records": tally.written,
-                "count": tally.count,
+                "count": None if tally.uncounted else tally.count,
                 "skipped_duplicates": tally.skipped,
                 "left_window": tally.left,
                 "cut_outside_window": tally.cut,
+                "end": tally.end(),
                 **({"orders_gone": tally.gone} if tally.gone else {}),
                 "created_at": api_time(now),
             }

@@ -42,6 +42,7 @@ from airflow_provider_akinon.exports.walks.window import ListWalk
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.hooks.capabilities import Capabilities
 from airflow_provider_akinon.hooks.config import DEFAULT_PAGE_SIZE
+from airflow_provider_akinon.hooks.paging import PAGINATORS, envelope_named
 from airflow_provider_akinon.resources import Resource, resource_named
 from airflow_provider_akinon.timestamps import zone_of
 from airflow_provider_akinon.windows import Window
@@ -138,11 +139,12 @@ def plan_export(hook: AkinonHook, ask: Ask) -> Plan:
         date_field=date_field,
         params=ask.filters,
         key=resource.primary_key,
+        lookup=resource.lookup,
         bare=resource.bare_list,
     )
     if date_field and caps.date_filter_ignored:
         return _without_filter(hook, ask, caps, date_field)
-    walk = _walk(resource, caps, ask.paging, isinstance(source, IdRange))
+    walk = _ended(resource, caps, _walk(resource, caps, ask.paging, isinstance(source, IdRange)))
     cursor = walk is KeysetWalk or caps.paginator().cursor_like
     rule = CHANGES_FEED if date_field and date_field == resource.version_field and cursor else STRICT
     days = zone_of(caps.offset, hook.config.timezone) if date_field and caps.date_unit == "day" else None
@@ -190,6 +192,7 @@ def _without_filter(hook: AkinonHook, ask: Ask, caps: Capabilities, date_field: 
         )
     elif caps.sort:
         order = {caps.sort_param: caps.sort}
+    walk = _ended(resource, caps, walk)
     log.warning(
         "%s ignores the %s filters; the window's walk: %s", resource.endpoint, date_field, walk.method
     )
@@ -200,13 +203,32 @@ def _without_filter(hook: AkinonHook, ask: Ask, caps: Capabilities, date_field: 
     )  # fmt: skip
 
 
+def _ended(resource: Resource, caps: Capabilities, walk: type[ListWalk]) -> type[ListWalk]:
+    """
+    ``walk``, unless it walks by the list's own paging and the probe found no way to know where that
+    ends (no count, no next page, and neither a page number nor an offset moves on): refused before any walk.
+    """
+    if issubclass(walk, PageWalk) and caps.pagination == "unknown":
+        counted = "no count" if caps.count is None else f"a count of {caps.count:,}"
+        raise ExportConsistencyError(
+            f"{resource.endpoint} answers {caps.page_size} records (asked {caps.limit}; {counted}; "
+            f"{envelope_named(caps.envelope).describe()}), and neither page=2 nor an offset moves to other "
+            "records (the probe asked): no paging style known follows it, so where its list ends cannot be "
+            "known, and a walk stopping on a short page could export it short. Set the connection's pagination "
+            f"extra to how it pages ({', '.join(PAGINATORS)}), or register a paginator that reads its next page "
+            "(README, 'Adding a paging style'). Nothing was exported."
+        )
+    return walk
+
+
 def _walk(resource: Resource, caps: Capabilities, paging: str, by_ids: bool) -> type[ListWalk]:
     """The walk: keyset where the probe found it works (or it is forced), else the list's own paging."""
     forced = WALKS.get(paging)
     if by_ids and not caps.keyset and forced is not KeysetWalk:
         raise ExportConsistencyError(
-            f"{resource.endpoint} does not honour a sort on {resource.primary_key} and the id lookups (the "
-            "probe asked), so it cannot be exported by id range; export it by date window instead."
+            f"{resource.endpoint} does not honour a sort on {resource.primary_key} and the "
+            f"{caps.lookup}__gt/__lt lookups (the probe asked), so it cannot be exported by id range; export it "
+            "by date window instead."
         )
     if forced is KeysetWalk or (forced is None and caps.keyset) or by_ids:
         return KeysetWalk
@@ -247,7 +269,9 @@ def _by_own_dates(hook: AkinonHook, ask: Ask) -> bool:
         return True
     resource, date_field = ask.resource, ask.source.date_field
     try:
-        caps = hook.probe(resource.endpoint, date_field=date_field, key=resource.primary_key)
+        caps = hook.probe(
+            resource.endpoint, date_field=date_field, key=resource.primary_key, lookup=resource.lookup
+        )
     except AkinonApiError as err:  # Akinon's documented children lists need an order filter
         log.info("%s cannot be listed on its own (%s): exporting the orders' children", resource.name, err)
         return False

@@ -30,6 +30,7 @@ from airflow_provider_akinon.hooks.paging import (
     KeysetPaginator,
     LimitOffsetPaginator,
     PageNumberPaginator,
+    known_envelopes,
 )
 from airflow_provider_akinon.hooks.questions import probe_batch_lookup, probe_date_sort
 from airflow_provider_akinon.hooks.records import decode_page
@@ -210,18 +211,25 @@ class AkinonHook(HttpHookCompat):
         date_field: str | None = "created_date",
         params: Mapping[str, Any] | None = None,
         key: str = "id",
+        lookup: str | None = None,
         bare: bool = False,
     ) -> Capabilities:
         """
-        Find what ``endpoint`` honours (page size, paging style, sort, id and date lookups, offsets), judged
-        by the records it returns; cached per hook. ``bare``: the list answers a plain array.
+        Find what ``endpoint`` honours (page size, paging style, envelope, sort, key and date lookups,
+        offsets), judged by the records it returns; cached per hook. ``key``: the field that keys its
+        records; ``lookup``: that field's filter name (``<lookup>__gt``; ``key`` where not given);
+        ``bare``: the list answers a plain array.
         """
+        lookup = lookup or key
         params_key = orjson.dumps(params or {}, option=orjson.OPT_SORT_KEYS)
-        cache_key = (endpoint, date_field, key, bare, params_key)
+        cache_key = (endpoint, date_field, key, lookup, bare, params_key)
         with self._probe_lock:
             if cache_key not in self._probes:
-                get = partial(self.get_page, endpoint, decoder=partial(decode_page, key=key, allow_bare=bare))
-                caps = probed(self.config, get, endpoint, date_field=date_field, params=params, key=key)
+                decode = partial(decode_page, key=key, allow_bare=bare, envelopes=known_envelopes())
+                get = partial(self.get_page, endpoint, decoder=decode)
+                caps = probed(
+                    self.config, get, endpoint, date_field=date_field, params=params, key=key, lookup=lookup
+                )
                 self.log.info("Probe of %s: %s", endpoint, caps.summary())
                 if caps.capped:
                     self.log.warning(

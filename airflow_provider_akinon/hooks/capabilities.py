@@ -6,7 +6,20 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from airflow_provider_akinon.hooks.paging import PAGINATORS, KeysetPaginator, PageNumberPaginator, Paginator
+from airflow_provider_akinon.hooks.paging import (
+    PAGINATORS,
+    KeysetPaginator,
+    PageNumberPaginator,
+    Paginator,
+    envelope_named,
+)
+from airflow_provider_akinon.hooks.records import PageDecoder
+
+#: The probe table's answer for a list whose end cannot be known from its answers.
+UNKNOWN_PAGING = (
+    "UNKNOWN: no count, no next page, and neither page=2 nor an offset moves on (exports by its own paging "
+    "are refused: set the connection's pagination extra)"
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +38,8 @@ class Capabilities:
     :param default_order: the order without a sort: ``asc`` or ``desc`` by key, ``None`` if neither.
     :param offset: how timestamps of ``date_field`` state their zone: ``Z``, ``+03:00`` or ``naive``.
     :param rtt_ms: the fastest round trip of the probe's requests.
+    :param envelope: the shape of the list's answers: the name of an
+        :class:`~airflow_provider_akinon.hooks.envelope.Envelope` (``drf``: ``results``, ``count``, ``next``).
     """
 
     endpoint: str
@@ -47,6 +62,7 @@ class Capabilities:
     requests: int = 0
     batch_lookup: bool | None = None
     date_unit: str = "instant"
+    envelope: str = "drf"
 
     #: the answers a connection extra set instead of the probe (``pagination``, ``sort_param``, ``size_param``)
     settings: tuple[str, ...] = ()
@@ -82,6 +98,14 @@ class Capabilities:
         """The paginator of a walk over this list by its own paging (not keyset); page numbers by default."""
         return PAGINATORS.get(self.pagination, PageNumberPaginator).of(self)
 
+    def decoder(
+        self, key: str, date_field: str | None = None, parent: str | None = None, *, allow_bare: bool = False
+    ) -> PageDecoder:
+        """The decoder of this list's pages: its envelope, its key (and date or parent field) read."""
+        return PageDecoder(
+            key, date_field, parent, allow_bare=allow_bare, envelope=envelope_named(self.envelope)
+        )
+
     def keyset_paginator(self, key: str) -> KeysetPaginator:
         """The paginator of a keyset walk over this list on ``key``."""
         return KeysetPaginator(
@@ -94,7 +118,9 @@ class Capabilities:
 
     def rows(self) -> list[tuple[str, str]]:
         """(question, answer) pairs: the probe command's table."""
-        if self.capped:
+        if self.pagination == "unknown":
+            cap = f"{self.page_size} a page (asked {self.limit})"
+        elif self.capped:
             cap = f"capped at {self.page_size} (asked {self.limit})"
         elif self.pagination == "single":
             cap = f"up to {self.limit}: the whole list fits one page"
@@ -115,9 +141,12 @@ class Capabilities:
             return {True: "honoured", False: "IGNORED", None: "cannot tell (too few records)"}[flag]
 
         return [
-            ("records visible", "not counted (cursor paging)" if self.count is None else f"{self.count:,}"),
+            (
+                "records visible",
+                "not counted (its answers carry no count)" if self.count is None else f"{self.count:,}",
+            ),
             (f"page size ({self.size_param})", cap),
-            ("paging", self.pagination.replace("_", "/")),
+            ("paging", UNKNOWN_PAGING if self.pagination == "unknown" else self.pagination.replace("_", "/")),
             ("sort", sort if self.sort_id is not None else "cannot tell (too few records)"),
             (
                 "default order",
@@ -129,6 +158,7 @@ class Capabilities:
             (f"{df}__lt", yes(self.date_lt) + (" (days: YYYY-MM-DD)" if self.date_unit == "day" else "")),
             (f"{df} time zone", self.offset or "cannot tell (no records)"),
             ("round trip", f"{self.rtt_ms:.0f} ms ({self.requests} requests)"),
+            ("answers", self.envelope),
         ]
 
     def summary(self, noun: str = "records") -> str:

@@ -35,25 +35,42 @@ SIZE = DEFAULT_SIZE_PARAM
 SAMPLE = 20
 #: Other records a question may be asked again with, when a record changed between two requests.
 RETRIES = 3
+#: What the probe asks of a list whose first answer does not show its end: the second page, by number and
+#: by offset (a 404 "Invalid page." answers an empty page).
+PAGING_QUESTIONS = ("page", "offset")
 #: Bounds no record's date lies beyond, for lists whose records do not carry the date they filter on.
 FAR_FUTURE = "2100-01-01T00:00:00.000000Z"
 FAR_PAST = "1970-01-02T00:00:00.000000Z"
 
 
+def whole(first: Page) -> bool:
+    """
+    Whether the first answer shows it holds the whole list: empty, an unpaged array, a ``next`` field
+    saying no page follows, or a count it reaches. A page shorter than asked shows nothing (a cap).
+    """
+    if first.bare or not len(first) or (first.next is None and first.says_next):
+        return True
+    return first.count is not None and first.count <= len(first)
+
+
 def _paging_style(first: Page, answers: dict[str, Page], key: str) -> str:
     """
     How the list pages: the first paginator of :data:`PAGINATORS` that recognises it from the first
-    answer and what ``page`` and ``offset`` did; else ``single`` (one page) or ``unknown``.
+    answer and what ``page`` and ``offset`` did; else ``single`` where the list is shown to fit one page
+    (the first answer says so, or the page after it is empty), or ``unknown``.
     """
     linked = dict(parse_qsl(urlsplit(first.next or "").query))
     head = keys_of(first, key)[:1]
     moved = {
         name: bool(len(answers[name])) and keys_of(answers[name], key)[:1] != head
-        for name in ("page", "offset")
+        for name in PAGING_QUESTIONS
         if name in answers
     }
     style = next((name for name, p in PAGINATORS.items() if p.detects(first, linked, moved)), None)
-    return style or ("unknown" if first.next else "single")
+    if style:
+        return style
+    after = [answers[name] for name in PAGING_QUESTIONS if name in answers]
+    return "single" if whole(first) or any(not len(page) for page in after) else "unknown"
 
 
 def probe_endpoint(
@@ -91,6 +108,7 @@ def probe_endpoint(
         page_size=page_size,
         size_param=size_param,
         pagination=_paging_style(first, second, key),
+        envelope=first.envelope.name,
         sort=sort,
         sort_param=used_param,
         lookup=lookup,
@@ -138,15 +156,15 @@ def _second_round(
         up, down = ({sorted_by: key}, {sorted_by: f"-{key}"}) if sorted_by else ({}, {})
         questions["gt"] = {**up, f"{lookup}__gt": low, SIZE: SAMPLE}
         questions["lt"] = {**down, f"{lookup}__lt": top, SIZE: SAMPLE}
-    second = ask.many(questions)
+    second = ask.many(questions, past_end=PAGING_QUESTIONS)
     id_gt = judge.lookup(second["gt"], {key: low}, lambda r: int(r[key]) > low) if "gt" in second else None
     id_lt = judge.lookup(second["lt"], {key: top}, lambda r: int(r[key]) < top) if "lt" in second else None
     return second, id_gt, id_lt
 
 
 def _paging_questions(first: Page, limit: int) -> dict[str, dict[str, Any]]:
-    """What ``page``, ``offset`` and a ``page_size`` parameter do, for a list of more than one page."""
-    if not first.next:
+    """What ``page``, ``offset`` and a ``page_size`` parameter do, for a list not shown to fit one page."""
+    if whole(first):
         return {}
     questions: dict[str, dict[str, Any]] = {
         "page": {SIZE: limit, "page": 2},
@@ -161,7 +179,7 @@ def _page_size(first: Page, second: dict[str, Page], limit: int) -> tuple[str, i
     """The parameter that sets the page size, and the largest page the tenant gives for ``limit``."""
     if "page_size" in second and len(second["page_size"]) > len(first):
         return "page_size", len(second["page_size"])
-    return SIZE, max(1, len(first) if first.next else limit)
+    return SIZE, limit if whole(first) else max(1, len(first))
 
 
 def _default_order(keys: list[int]) -> str | None:

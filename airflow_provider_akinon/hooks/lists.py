@@ -10,9 +10,9 @@ from typing import Any
 from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError
 from airflow_provider_akinon.hooks.config import DEFAULT_PAGE_SIZE, AkinonConfig
 from airflow_provider_akinon.hooks.core import RequestCore
-from airflow_provider_akinon.hooks.paging import PageNumberPaginator, Paginator
+from airflow_provider_akinon.hooks.paging import PageNumberPaginator, Paginator, known_envelopes
 from airflow_provider_akinon.hooks.records import Page, decode_page
-from airflow_provider_akinon.hooks.walker import iter_pages
+from airflow_provider_akinon.hooks.walker import PageStream
 from airflow_provider_akinon.resources import DISCOUNT_ITEMS, OMS_ORDER_ITEMS, ORDER_ITEMS, ORDERS
 
 
@@ -38,7 +38,8 @@ class ListReader:
         One page of a list, checked (a 200 that is not a page is retried like a 5xx, then an error); with
         a :class:`~airflow_provider_akinon.hooks.records.PageDecoder` its records stay raw bytes.
         """
-        return self.core.call("GET", self.core.url_for(endpoint), query=params, decode=decoder or decode_page)
+        decode = decoder or partial(decode_page, envelopes=known_envelopes())
+        return self.core.call("GET", self.core.url_for(endpoint), query=params, decode=decode)
 
     def head(
         self,
@@ -52,7 +53,7 @@ class ListReader:
         The ``count`` of a list query (``None`` where its paging has none), and its first record (``None``
         when empty): one small request. An answer that is not a page is an error, never an empty list.
         """
-        decode = partial(decode_page, key=key, allow_bare=bare)
+        decode = partial(decode_page, key=key, allow_bare=bare, envelopes=known_envelopes())
         page = self.get_page(endpoint, {**(params or {}), self.config.size_param: 1}, decode)
         return page.count, (page.parsed[0] if page.parsed else None)
 
@@ -64,16 +65,17 @@ class ListReader:
         page_size: int | None = None,
         paginator: Paginator | None = None,
         decoder: Callable[[bytes], Page] | None = None,
-    ) -> Iterator[Page]:
+    ) -> PageStream:
         """
-        Yield the :class:`~airflow_provider_akinon.hooks.records.Page` objects of a list, one at a time.
+        Yield the :class:`~airflow_provider_akinon.hooks.records.Page` objects of a list, one at a time; the
+        stream's ``end`` then says how the end was known (the count, the paging's marker, an empty page).
 
         Default paging: ``page`` and ``limit`` and ``sort=id`` unless ``params`` sorts; ``next`` is followed
-        by its page number only (never its host); the walk ends on ``next: null``, an empty page or a 404
-        "Invalid page.". Pass ``paginator=KeysetPaginator()`` for an ``id__gt`` cursor walk,
+        by its page number only (never its host); the walk ends on ``next: null``, the count reached, an empty
+        page or a 404 "Invalid page.", never on a short page. Pass ``paginator=KeysetPaginator()`` for an ``id__gt`` cursor walk,
         ``LimitOffsetPaginator()`` or ``CursorPaginator()`` for lists that page so (the probe tells).
         """
-        return iter_pages(
+        return PageStream(
             lambda e, q: self.get_page(e, q, decoder),
             endpoint,
             params or {},
@@ -91,7 +93,7 @@ class ListReader:
     ) -> Iterator[dict[str, Any]]:
         """Yield the envelopes (``count``, ``next``, ``results``) of a list, one page at a time (see :meth:`pages`)."""
         for page in self.pages(endpoint, params, page_size=page_size, paginator=paginator):
-            yield page.envelope()
+            yield page.envelope_dict()
 
     def paginate(
         self, endpoint: str, params: Mapping[str, Any] | None = None, *, page_size: int | None = None

@@ -1,9 +1,11 @@
 """Paging strategies behind one small interface, and the registry of the paging styles of lists.
 
 A paginator says what the first query is and what the next one is after a page;
-:func:`~airflow_provider_akinon.hooks.walker.iter_pages` sends them. Paginators trust the server's
-answers, not the request: a walk ends on ``next: null`` or an empty page, never because a page is
-shorter than asked (a tenant may cap the page size silently).
+:class:`~airflow_provider_akinon.hooks.walker.PageStream` sends them, and decides where the list ends from
+evidence only: the count reached (:meth:`Paginator.reached`), the style's end marker (``next: null``,
+or no next link where earlier pages had one), or an empty page; never because a page is shorter than
+asked (a tenant may cap the page size silently). Where the answer keeps its records, count and next
+page is the list's :class:`~airflow_provider_akinon.hooks.envelope.Envelope`.
 
 The styles of Django REST Framework, which Akinon runs on: page numbers (``page`` + a size parameter),
 limit/offset, opaque cursors in ``next``; and keyset walks (a sort on the key and a ``__gt`` cursor).
@@ -18,7 +20,8 @@ from collections.abc import Mapping
 from typing import Any, Protocol, Self
 from urllib.parse import parse_qsl, urlsplit
 
-from airflow_provider_akinon.errors import AkinonApiError, AkinonPageError
+from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError, AkinonPageError
+from airflow_provider_akinon.hooks.envelope import ENVELOPES, Envelope
 from airflow_provider_akinon.hooks.records import Page
 
 #: The query parameters of the page size and the order Akinon's lists document (the probe may find others).
@@ -40,18 +43,33 @@ def _pages_for(count: int | None, page: Page) -> int | None:
 
 
 class Paginator(Protocol):
-    """One paging style: the first query, the query after a page, and how far a walk may go."""
+    """
+    One paging style: the first query, the query after a page, and what ends a walk.
+
+    A style registered in :data:`PAGINATORS` also has ``name`` (what the probe and the connection's
+    ``pagination`` extra call it), ``of(paging)`` (a classmethod building it from what the probe found:
+    ``sort``, ``sort_param``, ``size_param``), ``detects(first, linked, moved)`` (a staticmethod: whether a
+    list pages this way, see :meth:`BasePaginator.detects`) and, optionally, ``envelope`` (the
+    :class:`~airflow_provider_akinon.hooks.envelope.Envelope` of its answers, where it is not one of
+    :data:`~airflow_provider_akinon.hooks.envelope.ENVELOPES`).
+    """
 
     #: what moves the walk, for messages ("the page parameter")
     moves: str
-    #: the walk moves past the last record seen (a cursor), so a record leaving the list cannot shift it
+    #: the walk moves past the last record seen (a cursor), so a record leaving the list cannot shift it; a
+    #: ``modified_date`` window walked so is exact when no record still in it was missed (the changes-feed
+    #: rule), where a page-number walk must find the count exactly
     cursor_like: bool
 
     def first(self, params: Mapping[str, Any], limit: int) -> dict[str, Any]:
         """The query of the first page."""
 
     def following(self, query: dict[str, Any], page: Page) -> dict[str, Any] | None:
-        """The query of the page after ``page`` (fetched with ``query``); ``None`` at the end."""
+        """The query of the page after ``page`` (fetched with ``query``); ``None``: this style cannot ask one
+        (the walk ends there only on evidence that the list ended, else it fails)."""
+
+    def reached(self, page: Page, seen: int) -> bool:
+        """Whether the list's count says it ended at ``page``, ``seen`` records into the walk."""
 
     def past_end(self, err: AkinonApiError, query: Mapping[str, Any]) -> bool:
         """True when ``err`` only means the list ended (a 404 "Invalid page." past the last page)."""
@@ -68,7 +86,7 @@ class Paging(Protocol):
     size_param: str
 
 
-class _Sorted:
+class BasePaginator:
     """
     The sort every style sends unless the caller's params sort: ``{sort_param}={sort}``; and what a
     paging style of a list needs to be registered in :data:`PAGINATORS`: its ``name``, how the probe
@@ -104,14 +122,20 @@ class _Sorted:
         query = {self.sort_param: self.sort} if self.sort and self.sort_param not in params else {}
         return {**query, **params, self.size_param: limit}
 
+    def reached(self, page: Page, seen: int) -> bool:
+        """The count is of the whole query: reached once the walk has seen as many records."""
+        return page.count is not None and seen >= page.count
+
     def past_end(self, err: AkinonApiError, query: Mapping[str, Any]) -> bool:
+        """No error means the list ended, unless a style says so."""
         return False
 
     def pages_allowed(self, pages: int, page: Page) -> int | None:
+        """The pages the list's count fills at this page's size, with slack for inserts."""
         return _pages_for(page.count, page)
 
 
-class PageNumberPaginator(_Sorted):
+class PageNumberPaginator(BasePaginator):
     """``page`` and a page size; ``next`` is read for its page number only, else ``page + 1``."""
 
     name = "page"
@@ -129,7 +153,7 @@ class PageNumberPaginator(_Sorted):
 
     def following(self, query: dict[str, Any], page: Page) -> dict[str, Any] | None:
         """The query of the next page: ``next``'s page number if it moves on, else ``page + 1``."""
-        if not page.next or not len(page):
+        if not len(page):
             return None
         linked, current = _linked(page, self.page_param), int(query[self.page_param])
         number = int(linked) if linked and linked.isdigit() and int(linked) > current else current + 1
@@ -141,11 +165,11 @@ class PageNumberPaginator(_Sorted):
 
     @staticmethod
     def detects(first: Page, linked: Mapping[str, str], moved: Mapping[str, bool]) -> bool:
-        """A list of more than one page that ``page=2`` moved through."""
-        return bool(first.next and moved.get("page"))
+        """A list that ``page=2`` moved through."""
+        return bool(moved.get("page"))
 
 
-class LimitOffsetPaginator(_Sorted):
+class LimitOffsetPaginator(BasePaginator):
     """``limit`` and ``offset`` (DRF's ``LimitOffsetPagination``); ``next`` read for its offset only."""
 
     name = "limit_offset"
@@ -158,7 +182,7 @@ class LimitOffsetPaginator(_Sorted):
     @staticmethod
     def detects(first: Page, linked: Mapping[str, str], moved: Mapping[str, bool]) -> bool:
         """A list an ``offset`` moved through, whose ``next`` carries one (or that ``page`` did not move)."""
-        return bool(first.next and moved.get("offset") and ("offset" in linked or not moved.get("page")))
+        return bool(moved.get("offset") and ("offset" in linked or not moved.get("page")))
 
     def first(self, params: Mapping[str, Any], limit: int) -> dict[str, Any]:
         """The query of the first page: ``params``, the sort, the page size and ``offset=0``."""
@@ -166,14 +190,14 @@ class LimitOffsetPaginator(_Sorted):
 
     def following(self, query: dict[str, Any], page: Page) -> dict[str, Any] | None:
         """The query of the next page: ``next``'s offset if it moves on, else past this page."""
-        if not page.next or not len(page):
+        if not len(page):
             return None
         linked, current = _linked(page, self.offset_param), int(query[self.offset_param])
         offset = int(linked) if linked and linked.isdigit() and int(linked) > current else current + len(page)
         return {**query, self.offset_param: offset}
 
 
-class CursorPaginator(_Sorted):
+class CursorPaginator(BasePaginator):
     """An opaque cursor in ``next`` (DRF's ``CursorPagination``): the list's own fixed order, no count."""
 
     name = "cursor"
@@ -209,7 +233,7 @@ class CursorPaginator(_Sorted):
         return {**query, self.cursor_param: cursor}
 
 
-class KeysetPaginator(_Sorted):
+class KeysetPaginator(BasePaginator):
     """
     A sort on the key and a ``<lookup>__gt`` cursor after the last record of each page: unlike page
     numbers, a cursor cannot skip a record when another one leaves the list mid-walk.
@@ -236,17 +260,16 @@ class KeysetPaginator(_Sorted):
         return query
 
     def following(self, query: dict[str, Any], page: Page) -> dict[str, Any] | None:
-        """
-        The query of the next page: ``<lookup>__gt`` the last key of this page. The walk ends on an empty
-        page, or on one whose answer says it is the last (``next: null`` or a count) or is not full.
-        """
+        """The query of the next page: ``<lookup>__gt`` the last key of this page."""
         if not len(page):
-            return None
-        if not page.next and page.tells_end(int(query[self.size_param])):
             return None
         following = {**query, f"{self.lookup}__gt": page.field(self.key, page.keys)[-1]}
         following.pop(f"{self.lookup}__gte", None)
         return following
+
+    def reached(self, page: Page, seen: int) -> bool:
+        """Each query counts what is left from its page on: reached when this page holds all of it."""
+        return page.count is not None and len(page) >= page.count
 
     def pages_allowed(self, pages: int, page: Page) -> int | None:
         """The pages walked so far plus those the rest of the list fills (its count from this page on)."""
@@ -256,8 +279,30 @@ class KeysetPaginator(_Sorted):
 
 
 #: The paging styles of lists, by name, in the order the probe asks each whether a list pages its way (a
-#: connection's ``pagination`` extra names one too). A new style is a class with ``name``, ``moves``,
-#: ``cursor_like``, ``of``, ``detects``, ``first``, ``following``, ``past_end`` and ``pages_allowed``.
+#: connection's ``pagination`` extra names one too). A new style is a class with what :class:`Paginator`
+#: lists (``name``, ``moves``, ``cursor_like``, ``of``, ``detects``, ``first``, ``following``, ``reached``,
+#: ``past_end``, ``pages_allowed``; ``envelope`` optional): subclassing :class:`BasePaginator` gives the defaults.
 PAGINATORS: dict[str, Any] = {
     paginator.name: paginator for paginator in (CursorPaginator, LimitOffsetPaginator, PageNumberPaginator)
 }
+
+
+def known_envelopes() -> list[Envelope]:
+    """Every envelope the probe may recognise: :data:`ENVELOPES`, then those the registered paginators declare."""
+    found = {e.name: e for e in ENVELOPES.values()}
+    for paginator in PAGINATORS.values():
+        declared = getattr(paginator, "envelope", None)
+        if isinstance(declared, Envelope):
+            found.setdefault(declared.name, declared)
+    return list(found.values())
+
+
+def envelope_named(name: str) -> Envelope:
+    """The known envelope called ``name`` (what the probe recorded)."""
+    for envelope in known_envelopes():
+        if envelope.name == name:
+            return envelope
+    raise AkinonConfigError(
+        f"the list was probed with the envelope {name!r}, which is not registered in this process: import the "
+        "module that registers it (its paginator or its ENVELOPES line) where the export runs"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import tzinfo
 from typing import Any
@@ -47,12 +47,24 @@ class Asker:
         self.timings.append(time.monotonic() - started)
         return page
 
-    def many(self, queries: dict[str, dict[str, Any]]) -> dict[str, Page]:
-        """Send ``queries`` concurrently; return their pages by name."""
+    def many(self, queries: dict[str, dict[str, Any]], *, past_end: Collection[str] = ()) -> dict[str, Page]:
+        """
+        Send ``queries`` concurrently; return their pages by name. ``past_end``: queries that may ask past
+        the list's end, where a 404 (Django REST Framework's "Invalid page.") answers an empty page.
+        """
         if not queries:
             return {}
+
+        def one(name: str) -> Page:
+            try:
+                return self.one(queries[name])
+            except AkinonApiError as err:
+                if name in past_end and err.status == 404:
+                    return Page(None, None, says_next=False, parsed=[])
+                raise
+
         with ThreadPoolExecutor(len(queries), thread_name_prefix="akinon-probe") as pool:
-            return dict(zip(queries, pool.map(self.one, queries.values()), strict=True))
+            return dict(zip(queries, pool.map(one, queries), strict=True))
 
 
 class Judge:

@@ -15,6 +15,7 @@ import msgspec
 import orjson
 
 from airflow_provider_akinon.errors import NotAPageError, PageShapeError
+from airflow_provider_akinon.hooks.envelope import ARRAY, DRF, ENVELOPES, Envelope, envelope_of, unrecognised
 
 
 class Records:
@@ -104,13 +105,14 @@ class Records:
 
 class Page(Records):
     """
-    One page of a list: the API's ``count`` (``None`` where the paging carries none) and ``next`` link;
-    ``bare``: the list answered a plain array, the whole list at once; ``says_next``: the answer has a
-    ``next`` field (``null`` on the last page, as Django REST Framework's paginations write it);
-    ``headers``: the answer's (set by the request rules), for paginators that page by them (``Link``).
+    One page of a list: the API's ``count`` (``None`` where the answer carries none) and ``next`` (a link, or
+    a token); ``bare``: the list answered a plain array it does not page, the whole list at once;
+    ``says_next``: the body has a ``next`` field (``null`` on the last page, as Django REST Framework's
+    paginations write it); ``envelope``: the shape it was read by; ``headers``: the answer's, attached by
+    the request rules (:meth:`attach`), for paginators that page by them.
     """
 
-    __slots__ = ("bare", "count", "headers", "next", "says_next")
+    __slots__ = ("bare", "count", "envelope", "headers", "next", "says_next")
 
     def __init__(
         self,
@@ -119,6 +121,7 @@ class Page(Records):
         *,
         bare: bool = False,
         says_next: bool = True,
+        envelope: Envelope = DRF,
         **records: Any,
     ) -> None:
         super().__init__(**records)
@@ -126,35 +129,45 @@ class Page(Records):
         self.next = next
         self.bare = bare
         self.says_next = says_next
+        self.envelope = envelope
         self.headers: Mapping[str, str] = {}
 
-    def tells_end(self, limit: int) -> bool:
-        """Whether a missing next link means the list ended: the answer has a count or a ``next`` field, or
-        holds fewer than the ``limit`` records asked for."""
-        return self.count is not None or self.says_next or len(self) < limit
+    def attach(self, headers: Mapping[str, str]) -> None:
+        """Keep the answer's ``headers``, and read the count and next page from them where the body has none."""
+        self.headers = headers
+        if self.count is None:
+            self.count = self.envelope.count_in(headers)
+        if self.next is None and not self.says_next:
+            self.next = self.envelope.next_in(headers)
 
-    def envelope(self) -> dict[str, Any]:
-        """The page as the API's JSON envelope (``count``, ``next``, ``previous``, ``results``)."""
+    def envelope_dict(self) -> dict[str, Any]:
+        """The page as Django REST Framework's JSON envelope (``count``, ``next``, ``previous``, ``results``)."""
         return {"count": self.count, "next": self.next, "previous": None, "results": self.parsed}
 
 
-def page_of(body: Any, *, key: str | None = None, allow_bare: bool = False) -> Page:
+def page_of(
+    body: Any,
+    *,
+    key: str | None = None,
+    allow_bare: bool = False,
+    envelopes: Sequence[Envelope] = tuple(ENVELOPES.values()),
+) -> Page:
     """
-    A :class:`Page` of an already parsed answer, checked: an object with a ``results`` list of objects
-    (carrying ``key`` when given). A bare list is one page only where ``allow_bare``.
+    A :class:`Page` of an already parsed answer, checked: the records where the first of ``envelopes``
+    that fits keeps them, each an object (carrying ``key`` when given). ``allow_bare``: a top-level array
+    is the whole list (a list that does not page).
     """
-    if isinstance(body, list):
-        if not allow_bare:
-            raise PageShapeError(
-                f"a bare list of {len(body)} records, without the paging envelope (count, next)"
-            )
-        return _checked(body, len(body), None, key, bare=True)
-    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-        raise NotAPageError("it has no results list")
-    count, link = body.get("count"), body.get("next")
+    if isinstance(body, list) and allow_bare:
+        return _checked(body, len(body), None, key, bare=True, envelope=ARRAY)
+    envelope = envelope_of(body, envelopes)
+    if envelope.records is None:
+        return _checked(body, None, None, key, says_next=False, envelope=envelope)
+    count = body.get(envelope.count) if envelope.count else None
+    link = body.get(envelope.next) if envelope.next else None
     if (count is not None and not isinstance(count, int)) or (link is not None and not isinstance(link, str)):
-        raise NotAPageError("its count or next is not a number or a link")
-    return _checked(body["results"], count, link, key, says_next="next" in body)
+        raise NotAPageError(f"its {envelope.count} or {envelope.next} is not a number or a link")
+    says_next = bool(envelope.next) and envelope.next in body
+    return _checked(body[envelope.records], count, link, key, says_next=says_next, envelope=envelope)
 
 
 def _checked(
@@ -165,18 +178,50 @@ def _checked(
     *,
     bare: bool = False,
     says_next: bool = True,
+    envelope: Envelope = DRF,
 ) -> Page:
     for position, record in enumerate(results):
         if not isinstance(record, dict):
             raise PageShapeError(f"record {position} of the page is {type(record).__name__}, not an object")
         if key is not None and key not in record:
             raise PageShapeError(f"record {position} of the page has no {key!r}")
-    return Page(count, link, bare=bare, says_next=says_next, parsed=list(results))
+    return Page(count, link, bare=bare, says_next=says_next, envelope=envelope, parsed=list(results))
 
 
-def decode_page(body: bytes, *, key: str | None = None, allow_bare: bool = False) -> Page:
-    """Parse and check a page body (``ValueError`` when it is not JSON)."""
-    return page_of(orjson.loads(body), key=key, allow_bare=allow_bare)
+def decode_page(
+    body: bytes,
+    *,
+    key: str | None = None,
+    allow_bare: bool = False,
+    envelopes: Sequence[Envelope] = tuple(ENVELOPES.values()),
+) -> Page:
+    """Parse and check a page body (``ValueError`` when it is not JSON); see :func:`page_of`."""
+    return page_of(orjson.loads(body), key=key, allow_bare=allow_bare, envelopes=envelopes)
+
+
+class _Shape:
+    """The msgspec decoders of one envelope: its records kept raw, and the heads a walk reads."""
+
+    def __init__(self, envelope: Envelope, head: Any) -> None:
+        self.envelope = envelope
+        if envelope.records is None:
+            self.body: Any = msgspec.json.Decoder(list[msgspec.Raw])
+            self.heads: Any = msgspec.json.Decoder(list[head])
+            return
+        shape: list[Any] = [("results", list[msgspec.Raw])]
+        rename = {"results": envelope.records}
+        if envelope.count:
+            shape.append(("count", int | None, None))
+            rename["count"] = envelope.count
+        if envelope.next:
+            shape.append(("next", str | None | msgspec.UnsetType, msgspec.UNSET))
+            rename["next"] = envelope.next
+        body: Any = msgspec.defstruct("Envelope", shape, rename=rename)
+        heads: Any = msgspec.defstruct(
+            "Heads", [("results", list[head])], rename={"results": envelope.records}
+        )
+        self.body = msgspec.json.Decoder(body | list[msgspec.Raw])
+        self.heads = msgspec.json.Decoder(heads | list[head])
 
 
 class PageDecoder:
@@ -187,45 +232,64 @@ class PageDecoder:
     (both retried by the request rules: a proxy or a tenant in maintenance heals), and
     :class:`PageShapeError` for records that are not this list's (which will not heal).
 
+    :param envelope: where the answer keeps its records, count and next page (the probe found it); or
+        several, tried in order until one fits (lists never probed, such as an order's items), the one that
+        fitted tried first from then on.
     :param allow_bare: a bare JSON array is one whole page (lists that answer without paging).
     """
 
     def __init__(
-        self, key: str, date_field: str | None = None, parent: str | None = None, *, allow_bare: bool = False
+        self,
+        key: str,
+        date_field: str | None = None,
+        parent: str | None = None,
+        *,
+        allow_bare: bool = False,
+        envelope: Envelope | Sequence[Envelope] = DRF,
     ) -> None:
         self.key, self.date_field, self.parent, self.allow_bare = key, date_field, parent, allow_bare
         fields = [(key, Any)] + [(name, Any, None) for name in (date_field, parent) if name]
         head: Any = msgspec.defstruct("Head", fields, forbid_unknown_fields=False)
-        envelope = msgspec.defstruct(
-            "Envelope",
-            [
-                ("results", list[msgspec.Raw]),
-                ("count", int | None, None),
-                ("next", str | None | msgspec.UnsetType, msgspec.UNSET),
-            ],
-        )
-        self._envelope = msgspec.json.Decoder(envelope | list[msgspec.Raw])
-        self._heads = msgspec.json.Decoder(msgspec.defstruct("Heads", [("results", list[head])]) | list[head])
+        candidates = [envelope] if isinstance(envelope, Envelope) else list(envelope)
+        self._shapes = [_Shape(candidate, head) for candidate in candidates]
+        self._arrays = any(candidate.records is None for candidate in candidates)
+
+    @property
+    def envelope(self) -> Envelope:
+        """The envelope tried first."""
+        return self._shapes[0].envelope
 
     def __call__(self, body: bytes) -> Page:
         """Decode one answer's body into a :class:`Page`."""
-        try:
-            envelope = self._envelope.decode(body)
-        except msgspec.ValidationError as err:
-            raise NotAPageError(str(err)) from None
-        except msgspec.DecodeError as err:
-            raise ValueError(f"not JSON: {err}") from None
+        shapes = self._shapes
+        for shape in shapes:
+            try:
+                envelope = shape.body.decode(body)
+            except msgspec.ValidationError:
+                continue
+            except msgspec.DecodeError as err:
+                raise ValueError(f"not JSON: {err}") from None
+            if isinstance(envelope, list) and shape.envelope.records and not self.allow_bare and self._arrays:
+                continue  # a top-level array, and an envelope of arrays is among those to try
+            if shape is not shapes[0]:  # this list answers in another shape: try it first from now on
+                self._shapes = [shape, *(s for s in shapes if s is not shape)]
+            return self._page(shape, envelope, body)
+        raise self._unfit(body)
+
+    def _page(self, shape: _Shape, envelope: Any, body: bytes) -> Page:
+        bare = isinstance(envelope, list) and shape.envelope.records is not None
+        if bare and not self.allow_bare:
+            raise PageShapeError(
+                f"a bare list of {len(envelope)} records, without the paging envelope ({shape.envelope.describe()})"
+            )
         if isinstance(envelope, list):
-            if not self.allow_bare:
-                raise PageShapeError(
-                    f"a bare list of {len(envelope)} records, without the paging envelope (count, next)"
-                )
-            raw, count, link, says_next = envelope, len(envelope), None, True
+            raw, count, link, says_next = envelope, (len(envelope) if bare else None), None, bare
         else:
-            says_next = envelope.next is not msgspec.UNSET
-            raw, count, link = envelope.results, envelope.count, envelope.next if says_next else None
+            says_next = getattr(envelope, "next", msgspec.UNSET) is not msgspec.UNSET
+            raw, count = envelope.results, getattr(envelope, "count", None)
+            link = envelope.next if says_next else None
         try:
-            heads = self._heads.decode(body)
+            heads = shape.heads.decode(body)
         except msgspec.ValidationError as err:
             raise PageShapeError(f"its records are not objects with {self.key!r}: {err}") from None
         if b"\n" in body:  # pretty-printed: records become one line each, as JSON Lines needs
@@ -241,13 +305,26 @@ class PageDecoder:
         return Page(
             count,
             link,
-            bare=isinstance(envelope, list),
+            bare=bare,
             says_next=says_next,
+            envelope=ARRAY if bare else shape.envelope,
             raw=raw,
             keys=keys,
             dates=[getattr(head, self.date_field) for head in heads] if self.date_field else None,
             parents=[getattr(head, self.parent) for head in heads] if self.parent else None,
         )
+
+    def _unfit(self, body: bytes) -> ValueError:
+        """Why a JSON body fits no envelope (parsed again: this is the rare path)."""
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError as err:
+            return ValueError(f"not JSON: {err}")
+        envelopes = [shape.envelope for shape in self._shapes]
+        fitting = next((e for e in envelopes if e.fits(parsed)), None)
+        if fitting is not None:  # the records are there: their count or next is what does not fit
+            return NotAPageError(f"its {fitting.count} or {fitting.next} is not a number or a link")
+        return unrecognised(parsed, envelopes)
 
 
 def _is_int(value: Any) -> bool:

@@ -189,6 +189,8 @@ class Attempts:
             return answer
         try:
             value = orjson.loads(answer.body) if self.decode is True else self.decode(answer.body)
+            if isinstance(value, Page):  # a paginator sees the whole answer, its headers too
+                value.attach(answer.headers)
         except PageShapeError as err:  # a page, but not of this list's records: another try will not help
             raise AkinonPageError(
                 f"{self.method} {self.path} -> {answer.status} but not a page of this list's records: {err}. "
@@ -196,13 +198,11 @@ class Attempts:
                 status=answer.status,
                 body=self.excerpt(answer.body),
             ) from None
-        except NotAPageError:
-            problem = f"{answer.status} but not a page of records: {self.excerpt(answer.body, 120)}"
+        except NotAPageError as err:
+            problem = f"{answer.status} but not a page of records ({err}): {self.excerpt(answer.body, 120)}"
         except ValueError:  # orjson's and the page decoders' "not JSON"
             problem = f"{answer.status} with a body that is not JSON: {self.excerpt(answer.body, 80)}"
         else:
-            if isinstance(value, Page):  # a paginator sees the whole answer, its headers too
-                value.headers = answer.headers
             return value
         if not self.idempotent:
             raise AkinonApiError(f"{self.method} {self.path} -> {problem}", status=answer.status)

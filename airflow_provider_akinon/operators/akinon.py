@@ -173,11 +173,13 @@ class FetchAkinonListOperator(BaseOperator):
             **file_format.summarise(export.target, manifest),
         }
         self._annotate_outlets(context, summary, _partitions(manifest["window"]))
+        counted = "no count given" if manifest["count"] is None else f"API count {manifest['count']}"
         self.log.info(
-            "Exported %d %s (API count %d) to %s",
+            "Exported %d %s (%s; end known by %s) to %s",
             manifest["records"],
             resource.name,
-            manifest["count"],
+            counted,
+            manifest["end"],
             export.target.uri,
         )
         return summary

@@ -126,10 +126,13 @@ class Lists:
         self, query: dict[str, str], ids: Span, render: Callable[[int], bytes], base: str
     ) -> tuple[int, bytes] | tuple[int, bytes, dict[str, str]]:
         """
-        One page of ``ids`` as the variant's pagination answers (and its headers, where it pages by them);
-        ``base``: ``next`` without its query.
+        One page of ``ids`` as the variant's pagination answers, in the variant's envelope (and its headers,
+        where it pages or counts by them); ``base``: ``next`` without its query.
         """
         api = self.api
+        if "page_token" in query:  # the position the token stands for, instead of the token
+            query = dict(query)
+            query |= _untoken(query.pop("page_token"))
         try:
             size = query.get("limit" if api.pagination == "limit_offset" else api.size_param)
             limit = min(int(size or api.page_size), api.max_limit)
@@ -139,71 +142,105 @@ class Lists:
         if api.pagination == "none":
             return 200, b"[%s]" % b",".join(render(i) for i in ids.chunk(0, len(ids)))
         if api.pagination == "limit_offset":
-            return self._limit_offset(query, ids, render, base, limit)
+            offset = max(0, int(query.get("offset") or 0))
+            chunk = ids.chunk(offset, limit)
+            more = self._more(offset + len(chunk), len(ids), len(chunk), limit)
+            following = {**query, "limit": limit, "offset": offset + limit} if more else None
+            return self._answer(query, chunk, render, len(ids), following, base)
         if api.pagination in ("cursor", "link"):
-            return self._cursor(query, ids, render, base, limit, in_header=api.pagination == "link")
+            return self._cursor(query, ids, render, base, limit)
         try:
             page = int(query.get("page", 1) or 1)
         except ValueError:
             return 404, b'{"detail":"Invalid page."}'
-        if page < 1 or limit < 1 or (page > 1 and (page - 1) * limit >= len(ids)):
+        if page < 1 or limit < 1 or (page > 1 and (page - 1) * limit >= len(ids) and api.past_end == "404"):
             return 404, b'{"detail":"Invalid page."}'
-
-        def link(number: int) -> bytes:
-            return orjson.dumps(f"{base}?{urlencode({**query, 'page': number})}")
-
-        records = b",".join(render(i) for i in ids.chunk((page - 1) * limit, limit))
-        body = b'{"count":%d,"next":%s,"previous":%s,"results":[%s]}' % (
-            len(ids) + self.api.count_offset,
-            link(page + 1) if page * limit < len(ids) else b"null",
-            link(page - 1) if page > 1 else b"null",
-            records,
+        chunk = ids.chunk((page - 1) * limit, limit)
+        following = (
+            {**query, "page": page + 1}
+            if self._more((page - 1) * limit + len(chunk), len(ids), len(chunk), limit)
+            else None
         )
-        return 200, body
+        previous = {**query, "page": page - 1} if page > 1 else None
+        return self._answer(query, chunk, render, len(ids), following, base, previous)
 
-    def _limit_offset(
-        self, query: dict[str, str], ids: Span, render: Callable[[int], bytes], base: str, limit: int
-    ) -> tuple[int, bytes]:
-        """DRF's ``LimitOffsetPagination``: ``page`` ignored, ``next`` carries ``offset``."""
-        offset = max(0, int(query.get("offset") or 0))
-        following = offset + limit < len(ids)
-        link = orjson.dumps(f"{base}?{urlencode({**query, 'limit': limit, 'offset': offset + limit})}")
-        records = b",".join(render(i) for i in ids.chunk(offset, limit))
-        body = b'{"count":%d,"next":%s,"previous":null,"results":[%s]}' % (
-            len(ids) + self.api.count_offset,
-            link if following else b"null",
-            records,
-        )
-        return 200, body
+    def _more(self, reached: int, total: int, got: int, limit: int) -> bool:
+        """Whether a page links the next: records lie beyond it (or, ``trailing_empty``, it is full)."""
+        return reached < total or (self.api.trailing_empty and got >= limit > 0)
 
-    @staticmethod
     def _cursor(
-        query: dict[str, str],
-        ids: Span,
-        render: Callable[[int], bytes],
-        base: str,
-        limit: int,
-        *,
-        in_header: bool = False,
+        self, query: dict[str, str], ids: Span, render: Callable[[int], bytes], base: str, limit: int
     ) -> tuple[int, bytes] | tuple[int, bytes, dict[str, str]]:
-        """
-        DRF's ``CursorPagination``: its own ascending order, an opaque position cursor, no ``count``;
-        ``in_header``: the next page's link in a ``Link`` header (``rel="next"``), the body only ``results``.
-        """
+        """DRF's ``CursorPagination``: its own ascending order, an opaque position cursor, no ``count``."""
         ordered = sorted(ids.chunk(0, len(ids)))
         cursor = query.get("cursor")
         after = int(base64.b64decode(cursor).decode().removeprefix("p=")) if cursor else None
         start = bisect.bisect_right(ordered, after) if after is not None else 0
         chunk = ordered[start : start + limit]
-        link = b"null"
-        if chunk and start + limit < len(ordered):
-            token = base64.b64encode(f"p={chunk[-1]}".encode()).decode()
-            link = orjson.dumps(f"{base}?{urlencode({**query, 'cursor': token})}")
+        following = None
+        if chunk and self._more(start + len(chunk), len(ordered), len(chunk), limit):
+            following = {**query, "cursor": base64.b64encode(f"p={chunk[-1]}".encode()).decode()}
+        return self._answer(query, chunk, render, len(ordered), following, base)
+
+    def _answer(
+        self,
+        query: dict[str, str],
+        chunk: list[int],
+        render: Callable[[int], bytes],
+        count: int,
+        following: dict[str, Any] | None,
+        base: str,
+        previous: dict[str, Any] | None = None,
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """
+        A page of ``chunk`` in the variant's envelope (``results``, ``items`` or a top-level array), its count
+        and next page where the variant gives them (body, header, a token, or not at all).
+        """
+        api = self.api
+        count_in = api.count_in or ("none" if api.pagination in ("cursor", "link") else "body")
+        next_in = api.next_in or ("header" if api.pagination == "link" else "body")
+        link = None if following is None else f"{base}?{urlencode(following)}"
+        fields: list[tuple[bytes, bytes]] = []
+        headers: dict[str, str] = {}
+        if count_in == "body":
+            fields.append((b"count", b"%d" % (count + api.count_offset)))
+        elif count_in == "header":
+            headers["X-Total-Count"] = str(count + api.count_offset)
+        if next_in == "body":
+            fields.append((b"next", orjson.dumps(link)))
+        elif next_in == "header" and link is not None:
+            headers["Link"] = f'<{link}>; rel="next"'
+        elif next_in == "token":
+            token = None if following is None else _token(following, query)
+            fields.append((b"next_page_token", orjson.dumps(token)))
+        if next_in == "body" and api.envelope == "drf":
+            fields.append(
+                (b"previous", orjson.dumps(None if previous is None else f"{base}?{urlencode(previous)}"))
+            )
         records = b",".join(render(i) for i in chunk)
-        if in_header:
-            headers = {"Link": f'<{orjson.loads(link)}>; rel="next"'} if link != b"null" else {}
-            return 200, b'{"results":[%s]}' % records, headers
-        return 200, b'{"next":%s,"previous":null,"results":[%s]}' % (link, records)
+        if api.envelope == "array":
+            return 200, b"[%s]" % records, headers
+        key = b"items" if api.envelope == "items" else b"results"
+        body = b",".join(b'"%s":%s' % field for field in [*fields, (key, b"[%s]" % records)])
+        return 200, b"{%s}" % body, headers
+
+
+#: The query parameters a page token stands for (the position in the list).
+POSITION = ("page", "offset", "cursor")
+
+
+def _token(following: dict[str, Any], query: dict[str, str]) -> str:
+    """An opaque token for the next page: its position, base64 of JSON (the other parameters stay the client's)."""
+    position = {k: following[k] for k in POSITION if k in following and following[k] != query.get(k)}
+    return base64.urlsafe_b64encode(orjson.dumps(position)).decode()
+
+
+def _untoken(token: str | None) -> dict[str, str]:
+    """The position a page token stands for (an unreadable token: the first page)."""
+    try:
+        return {k: str(v) for k, v in orjson.loads(base64.urlsafe_b64decode(token or "")).items()}
+    except (ValueError, AttributeError):
+        return {}
 
 
 def order_columns(data: AkinonData) -> dict[str, Any]:

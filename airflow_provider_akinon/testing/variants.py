@@ -42,6 +42,17 @@ class ApiVariant:
         ``{"order__in": ["Select a valid choice. ..."]}``; otherwise an unknown order has no children.
     :param date_only: date filters take days (``YYYY-MM-DD``), as Akinon's Data Warehouse API documents:
         a date and time is refused with 400 (django-filter's ``DateFilter``).
+    :param envelope: where an answer keeps its records: ``drf`` (``results``), ``items``, or ``array`` (a
+        top-level array: its count and next page, if any, only in headers).
+    :param count_in: where the list's count is: ``body`` (``count``), ``header`` (``X-Total-Count``) or
+        ``none``; ``None``: as the pagination gives it (none for cursors).
+    :param next_in: how the next page is given: ``body`` (a ``next`` link, ``null`` on the last page),
+        ``header`` (a ``Link: <...>; rel="next"`` header, absent on the last page), ``token`` (a
+        ``next_page_token`` in the body, ``null`` on the last page, sent back as ``page_token``) or
+        ``none``; ``None``: as the pagination gives it (a header for ``link``).
+    :param past_end: a page number past the last page answers ``404`` (DRF's "Invalid page.") or
+        ``empty`` (an empty page).
+    :param trailing_empty: a full last page still links a next one, which is empty.
     """
 
     max_limit: int = 1000
@@ -56,6 +67,11 @@ class ApiVariant:
     count_offset: int = 0
     refuse_unknown_orders: bool = False
     date_only: bool = False
+    envelope: str = "drf"
+    count_in: str | None = None
+    next_in: str | None = None
+    past_end: str = "404"
+    trailing_empty: bool = False
 
 
 class FilterError(ValueError):
@@ -127,7 +143,6 @@ class Log:
     """What the server saw: requests by path, Authorization headers by host, logins, mutations."""
 
     requests: int = 0
-    data_requests: int = 0
     logins: int = 0
     auth_headers: list[str] = field(default_factory=list)
     user_agents: list[str] = field(default_factory=list)

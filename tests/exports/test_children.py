@@ -15,6 +15,8 @@ from airflow_provider_akinon.exports.settle import STRICT
 from airflow_provider_akinon.exports.walks.children import fetch_batch
 from airflow_provider_akinon.exports.walks.context import WalkJob
 from airflow_provider_akinon.hooks.core import RequestStats
+from airflow_provider_akinon.hooks.paging import PageNumberPaginator
+from airflow_provider_akinon.hooks.walker import PageStream
 from airflow_provider_akinon.operators.akinon import FetchDiscountItemsOperator, FetchOrderItemsOperator
 from airflow_provider_akinon.resources import ORDER_ITEMS
 from airflow_provider_akinon.testing.variants import FilterError
@@ -55,7 +57,10 @@ class StubHook:
         self.stats = RequestStats()
 
     def pages(self, endpoint, params, *, page_size=None, paginator=None, decoder=None):
-        return (decoder(orjson.dumps(page)) for page in self.answers)
+        answers = iter(self.answers)
+        return PageStream(
+            lambda e, q: decoder(orjson.dumps(next(answers))), endpoint, params, PageNumberPaginator(), page_size
+        )
 
 
 def job_for(pages) -> WalkJob:

@@ -74,10 +74,22 @@ def test_a_maintenance_page_now_and_then_is_retried_and_the_export_is_exact(akin
     assert akinon_default.log.faults["not_a_page"] >= 2
 
 
-def test_a_bare_list_is_refused_at_once_with_what_came_back(akinon_default, tmp_path, previous):
-    akinon_default.api.pagination = "none"
-    fails_leaving_the_previous_export(tmp_path, previous, AkinonPageError, "a bare list of .* records")
-    assert "not_a_page" not in akinon_default.log.faults
+def test_an_unpaged_array_is_walked_by_its_ids_or_refused_at_once_naming_the_fix(
+    akinon_default, tmp_path, previous
+):
+    server = akinon_default
+    server.api.pagination = "none"  # the whole list as a top-level array, whatever is asked
+    summary = export(tmp_path, page_size=50)  # the id lookups bound each answer: a keyset walk
+    assert sorted(r["id"] for r in iter_export_records(summary["uri"])) == truth(server)
+    manifest = read_manifest(summary["uri"])
+    assert (manifest["paging"], manifest["count"], manifest["end"]) == ("keyset", None, "empty page")
+    previous = snapshot(tmp_path)
+    server.api.ignore_params = frozenset({"id__gt", "id__gte", "id__lt"})
+    message = fails_leaving_the_previous_export(
+        tmp_path, previous, ExportConsistencyError, "a top-level array.* neither page=2 nor an offset moves"
+    )
+    assert "pagination extra" in message  # names the fix
+    assert "not_a_page" not in server.log.faults
 
 
 @pytest.mark.parametrize("pagination", ["limit_offset", "cursor"])
@@ -102,14 +114,22 @@ def test_limit_offset_and_cursor_lists_are_walked_exactly_and_bounded(
 
 
 def test_page_walk_over_a_list_that_ignores_page_ends_with_an_error_not_for_ever(
-    akinon_default, tmp_path, previous
+    akinon_default, tmp_path, previous, monkeypatch
 ):
     server = akinon_default
     server.api.pagination = "limit_offset"
     server.api.ignore_params = frozenset({"id__gt", "id__gte", "id__lt", "sort", "offset"})
+    message = fails_leaving_the_previous_export(
+        tmp_path, previous, ExportConsistencyError, "neither page=2 nor an offset moves to other records"
+    )
+    assert "Nothing was exported" in message  # refused before any walk
+    assert server.log.requests < 40
+    # told how it pages, the walk finds it ignores the offset, and says so
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AKINON_DEFAULT", server.connection_json(max_retries=2, pagination="limit_offset")
+    )
     message = fails_leaving_the_previous_export(tmp_path, previous, AkinonPageError, "same records as page")
     assert "would never end" in message
-    assert server.log.requests < 40
 
 
 def test_a_dripping_server_fails_within_the_read_timeout(akinon_default, tmp_path, previous, monkeypatch):

@@ -176,21 +176,46 @@ def test_each_style_is_built_from_what_the_probe_found():
     assert PAGINATORS["page"].of(Found()).first({}, 7)["ordering"] == "pk"
 
 
-def test_a_full_page_with_neither_count_nor_next_ends_the_walk_with_an_error():
+def test_a_page_with_neither_count_nor_next_is_no_end_the_walk_asks_on_or_fails():
     def unknown(endpoint: str, query: dict[str, Any]) -> Page:  # more may follow: the answer does not say how
         return Page(None, None, says_next=False, parsed=[{"id": i} for i in range(1, 6)])
 
-    with pytest.raises(AkinonPageError, match="neither a count nor a next link"):
+    # page numbers ask for the page after it (which repeats this one: the list ignores page)
+    with pytest.raises(AkinonPageError, match="same records as page 1"):
         list(iter_pages(unknown, "orders/", {}, PageNumberPaginator(), 5))
-    # a cursor's last page may be full: its walk ends where its links end
-    assert len(list(iter_pages(unknown, "orders/", {}, CursorPaginator(), 5))) == 1
-    # a short page, or one with a count or next: null (a cursor list's last page), says the list ended
-    short = list(iter_pages(lambda e, q: page([1, 2], None, None), "orders/", {}, PageNumberPaginator(), 5))
-    assert len(short) == 1
-    full_last = list(
-        iter_pages(lambda e, q: page([1, 2, 3, 4, 5], None, None), "o/", {}, PageNumberPaginator(), 5)
-    )
-    assert len(full_last) == 1
+    # a cursor cannot ask for a next page without a link: no evidence of the end, an error
+    with pytest.raises(AkinonPageError, match="neither a count nor a next page"):
+        list(iter_pages(unknown, "orders/", {}, CursorPaginator(), 5))
+    # next: null (Django REST Framework's last page) is the end, short or full
+    for ids in ([1, 2], [1, 2, 3, 4, 5]):
+        stream = iter_pages(lambda e, q, ids=ids: page(ids, None, None), "o/", {}, PageNumberPaginator(), 5)
+        assert len(list(stream)) == 1
+        assert stream.end == "marker"
+
+
+def test_a_short_page_without_an_end_marker_is_a_cap_and_the_walk_goes_on():
+    capped = Server(cap=3)
+
+    def silent(endpoint: str, query: dict[str, Any]) -> Page:  # capped at 3, no count, no next field
+        answer = capped(endpoint, query)
+        return Page(None, None, says_next=False, parsed=answer.parsed)
+
+    stream = iter_pages(silent, "orders/", {}, PageNumberPaginator(), 5)
+    assert [r["id"] for p in stream for r in p] == IDS  # every page of 3 for the 5 asked, to the 404
+    assert stream.end == "marker"  # the 404 "Invalid page." past the last page
+    stream = iter_pages(silent, "orders/", {}, LimitOffsetPaginator(), 5)
+    assert [r["id"] for p in stream for r in p] == IDS
+    assert stream.end == "empty page"
+
+
+def test_a_count_reached_ends_a_walk_without_next_links():
+    def counted(endpoint: str, query: dict[str, Any]) -> Page:  # a count, no next field (X-Total-Count)
+        start = int(query["offset"])
+        return Page(len(IDS), None, says_next=False, parsed=[{"id": i} for i in IDS[start : start + 5]])
+
+    stream = iter_pages(counted, "orders/", {}, LimitOffsetPaginator(), 5)
+    assert [r["id"] for p in stream for r in p] == IDS
+    assert stream.end == "count"
 
 
 def test_a_keyset_walk_goes_on_past_a_full_page_that_says_nothing_of_what_follows():
@@ -198,7 +223,10 @@ def test_a_keyset_walk_goes_on_past_a_full_page_that_says_nothing_of_what_follow
         ids = [i for i in IDS if i > int(query.get("id__gt", 0))][: int(query["limit"])]
         return Page(None, None, says_next=False, parsed=[{"id": i} for i in ids])
 
-    assert [r["id"] for p in iter_pages(silent, "orders/", {}, KeysetPaginator(), 5) for r in p] == IDS
+    stream = iter_pages(silent, "orders/", {}, KeysetPaginator(), 5)
+    assert [r["id"] for p in stream for r in p] == IDS
+    assert stream.end == "empty page"
     # next: null (Django REST Framework's last page) ends it, full or not
-    last = Page(None, None, parsed=[{"id": i} for i in range(1, 6)])
-    assert KeysetPaginator().following({"limit": 5}, last) is None
+    last = iter_pages(lambda e, q: page(IDS[:5], None, None), "orders/", {}, KeysetPaginator(), 5)
+    assert len(list(last)) == 1
+    assert last.end == "marker"

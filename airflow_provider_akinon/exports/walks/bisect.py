@@ -13,14 +13,12 @@ import logging
 import math
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from airflow_provider_akinon.exports.checks import WindowCheck
 from airflow_provider_akinon.exports.walks.context import Tally, WalkJob
 from airflow_provider_akinon.exports.walks.keyset import KeysetWalk
 from airflow_provider_akinon.exports.walks.window import ListWalk
-from airflow_provider_akinon.hooks.records import decode_page
 from airflow_provider_akinon.timestamps import parse_instant
 from airflow_provider_akinon.windows import Window
 
@@ -135,7 +133,7 @@ class BisectWalk(ListWalk):
         plan, resource, caps = job.plan, job.resource, job.plan.caps
         assert caps is not None
         assert caps.sort is not None
-        decode = partial(decode_page, key=resource.primary_key, allow_bare=resource.bare_list)
+        decode = caps.decoder(resource.primary_key, allow_bare=resource.bare_list)
         bisection = IdBisection(
             lambda query: job.hook.get_page(resource.endpoint, {**plan.filters, **query}, decode).parsed,
             key=resource.primary_key,

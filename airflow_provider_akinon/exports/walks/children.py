@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import Any, NamedTuple
 
 from airflow_provider_akinon.errors import AkinonApiError, ExportConsistencyError
@@ -25,7 +24,7 @@ from airflow_provider_akinon.exports.sources import ParentIds, ParentsOf, Source
 from airflow_provider_akinon.exports.walks.context import RecordWriter, Tally, WalkJob
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.hooks.questions import refuses_value
-from airflow_provider_akinon.hooks.records import PageDecoder, Records, decode_page
+from airflow_provider_akinon.hooks.records import Records
 from airflow_provider_akinon.resources import Resource, resource_named
 
 log = logging.getLogger(__name__)
@@ -98,19 +97,22 @@ def batch_size(page_size: int) -> int:
 
 
 class Children(NamedTuple):
-    """The children of a batch of orders in order, the API's count, and the orders it no longer knows."""
+    """The children of a batch of orders in order, the API's count, the orders it no longer knows, and how
+    the walks of the batch knew their lists ended."""
 
     records: Records
     api_count: int
     gone: list[int]
     asked: int
+    ends: Counter[str]
 
 
 def fetch_batch(job: WalkJob, orders: list[int], batched: bool) -> Children:
     """The children of ``orders`` (one order when not ``batched``); a batch the API refuses is halved."""
     param = job.resource.parent_param
     try:
-        return Children(*_fetch(job, orders, batched), [], len(orders))
+        records, count, end = _fetch(job, orders, batched)
+        return Children(records, count, [], len(orders), Counter([end] if end else []))
     except AkinonApiError as err:
         if not refuses_value(err, f"{param}__in" if batched else param):
             raise
@@ -121,30 +123,35 @@ def fetch_batch(job: WalkJob, orders: list[int], batched: bool) -> Children:
             orders[0],
             param,
         )
-        return Children(Records(parsed=[]), 0, orders, 1)
+        return Children(Records(parsed=[]), 0, orders, 1, Counter())
     half = len(orders) // 2
     parts = [fetch_batch(job, part, len(part) > 1) for part in (orders[:half], orders[half:])]
     found = [part.records for part in parts if len(part.records)]
     records = Records.concat(found) if found else Records(parsed=[])
     gone = [order for part in parts for order in part.gone]
-    return Children(records, sum(part.api_count for part in parts), gone, len(orders))
+    ends = sum((part.ends for part in parts), Counter())
+    return Children(records, sum(part.api_count for part in parts), gone, len(orders), ends)
 
 
-def _fetch(job: WalkJob, orders: list[int], batched: bool) -> tuple[Records, int]:
-    """The children of ``orders`` (one order when not ``batched``) in order, and the API's count."""
+def _fetch(job: WalkJob, orders: list[int], batched: bool) -> tuple[Records, int, str | None]:
+    """The children of ``orders`` (one order when not ``batched``) in order, the API's count, and how the
+    walk knew the list ended."""
     resource = job.resource
     key, param, parent = resource.primary_key, resource.parent_param, resource.parent_field
     params = {f"{param}__in": ",".join(map(str, orders))} if batched else {param: orders[0]}
     wanted = {str(order) for order in orders}
-    decoder = PageDecoder(key, parent=parent)
+    decoder = job.decoder(parent)
     found: list[Records] = []
+    end: list[str | None] = [None]
 
     def walk() -> Walked:
         distinct, batches, count = Distinct(key), [], None
-        for page in job.hook.pages(resource.endpoint, params, page_size=job.plan.page_size, decoder=decoder):
+        pages = job.hook.pages(resource.endpoint, params, page_size=job.plan.page_size, decoder=decoder)
+        for page in pages:
             count = page.count if count is None else count
             check_parents(resource.endpoint, page, parent, wanted)
             batches.append(distinct.fresh(page))
+        end[0] = pages.end
         found[:] = [Records.concat(batches) if batches else Records(parsed=[])]
         job.progress.add(len(batches), len(found[0]))
         return Walked(len(distinct), (count,))
@@ -157,7 +164,7 @@ def _fetch(job: WalkJob, orders: list[int], batched: bool) -> tuple[Records, int
         keys, parents = records.field(key, records.keys), records.field(parent, records.parents)
         order = sorted(range(len(records)), key=lambda i: (position.get(int(parents[i]), -1), int(keys[i])))
         records = records.take(order)
-    return records, walked.last
+    return records, walked.last, end[0]
 
 
 def fetch_children(job: WalkJob, order_ids: Iterable[int]) -> tuple[Tally, str]:
@@ -173,7 +180,7 @@ def fetch_children(job: WalkJob, order_ids: Iterable[int]) -> tuple[Tally, str]:
     tally, asked = Tally(), 0
     for chunk in _in_order(job, _chunks(ids, size), batched):
         writer.write(chunk.records)
-        tally += Tally(chunk.api_count, len(chunk.records), gone=len(chunk.gone))
+        tally += Tally(chunk.api_count, len(chunk.records), gone=len(chunk.gone), ends=chunk.ends)
         asked += chunk.asked
     if asked and tally.gone == asked:  # a refusal of every order is not deletions: trust no empty export
         raise ExportConsistencyError(
@@ -214,7 +221,7 @@ def parent_sample(hook: AkinonHook, resource: Resource, source: Source, size: in
     plan, caps = source.plan, source.plan.caps
     assert caps is not None
     query = {**plan.filters, caps.size_param: size}
-    decode = partial(decode_page, key=plan.resource.primary_key, allow_bare=plan.resource.bare_list)
+    decode = caps.decoder(plan.resource.primary_key, allow_bare=plan.resource.bare_list)
     page = hook.get_page(plan.resource.endpoint, query, decode)
     return [int(key) for key in page.field(plan.resource.primary_key, page.keys)]
 

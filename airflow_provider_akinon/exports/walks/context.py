@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections import Counter
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_akinon.exports.idset import IdSet
 from airflow_provider_akinon.exports.progress import Progress
 from airflow_provider_akinon.hooks.akinon import AkinonHook
-from airflow_provider_akinon.hooks.records import Records
+from airflow_provider_akinon.hooks.paging import known_envelopes
+from airflow_provider_akinon.hooks.records import PageDecoder, Records
 
 if TYPE_CHECKING:
     from airflow_provider_akinon.exports.plan import Plan
@@ -51,11 +53,21 @@ class Tally:
     cut: int = 0
     #: orders deleted between the orders' walk and their children's (the API refused them; no children)
     gone: int = 0
+    #: walks whose list gave no count (``count`` is then what they found)
+    uncounted: int = 0
+    #: how the walks knew their lists ended, and how many walks knew it so (``count``, ``marker``, ...)
+    ends: Counter[str] = field(default_factory=Counter)
 
     def __iadd__(self, other: Tally) -> Tally:
         for counter in fields(self):
             setattr(self, counter.name, getattr(self, counter.name) + getattr(other, counter.name))
         return self
+
+    def end(self) -> str | dict[str, int] | None:
+        """The manifest's ``end``: the one way every walk knew its end, or how many walks knew it each way."""
+        if len(self.ends) == 1:
+            return next(iter(self.ends))
+        return dict(sorted(self.ends.items())) or None
 
 
 @dataclass
@@ -82,6 +94,19 @@ class WalkJob:
     def date_field(self) -> str | None:
         """The plan's date field (``None`` outside a date window)."""
         return self.plan.date_field
+
+    def decoder(self, parent: str | None = None) -> PageDecoder:
+        """The decoder of this list's pages: the probed envelope, or any known one (children are not probed)."""
+        resource, caps = self.resource, self.plan.caps
+        if caps is not None:
+            return caps.decoder(resource.primary_key, self.date_field, parent, allow_bare=resource.bare_list)
+        return PageDecoder(
+            resource.primary_key,
+            self.date_field,
+            parent,
+            allow_bare=resource.bare_list,
+            envelope=known_envelopes(),
+        )
 
     def count(
         self, query: dict[str, Any], descending: bool = False

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ from airflow_provider_akinon.exports.sources import IdRange
 from airflow_provider_akinon.exports.walks.context import RecordWriter, Tally, WalkJob
 from airflow_provider_akinon.exports.walks.window import ListWalk
 from airflow_provider_akinon.hooks.paging import KeysetPaginator
-from airflow_provider_akinon.hooks.records import PageDecoder, Records
+from airflow_provider_akinon.hooks.records import Records
+from airflow_provider_akinon.hooks.walker import EMPTY
 
 #: A window is cut into concurrent shards only when each gets at least this many pages.
 PAGES_PER_SHARD = 8
@@ -44,6 +46,7 @@ class Shard:
     ids: IdSet | None = None  # the ids this shard wrote, when sub-windows must not write one twice
     cut: int = 0  # records outside the window, dropped (a list walked without its date filter)
     walked: Walked | None = None
+    end: str | None = None  # how its last walk knew the list ended
 
     def id_filters(self, lookup: str) -> dict[str, int]:
         """The id lookups that bound the shard: ``<lookup>__gte=lo``, ``<lookup>__lt=hi``."""
@@ -92,13 +95,15 @@ class KeysetWalk(ListWalk):
     def plan(self, pool: ThreadPoolExecutor) -> list[Shard]:
         """Count the window and cut its id range into shards (first and last open-ended)."""
         (count, first), (_, last) = pool.map(lambda desc: self.job.count(self.query, desc), (False, True))
-        if not count or first is None:
-            recount, first = self.job.count(self.query)  # an empty window publishes only once confirmed
-            if not recount or first is None:
+        if first is None:
+            count, first = self.job.count(self.query)  # an empty window publishes only once confirmed
+            if first is None:  # an empty page, twice
                 return []
-            count, last = recount, first
+            last = first
         key = self.job.resource.primary_key
         low, high = int(first[key]), int((last or first)[key])
+        if count is None:  # the list counts nothing: its id range bounds how many records it holds
+            count = high - low + 1
         # one shard per concurrent walker, and at least PAGES_PER_SHARD pages each: small windows stay
         # one sequential walk into one file
         pages = math.ceil(count / self.job.plan.page_size)
@@ -112,6 +117,8 @@ class KeysetWalk(ListWalk):
         job = self.job
         with ThreadPoolExecutor(job.plan.max_concurrency, thread_name_prefix="akinon-shard") as pool:
             shards = self.plan(pool)
+            if not shards:
+                return Tally(ends=Counter([EMPTY]))
             for shard in shards:
                 shard.writer = job.sink.open_stream()
             pending = shards
@@ -132,7 +139,16 @@ class KeysetWalk(ListWalk):
         for shard in shards:
             assert shard.walked is not None
             last = shard.walked.last
-            tally += Tally(last, shard.written, shard.skipped, shard.walked.found - last, shard.cut)
+            ends, uncounted = Counter([shard.end] if shard.end else []), 0 if shard.walked.known else 1
+            tally += Tally(
+                last,
+                shard.written,
+                shard.skipped,
+                shard.walked.found - last,
+                shard.cut,
+                ends=ends,
+                uncounted=uncounted,
+            )
             if job.exported is not None:  # merged here, by one thread: IdSet is not thread-safe
                 job.exported.update(shard.ids or ())
         return tally
@@ -182,11 +198,10 @@ class KeysetWalk(ListWalk):
         paginator = (
             job.plan.caps.keyset_paginator(key) if job.plan.caps else KeysetPaginator(key, self.lookup)
         )
-        decoder = PageDecoder(key, job.date_field, allow_bare=job.resource.bare_list)
         query = {**self.query, **shard.id_filters(self.lookup)}
         before: int | None = None
         pages = job.hook.pages(
-            endpoint, query, page_size=job.plan.page_size, paginator=paginator, decoder=decoder
+            endpoint, query, page_size=job.plan.page_size, paginator=paginator, decoder=job.decoder()
         )
         for number, page in enumerate(pages):
             if self._failed.is_set():
@@ -207,5 +222,6 @@ class KeysetWalk(ListWalk):
                 shard.writer.write(records)
                 shard.written += len(records)
             job.progress.add(1, len(records))
+        shard.end = pages.end
         after_count = job.count(query)[0]
         return Walked(shard.written + shard.skipped + shard.cut, (before, after_count))

@@ -9,6 +9,7 @@ again; one that never matches fails loudly.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -17,8 +18,11 @@ from airflow_provider_akinon.exports.distinct import Distinct, unexported
 from airflow_provider_akinon.exports.settle import GROWING, Walked, settle
 from airflow_provider_akinon.exports.walks.context import Tally, WalkJob
 from airflow_provider_akinon.exports.walks.window import ListWalk
-from airflow_provider_akinon.hooks.records import PageDecoder, Records
+from airflow_provider_akinon.hooks.records import Records
 from airflow_provider_akinon.windows import Window
+
+#: How a newest-first walk knew it was done: it passed the window (the manifest's ``end``).
+PAST_WINDOW = "past the window"
 
 
 class PageWalk(ListWalk):
@@ -50,6 +54,7 @@ class PageWalk(ListWalk):
         self.writer = job.sink.open_stream()
         self.distinct = Distinct(job.resource.primary_key)
         self.skipped = self.cut = 0
+        self.end: str | None = None
 
     @classmethod
     def extra_requests(cls, count: int, size: int, day_pages: int) -> int:
@@ -69,17 +74,31 @@ class PageWalk(ListWalk):
             )
         if job.exported is not None:
             job.exported.update(self.distinct.ids)
+        ends, uncounted = Counter([self.end or PAST_WINDOW]), 0 if walked.known else 1
         if job.plan.rule is GROWING:  # no count of the window exists: what was found is the count
-            return Tally(walked.found, walked.found - self.skipped - self.cut, self.skipped, 0, self.cut)
+            return Tally(
+                walked.found,
+                walked.found - self.skipped - self.cut,
+                self.skipped,
+                0,
+                self.cut,
+                ends=ends,
+                uncounted=uncounted,
+            )
         last = walked.last
         return Tally(
-            last, walked.found - self.skipped - self.cut, self.skipped, walked.found - last, self.cut
+            last,
+            walked.found - self.skipped - self.cut,
+            self.skipped,
+            walked.found - last,
+            self.cut,
+            ends=ends,
+            uncounted=uncounted,
         )
 
     def _walk(self) -> Walked:
         job = self.job
         key = job.resource.primary_key
-        decoder = PageDecoder(key, job.date_field, allow_bare=job.resource.bare_list)
         self.distinct, self.skipped, self.cut, counts = Distinct(key), 0, 0, []
         paginator = job.plan.caps.paginator() if job.plan.caps else None
         pages = job.hook.pages(
@@ -87,7 +106,7 @@ class PageWalk(ListWalk):
             self.query,
             page_size=job.plan.page_size,
             paginator=paginator,
-            decoder=decoder,
+            decoder=job.decoder(),
         )
         for page in pages:
             counts.append(page.count)
@@ -100,6 +119,7 @@ class PageWalk(ListWalk):
             job.progress.add(1, len(kept))
             if self.stop is not None and self.stop(page):
                 break
+        self.end = pages.end  # None where the walk stopped past the window
         if job.plan.rule is GROWING:
             return Walked(len(self.distinct), tuple(counts))
         final = job.count(self.query)[0] if counts and counts[0] is not None else None
