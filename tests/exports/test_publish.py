@@ -14,6 +14,7 @@ from airflow.providers.common.compat.sdk import AirflowTaskTimeout
 
 from airflow_provider_akinon.errors import DestinationError
 from airflow_provider_akinon.exports import iter_export_records, read_manifest
+from airflow_provider_akinon.exports.output.commit import SUPERSEDED
 from airflow_provider_akinon.exports.output.lease import LEASE, STAGING, LeaseState
 from airflow_provider_akinon.exports.output.store import LocalStore
 from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
@@ -84,7 +85,7 @@ def test_part_files_no_manifest_lists_are_refused_not_deleted(akinon_default, tm
     assert akinon_default.log.requests == 0
 
 
-WRITES = ("create", "swap", "put", "delete", "place")
+WRITES = ("create", "swap", "put", "delete", "touch", "place")
 
 
 def publish_killed_at(
@@ -92,8 +93,9 @@ def publish_killed_at(
 ) -> tuple[int, int]:
     """
     Export into ``destination`` in a forked child, SIGKILLed before write ``step`` of its publish (a write
-    of the lease, the manifest, a part moved in or out; its heartbeat's aside), or with ``raise_instead``
-    raised there; return its exit code (``-9`` when killed, 1 when it raised) and the writes it made.
+    of the lease, the manifest, a part moved in, touched or moved out; its heartbeat's aside), or with
+    ``raise_instead`` raised there; return its exit code (``-9`` when killed, 1 when it raised) and the
+    writes it made.
 
     A fork, not a new interpreter: the child has everything imported already (a new one costs seconds).
     """
@@ -160,11 +162,16 @@ def test_a_publish_stopped_at_any_step_leaves_a_whole_export_and_the_next_run_ta
     akinon_default, tmp_path, fault
 ):
     """SIGKILL, an OSError from the store, or Airflow's execution_timeout, before each write of the publish:
-    the intent, each part moved in, the commit, the manifest, each replaced part moved out, the release."""
+    the intent, each part moved in, the commit, the manifest, each replaced part touched and moved out, the
+    release. The previous export stood longer than ``superseded_retention``: wherever the stop, its part
+    is kept in ``_akinon/superseded/`` for its readers, counted from its replacement."""
     server = akinon_default
     old = tmp_path / "old"
     export(old, page_size=25)  # the previous export: one part
     old_manifest, old_ids = whole(old)
+    stood = time.time() - 7200  # two hours ago: older than the retention (an hour); copytree keeps it
+    for entry in old_manifest["files"]:
+        os.utime(old / entry["name"], (stood, stood))
     for order in range(3):  # the new export differs: three more orders in the window
         server.data.insert_order(created=1767312000.0 + 3600 * (order + 1))
     new_ids = sorted(server.data.expected("orders", "created_date", *DAY.values()))
@@ -196,6 +203,8 @@ def test_a_publish_stopped_at_any_step_leaves_a_whole_export_and_the_next_run_ta
         export(dest, page_size=25)
         _, ids = tidy(dest)
         assert sorted(ids) == new_ids
+        kept = {p.name for p in (dest / SUPERSEDED).iterdir()}
+        assert {f["name"] for f in old_manifest["files"]} <= kept, f"stopped at write {step}"
     assert seen == {"old", "new"}  # stops landed both before and after the commit
     # an error after the export is in place fails no task; Airflow's timeout always fails it
     assert codes == {"kill": set(), "error": {0, 1}, "timeout": {1}}[fault]

@@ -15,7 +15,8 @@ A publish, under the destination's lease (:mod:`.lease`), every decision a compa
 5. **commit**: one swap writes the manifest into the lease and clears the intent. A holder that lost
    the lease meanwhile loses this swap: a stale holder's commit is refused;
 6. **point** ``_manifest.json`` at it (a swap that never lowers its ``version``), move the parts it
-   replaces to ``_akinon/superseded/`` (readers of the old manifest find them there), and release.
+   replaces to ``_akinon/superseded/`` (readers of the old manifest find them there for the retention,
+   counted from now: each is touched before it moves, as a rename keeps its time), and release.
 
 An error before step 5 rolls the run's own parts back while it still holds the lease; after step 5 the
 export is published, and an error only leaves step 6 to the next holder. A kill anywhere leaves the
@@ -47,6 +48,7 @@ from airflow_provider_akinon.exports.output.ops import (
     Stale,
     Steps,
     Swap,
+    Touch,
 )
 from airflow_provider_akinon.exports.output.storage import MANIFEST
 
@@ -146,9 +148,12 @@ def point(manifest: dict[str, Any]) -> Steps[None]:
 
 
 def supersede(names: Sequence[str]) -> Steps[None]:
-    """Move replaced parts out of the export's folder, into ``_akinon/superseded/`` for readers still at them."""
+    """Move replaced parts out of the export's folder, into ``_akinon/superseded/`` for readers still at them,
+    dated now: their retention counts from their replacement (touched first: a kill between the two steps
+    leaves a part in place, younger, never one moved out that looks as old as its export)."""
     for name in names:
         with contextlib.suppress(FileNotFoundError):  # moved out already
+            yield Touch(name)
             yield Place(name, f"{SUPERSEDED}{name}")
         yield Delete(name)
 

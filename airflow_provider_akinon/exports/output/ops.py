@@ -67,11 +67,19 @@ class Delete(_Keyed):
     """
 
 
+class Touch(_Keyed):
+    """
+    :meth:`Store.touch` of a part about to be placed: the place then gives its target the time now, also
+    where a place keeps the source's (a rename on a disk); ``FileNotFoundError`` without it.
+    """
+
+
 @dataclass(frozen=True)
 class Place:
     """
     :meth:`Store.place`, a staged part published or a replaced one kept as superseded: ``source`` may
-    remain (S3) or not (a disk); ``FileNotFoundError`` without it.
+    remain (S3) or not (a disk); the target has the source's time (a disk) or the time now (S3);
+    ``FileNotFoundError`` without it.
     """
 
     source: str
@@ -112,7 +120,7 @@ class Expired:
     entries: tuple[Entry, ...]
 
 
-Op = Read | Create | Swap | Put | Delete | Place | List | Stale | AwaitLease | Expired
+Op = Read | Create | Swap | Put | Delete | Touch | Place | List | Stale | AwaitLease | Expired
 Steps = Generator[Op, Any, T]
 
 
@@ -129,6 +137,8 @@ def perform(op: Op, store: Store, liveness: Liveness) -> Any:
             return store.put(key, data)
         case Delete(key):
             return store.delete(key)
+        case Touch(key):
+            return store.touch(key)
         case Place(source, target):
             return store.place(source, target)
         case List(prefix, recursive):

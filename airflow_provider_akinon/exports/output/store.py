@@ -5,9 +5,9 @@ The protocol (:mod:`~airflow_provider_akinon.exports.output.commit`) is written 
 
 - :meth:`~Store.read` a small object with its etag; :meth:`~Store.create` it only where absent and
   :meth:`~Store.swap` it only while unchanged (compare-and-swap): the only writes a decision rests on;
-- :meth:`~Store.place` a file under another key (a rename on a disk, a server-side copy on S3);
-- :meth:`~Store.put`, :meth:`~Store.delete` and :meth:`~Store.listing` (with each object's time in the
-  store's own clock).
+- :meth:`~Store.place` a file under another key: a rename on a disk (the file keeps its time, so
+  :meth:`~Store.touch` it first where the place must date it), a server-side copy on S3 (dated now);
+- :meth:`~Store.put`, :meth:`~Store.delete` and :meth:`~Store.listing` (times by the store's own clock).
 
 On a local disk a create is a hard link (it fails where the name exists) and a swap a rename made while
 an ``flock`` of ``_akinon/.cas.lock`` is held: the kernel releases it when its holder dies, so a killed
@@ -35,10 +35,8 @@ CAS_LOCK = f"{BOOKKEEPING}.cas.lock"
 
 @dataclass(frozen=True)
 class Found:
-    """
-    A small object as read (the lease, a manifest): its bytes, and the etag a :meth:`Store.swap` must
-    name to replace it (the MD5 of its bytes, as S3 computes its ETag).
-    """
+    """A small object as read (the lease, a manifest): its bytes, and the etag a :meth:`Store.swap` must
+    name to replace it (the MD5 of its bytes, as S3 computes its ETag)."""
 
     data: bytes
     etag: str
@@ -76,6 +74,9 @@ class Store:
     def delete(self, key: str) -> None:
         """Remove ``key``; nothing to remove is no error."""
         raise NotImplementedError
+
+    def touch(self, key: str) -> None:
+        """Make a :meth:`place` of ``key`` date its target now: nothing to do where a place is a copy."""
 
     def place(self, source: str, target: str) -> None:
         """Make ``target`` hold ``source``'s bytes (``source`` may stay); ``FileNotFoundError`` without it."""
@@ -176,15 +177,16 @@ class LocalStore(Store):
         """Remove ``key``, and its folder under ``_akinon/`` once empty (a run's staging)."""
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._path(key))
-        folder = os.path.dirname(key)
-        if (
-            folder.startswith(BOOKKEEPING) and folder.count("/") >= 2
-        ):  # a run's folder in _akinon/, once empty
+        if (folder := os.path.dirname(key)).startswith(BOOKKEEPING) and folder.count("/") >= 2:
             with contextlib.suppress(OSError):
                 os.rmdir(self._path(folder))
 
+    def touch(self, key: str) -> None:
+        """Set the file's modification time to now: a :meth:`place`, a rename, keeps it."""
+        os.utime(self._path(key))
+
     def place(self, source: str, target: str) -> None:
-        """Rename ``source`` to ``target`` (``source`` does not stay)."""
+        """Rename ``source`` to ``target`` (``source`` does not stay; the file keeps its time)."""
         os.makedirs(os.path.dirname(self._path(target)), exist_ok=True)
         os.rename(self._path(source), self._path(target))
 
@@ -265,7 +267,7 @@ class S3Store(Store):
             self._call("delete_object", key)
 
     def place(self, source: str, target: str) -> None:
-        """Copy ``source`` to ``target`` on the server (``source`` stays)."""
+        """Copy ``source`` to ``target`` on the server (``source`` stays; the copy is dated now)."""
         self._call("copy_object", target, CopySource={"Bucket": self.bucket, "Key": self._key(source)})
 
     def listing(self, prefix: str, *, recursive: bool = False) -> list[Entry]:
@@ -275,9 +277,8 @@ class S3Store(Store):
         query = {"Bucket": self.bucket, "Prefix": root + prefix, **({} if recursive else {"Delimiter": "/"})}
         while True:
             page = self.fs.call_s3("list_objects_v2", **query)
-            found += [
-                Entry(o["Key"][len(root) :], o["LastModified"].timestamp()) for o in page.get("Contents", ())
-            ]
+            contents = page.get("Contents", ())
+            found += [Entry(o["Key"][len(root) :], o["LastModified"].timestamp()) for o in contents]
             found += [Entry(p["Prefix"][len(root) :], 0.0) for p in page.get("CommonPrefixes", ())]
             if not page.get("IsTruncated"):
                 return found

@@ -8,6 +8,11 @@ lost), or the run killed there. Judgements (is a run stopped? did the lease chan
 a wrong one (a live run judged stopped: it was paused) being a fault like the others. Every distinct
 state (the store and what each run has been told) is visited once; after each step the invariants are
 checked, and from each final state one clean run must succeed and leave the folder tidy.
+
+The model's clock stands still within one ``superseded_retention``: what was there before the runs
+started is older than the retention (an export that stood for a day), whatever they write is younger,
+so no part they supersede may expire. Its times are those of the real stores: a write dates an object
+now, a rename on a disk keeps the file's time, a copy on S3 is dated now.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ from airflow_provider_akinon.exports.output.lease import LEASE, STAGING, LeaseSt
 from airflow_provider_akinon.exports.output.store import Entry, Found
 
 MANIFEST = "_manifest.json"
-WRITES = (ops.Create, ops.Swap, ops.Put, ops.Delete, ops.Place)
+WRITES = (ops.Create, ops.Swap, ops.Put, ops.Delete, ops.Touch, ops.Place)
+#: the model's clock: it stands at ``NOW``; an object dated ``LONG_AGO`` is older than ``RETENTION``
+LONG_AGO, NOW, RETENTION = 0.0, 1.0, 0.5
 
 
 class Fault(OSError):
@@ -39,12 +46,22 @@ def etag(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-class ModelStore:
-    """Objects by key; ``flavour`` ``disk`` (a place is a rename) or ``s3`` (a place is a copy)."""
+def expired(entries: tuple[Entry, ...]) -> tuple[str, ...]:
+    """``Liveness.expired`` by the model's clock: the keys of entries older than the retention."""
+    return tuple(e.key for e in entries if NOW - e.modified > RETENTION)
 
-    def __init__(self, flavour: str, objects: dict[str, bytes]) -> None:
+
+class ModelStore:
+    """
+    Objects by key, and which of them are dated ``LONG_AGO`` (``aged``; the others are dated ``NOW``);
+    ``flavour`` ``disk`` (a place is a rename: the file keeps its time; a touch dates it now) or ``s3``
+    (a place is a copy, dated now; a touch has nothing to do).
+    """
+
+    def __init__(self, flavour: str, objects: dict[str, bytes], aged: frozenset[str] = frozenset()) -> None:
         self.flavour = flavour
         self.objects = dict(objects)
+        self.aged = set(aged)
 
     def frozen(self) -> frozenset[tuple[str, bytes]]:
         return frozenset(self.objects.items())
@@ -58,20 +75,35 @@ class ModelStore:
                 if key in objects:
                     raise WriteConflict(key)
                 objects[key] = data
+                self.aged.discard(key)
                 return etag(data)
             case ops.Swap(key, data, tag):
                 if key not in objects or etag(objects[key]) != tag:
                     raise WriteConflict(key)
                 objects[key] = data
+                self.aged.discard(key)
                 return etag(data)
             case ops.Put(key, data):
                 objects[key] = data
+                self.aged.discard(key)
             case ops.Delete(key):
                 objects.pop(key, None)
+                self.aged.discard(key)
+            case ops.Touch(key):
+                if self.flavour == "disk":  # on S3 nothing to do: a place there is a copy, dated now
+                    if key not in objects:
+                        raise FileNotFoundError(key)
+                    self.aged.discard(key)
             case ops.Place(source, target):
                 if source not in objects:
                     raise FileNotFoundError(source)
-                objects[target] = objects[source] if self.flavour == "s3" else objects.pop(source)
+                if self.flavour == "s3":  # a copy, dated now
+                    objects[target] = objects[source]
+                    self.aged.discard(target)
+                else:  # a rename: the file keeps its time
+                    objects[target] = objects.pop(source)
+                    (self.aged.add if source in self.aged else self.aged.discard)(target)
+                    self.aged.discard(source)
             case ops.List(prefix, recursive):
                 return self.listing(prefix, recursive)
         return None
@@ -82,7 +114,8 @@ class ModelStore:
             if key.startswith(prefix):
                 rest = key[len(prefix) :]
                 found.add(key if recursive or "/" not in rest else prefix + rest.split("/")[0] + "/")
-        return [Entry(key, 0.0) for key in sorted(found)]
+        dated = {key: LONG_AGO if key in self.aged or key.endswith("/") else NOW for key in found}
+        return [Entry(key, dated[key]) for key in sorted(found)]  # folders dated 0, as the stores list them
 
 
 @dataclass
@@ -240,12 +273,14 @@ class RunTree:
 @dataclass(frozen=True)
 class State:
     """A point of an execution: the store (object contents interned), where each run stands (its node;
-    ``-1`` once killed), faults used, and every manifest ``_manifest.json`` has held (version, files)."""
+    ``-1`` once killed), faults used, every manifest ``_manifest.json`` has held (version, files), and
+    the objects dated ``LONG_AGO``."""
 
     objects: frozenset[tuple[str, int]]
     runs: tuple[int, ...]
     faults: int
     pointed: frozenset[tuple[int, tuple[str, ...]]]
+    aged: frozenset[str]
 
 
 class Violation(AssertionError):
@@ -279,7 +314,7 @@ def footprint(op: Any, choice: Any, token: str, wrong: bool) -> Footprint:
     match op:
         case ops.Read(key):
             return Footprint(reads=frozenset({key}), writes=frozenset({alive}))
-        case ops.Create(key) | ops.Swap(key) | ops.Put(key) | ops.Delete(key):
+        case ops.Create(key) | ops.Swap(key) | ops.Put(key) | ops.Delete(key) | ops.Touch(key):
             return Footprint(writes=frozenset({key, alive}))
         case ops.Place(source, target):
             return Footprint(reads=frozenset({source}), writes=frozenset({source, target, alive}))
@@ -316,7 +351,7 @@ class Explorer:
     contents: dict[bytes, int] = field(default_factory=dict)
     values: list[bytes] = field(default_factory=list)
     visited: dict[State, frozenset[Any]] = field(default_factory=dict)
-    endings: set[frozenset[tuple[str, bytes]]] = field(default_factory=set)
+    endings: set[tuple[frozenset[tuple[str, bytes]], frozenset[str]]] = field(default_factory=set)
 
     @cached_property
     def ours(self) -> frozenset[str]:
@@ -342,7 +377,13 @@ class Explorer:
         objects = dict(self.initial)
         for run in self.runs:
             objects.update(run.staged())
-        first = State(self.intern(objects), tuple(0 for _ in self.runs), 0, pointed_by(objects, frozenset()))
+        first = State(
+            self.intern(objects),
+            tuple(0 for _ in self.runs),
+            0,
+            pointed_by(objects, frozenset()),
+            frozenset(self.initial),  # written before the runs, longer ago than the retention
+        )
         self._check(first, ())
         self._visit(first, frozenset(), ())
 
@@ -388,7 +429,7 @@ class Explorer:
             if current is None:
                 continue
             for choice in self._choices(state, objects, alive, current.pending):
-                store = ModelStore(self.flavour, objects)
+                store = ModelStore(self.flavour, objects, state.aged)
                 at, faults = self._step(store, alive, index, node, choice)
                 runs = (*state.runs[:index], at, *state.runs[index + 1 :])
                 child = State(
@@ -396,6 +437,7 @@ class Explorer:
                     runs,
                     state.faults + faults,
                     pointed_by(store.objects, state.pointed),
+                    frozenset(store.aged),
                 )
                 step = footprint(current.pending, choice, self.runs[index].token, faults > 0)
                 yield child, step, (index, current.pending, choice, step)
@@ -409,7 +451,7 @@ class Explorer:
             options = ["changed"] if lease is None or etag(lease) != op.etag else []
             return options + (["stale"] if op.holder not in alive or spare else [])
         if isinstance(op, ops.Expired):
-            return [()]
+            return [expired(op.entries)]
         faults = ["error-before", "kill"] + (["error-after"] if isinstance(op, WRITES) else [])
         return ["ok"] + (faults if spare else [])
 
@@ -472,17 +514,19 @@ class Explorer:
     def _final(self, state: State, path: tuple[Any, ...]) -> None:
         """No run can move: every run has ended. One more, clean run must succeed and leave it tidy."""
         self.finals += 1
-        self.endings.add(frozenset(self.objects(state).items()))
+        self.endings.add((frozenset(self.objects(state).items()), state.aged))
         if self._alive(state):
             raise self._fail(path, "runs wait forever: a live run can never go on")
         clean = Run("T9", "00000009", [b'{"id": 9}\n'])
-        store = ModelStore(self.flavour, {**self.objects(state), **clean.staged()})
+        store = ModelStore(self.flavour, {**self.objects(state), **clean.staged()}, state.aged)
         tree, node, pointed = RunTree(clean), 0, state.pointed
         while tree.nodes[node].status == "live":
             op = tree.nodes[node].pending
             if isinstance(op, ops.Stale | ops.AwaitLease | ops.Expired):
                 answer = (op.token != clean.token) if isinstance(op, ops.Stale) else "stale"
-                node = tree.advance(node, "send", () if isinstance(op, ops.Expired) else answer)
+                node = tree.advance(
+                    node, "send", expired(op.entries) if isinstance(op, ops.Expired) else answer
+                )
                 continue
             try:
                 node = tree.advance(node, "send", store.apply(op))
@@ -507,6 +551,9 @@ class Explorer:
         leftovers = [key for key in objects if key.startswith(STAGING)]
         if leftovers:
             raise self._fail(path, f"staging left behind: {leftovers}")
+        kept = [key for key in objects if key.startswith(commit.SUPERSEDED) and key in store.aged]
+        if kept:
+            raise self._fail(path, f"superseded parts past their retention kept: {kept}")
         lease = LeaseState.decode(objects[LEASE])
         if lease.holder or lease.intent or lease.commit:
             raise self._fail(path, f"the lease is not free after the clean run: {lease}")

@@ -3,6 +3,7 @@ at every step, and one clean run after each ending. Breaking the protocol in any
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import sys
@@ -13,7 +14,7 @@ import pytest
 from airflow_provider_akinon.compat import AIRFLOW_V3
 from airflow_provider_akinon.exports.output import commit
 from airflow_provider_akinon.exports.output.lease import LEASE
-from airflow_provider_akinon.exports.output.ops import Delete, Place, Put, Read
+from airflow_provider_akinon.exports.output.ops import Delete, Place, Put, Read, Touch
 from tests.exports.output.model import Explorer, Run, Violation
 
 # The protocol's own code over models of a store: no Airflow in it, so it is proven once, on Airflow 3's
@@ -21,7 +22,8 @@ from tests.exports.output.model import Explorer, Run, Violation
 pytestmark = pytest.mark.skipif(not AIRFLOW_V3, reason="no Airflow involved: explored on the Airflow 3 run")
 
 OLD = b'{"id": 0}\n'
-#: a published export (version 1), a user's files beside it
+#: a published export (version 1), a user's files beside it; all of it older than the retention (the model's
+#: clock stands within one retention of the runs' writes: none of the parts they supersede may expire)
 INITIAL = {
     "part-00000-00000000.jsonl": OLD,
     "_manifest.json": orjson.dumps(
@@ -41,6 +43,8 @@ INITIAL = {
     ),
     "README": b"a user's notes",
     "part-0001.csv": b"a,b\n",
+    # a part an export before version 1 replaced, superseded longer ago than the retention
+    f"{commit.SUPERSEDED}part-00000-0000000f.jsonl": b'{"id": -1}\n',
 }
 FOREIGN = frozenset({"README", "part-0001.csv"})
 
@@ -179,7 +183,7 @@ def publish_placing_first(token, run, staged, parts, manifest):
         ("write_lease", unconditional_lease, 1, "reader|two different exports|older version|lists files"),
         ("supersede", delete_instead_of_superseding, 1, "a reader of version 1 would break"),
         ("point", pointer_without_version, 1, "older version"),
-        ("settle", settle_without_rollback, 1, "beside the export|not free"),
+        ("settle", settle_without_rollback, 1, "beside the export|not free|past their retention kept"),
         # a commit whose answer was lost and then could not be read back: two faults
         ("abandon", abandon_whoever_holds, 2, "reader of version|lists files"),
         ("publish", publish_placing_first, 1, "beside the export|failed"),
@@ -198,3 +202,35 @@ def test_the_model_catches_a_broken_protocol(monkeypatch, broken, replacement, f
     monkeypatch.setattr(commit, broken, replacement)
     with pytest.raises(Violation, match=caught):
         explore(flavour, two_runs(), faults=faults)
+
+
+def supersede_by_a_bare_move(names):
+    """The replaced parts moved out untouched: on a disk a rename keeps a part's time."""
+    for name in names:
+        with contextlib.suppress(FileNotFoundError):
+            yield Place(name, f"{commit.SUPERSEDED}{name}")
+        yield Delete(name)
+
+
+def supersede_touching_after_the_move(names):
+    """The moved part touched after the move: a kill in between leaves it moved out with its old time."""
+    for name in names:
+        with contextlib.suppress(FileNotFoundError):
+            yield Place(name, f"{commit.SUPERSEDED}{name}")
+            yield Touch(f"{commit.SUPERSEDED}{name}")
+        yield Delete(name)
+
+
+@pytest.mark.parametrize(
+    "replacement",
+    [supersede_by_a_bare_move, supersede_touching_after_the_move],
+    ids=["untouched", "touched-after-the-move"],
+)
+def test_the_model_catches_a_superseded_part_dated_by_when_it_was_written(monkeypatch, replacement):
+    """On a disk the version 1 export, older than the retention, would count as superseded since it was
+    written, and the next publish would remove it under its readers (right away without the touch; after a
+    kill between the move and the touch otherwise). On S3 a move is a copy, dated now: both are right."""
+    monkeypatch.setattr(commit, "supersede", replacement)
+    with pytest.raises(Violation, match="a reader of version 1 would break"):
+        explore("disk", two_runs())
+    explore("s3", two_runs())
