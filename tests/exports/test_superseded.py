@@ -1,4 +1,4 @@
-"""Superseded parts on real storage: kept for readers by when they were replaced."""
+"""Superseded parts on real storage: kept for readers by when they were replaced, and only the replaced export's."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import time
 import pytest
 
 from airflow_provider_akinon.exports import destination_path, iter_export_records, read_manifest
+from airflow_provider_akinon.exports.output.commit import SUPERSEDED, commit_record
 from airflow_provider_akinon.exports.output.lease import STAGING, Liveness
-from airflow_provider_akinon.exports.output.store import store_for
+from airflow_provider_akinon.exports.output.store import LocalStore, S3Store, store_for
 from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
 
 DAY = {"start": "2026-01-02T00:00:00Z", "end": "2026-01-03T00:00:00Z"}
@@ -69,3 +70,79 @@ def test_an_export_older_than_the_retention_stays_for_its_reader_through_two_rep
     assert read_manifest(dest)["version"] == pinned["version"] + 2
     got += [r["id"] for r in reader]
     assert sorted(got) == expected  # the pinned export, whole
+
+
+def recording(monkeypatch, storage):
+    """Record the store's writes (the heartbeat's and scratch files' aside): ``(method, key[, target])``."""
+    cls = LocalStore if storage == "file" else S3Store
+    calls: list[tuple[str, ...]] = []
+    for method in ("create", "swap", "put", "delete", "place", "touch"):
+        real = getattr(cls, method, None)
+        if real is None:
+            continue
+
+        def recorded(self, key, *args, _real=real, _method=method, **kwargs):
+            if not key.endswith("/_beat") and "/.write-" not in key:
+                calls.append((_method, key, *(args[:1] if _method == "place" else ())))
+            return _real(self, key, *args, **kwargs)
+
+        monkeypatch.setattr(cls, method, recorded)
+    return calls
+
+
+def counts(calls):
+    found: dict[str, int] = {}
+    for call in calls:
+        found[call[0]] = found.get(call[0], 0) + 1
+    return found
+
+
+@pytest.mark.parametrize("storage", ["file", "s3"])
+def test_the_41st_publish_of_a_window_supersedes_only_the_40th_export(
+    akinon_default, tmp_path, request, monkeypatch, storage
+):
+    """A window published 40 times: the 41st publish moves in its own parts and moves out exactly the 40th
+    export's (its manifest's ``replaces``), the same store writes as the second publish made: nothing that
+    grows with the window's history is done while the lease is held."""
+    dest = destination(storage, tmp_path, request, "often")
+    layout = {"page_size": 100, "max_file_bytes": 20_000}
+    export(dest, **layout)
+    with monkeypatch.context() as patched:
+        second = recording(patched, storage)
+        export(dest, **layout)
+    for _ in range(38):
+        export(dest, **layout)
+    fortieth = read_manifest(dest)
+    assert fortieth["version"] == 40
+    replaced = sorted(f["name"] for f in fortieth["files"])
+    assert len(replaced) > 1
+    with monkeypatch.context() as patched:
+        calls = recording(patched, storage)
+        export(dest, **layout)
+    manifest = read_manifest(dest)
+    assert manifest["version"] == 41
+    assert manifest["replaces"] == replaced
+    new = sorted(f["name"] for f in manifest["files"])
+    assert sorted(call[2] for call in calls if call[0] == "place") == sorted(
+        new + [f"{SUPERSEDED}{name}" for name in replaced]
+    )
+    outside_staging = [call[1] for call in calls if call[0] == "delete" and not call[1].startswith(STAGING)]
+    assert sorted(outside_staging) == replaced
+    assert counts(calls) == counts(second)
+
+
+def test_only_a_manifest_of_0_3_has_its_own_replaced_parts_replaced_again():
+    """0.3 left the parts a manifest replaced in place until they were gone (its ``replaces``); a commit of
+    0.4 moved them out before it left the lease. A name the new export reuses is never replaced."""
+    legacy = {"files": [{"name": "part-00000-0000000b.jsonl"}], "replaces": ["part-00000-0000000a.jsonl"]}
+    parts = [{"name": "part-00000-0000000c.jsonl"}]
+    assert commit_record({}, legacy, "0000000c", parts)["replaces"] == [
+        "part-00000-0000000a.jsonl",
+        "part-00000-0000000b.jsonl",
+    ]
+    assert commit_record({}, {**legacy, "version": 7}, "0000000c", parts)["replaces"] == [
+        "part-00000-0000000b.jsonl"
+    ]
+    reused = [{"name": "part-00000-0000000b.jsonl"}]
+    assert commit_record({}, {**legacy, "version": 7}, "0000000c", reused)["replaces"] == []
+    assert commit_record({}, None, "0000000c", parts)["replaces"] == []

@@ -193,11 +193,11 @@ def settle(held: Held) -> Steps[tuple[Held, dict[str, Any] | None]]:
 def commit_record(
     manifest: dict[str, Any], current: dict[str, Any] | None, run: str, parts: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """The manifest this publish commits: the next version, its parts, and the parts it replaces (the current
-    export's; and what that one replaced, where a manifest of 0.3 may have left some in place)."""
-    previous = {f["name"] for f in (current or {}).get("files", ())} | set(
-        (current or {}).get("replaces", ())
-    )
+    """The manifest this publish commits: the next version, its parts, and the parts it replaces: the current
+    export's only (what that one replaced was moved out before its commit left the lease), and what a
+    manifest of 0.3, which kept replaced parts in place until they were gone, still names."""
+    previous = {f["name"] for f in (current or {}).get("files", ())}
+    previous |= set((current or {}).get("replaces", ()) if version_of(current) == 0 else ())
     return {
         **manifest,
         "version": version_of(current) + 1,
