@@ -10,6 +10,7 @@ import random
 import signal
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -31,6 +32,8 @@ LAYOUTS = [
     {"page_size": 25},
     {"page_size": 7, "max_file_bytes": 12_000},
 ]
+#: a storm blows at least this long, and on until it has done what the test asserts, at most ``CAP`` s
+FLOOR, CAP = 45.0, 300.0
 
 
 def forked(body) -> int:
@@ -92,12 +95,20 @@ class Storm:
     def start(self, slot: int) -> None:
         self.pids[slot] = forked(lambda: exporting(self.dest, LAYOUTS[slot % len(LAYOUTS)]))
 
-    def blow(self, seconds: float) -> None:
+    def blow(self, lacking: Callable[[], str | None], *, floor: float = FLOOR, cap: float = CAP) -> None:
+        """Kill and pause runs for at least ``floor`` seconds and until nothing is ``lacking()`` (what the
+        test needs to have happened, or ``None``): its strength is the same on a slow machine, only longer.
+        After ``cap`` seconds it fails, saying what is still lacking."""
         rng = random.Random(self.seed)
         for slot in range(self.runs):
             self.start(slot)
-        until = time.monotonic() + seconds
-        while time.monotonic() < until:
+        start = time.monotonic()
+        while (missing := lacking()) is not None or time.monotonic() - start < floor:
+            if time.monotonic() - start > cap:
+                raise AssertionError(
+                    f"the storm did too little to prove much in {cap:g} s: {missing}\n"
+                    f"seed {self.seed}; events:\n" + "\n".join(self.events)
+                )
             time.sleep(rng.uniform(0.3, 1.2))  # the chaos loop's own pace, not a synchronisation
             slot = rng.randrange(self.runs)
             pid = self.pids[slot]
@@ -135,9 +146,36 @@ def tidy(dest: str, expected: list[int]) -> None:
     assert store.listing(STAGING, recursive=True) == []
 
 
+def logged(log: str) -> list[dict]:
+    """What the reader wrote to ``log``, whole lines only (it may be writing one)."""
+    try:
+        with open(log, "rb") as handle:
+            lines = handle.read().split(b"\n")[:-1]
+    except FileNotFoundError:
+        return []
+    return [orjson.loads(line) for line in lines if line]
+
+
+def lacking(log: str, storm: Storm) -> str | None:
+    """What the storm has yet to do for the test's assertions to prove much (``None``: nothing; nor once
+    the reader broke, which the test reports)."""
+    seen = logged(log)
+    if any("error" in s or not s["ok"] for s in seen):
+        return None
+    versions = [s["version"] for s in seen]
+    spread = versions[-1] - versions[0] if versions else 0
+    kills, pauses = (sum(kind in e for e in storm.events) for kind in ("kill", "pause"))
+    wanted = {
+        f"{len(versions)} reads (more than 20 wanted)": len(versions) > 20,
+        f"versions {spread} apart read (more than 5 wanted)": spread > 5,
+        f"{kills} kills (more than 5 wanted)": kills > 5,
+        f"{pauses} pauses (more than 3 wanted)": pauses > 3,
+    }
+    return "; ".join(what for what, done in wanted.items() if not done) or None
+
+
 def check_reader(log: str, storm: Storm) -> list[int]:
-    with open(log, "rb") as handle:
-        seen = [orjson.loads(line) for line in handle.read().splitlines() if line]
+    seen = logged(log)
     where = f"seed {storm.seed}; events:\n" + "\n".join(storm.events)
     broken = [s for s in seen if "error" in s or not s["ok"]]
     assert not broken, f"a reader broke: {broken[:3]}\n{where}"
@@ -146,7 +184,7 @@ def check_reader(log: str, storm: Storm) -> list[int]:
     return versions
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(CAP + 300)
 @pytest.mark.parametrize(("storage", "runs"), [("file", 4), ("s3", 3)])
 def test_a_storm_of_killed_and_paused_runs_publishes_only_whole_exports(
     akinon_default, tmp_path, request, monkeypatch, storage, runs
@@ -161,7 +199,7 @@ def test_a_storm_of_killed_and_paused_runs_publishes_only_whole_exports(
     log = str(tmp_path / "reader.log")
     reader = forked(lambda: reading(dest, expected, log))
     try:
-        storm.blow(45)
+        storm.blow(lambda: lacking(log, storm))  # until it has published (and killed) enough
     finally:
         storm.calm()
         os.kill(reader, signal.SIGKILL)
