@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 
 def table(rows: list[tuple[str, str]]) -> str:
@@ -26,9 +27,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--conn-id", default="akinon_default", help="the akinon connection (default: %(default)s)"
     )
-    parser.add_argument("--endpoint", default="orders/", help="the list to probe (default: %(default)s)")
     parser.add_argument(
-        "--date-field", default="created_date", help="created_date, modified_date or date_placed"
+        "--resource", help="a registered list (orders, or one a plug-in registers): its endpoint, key, date"
+    )
+    parser.add_argument("--endpoint", help="the list to probe (default: orders/, or the resource's)")
+    parser.add_argument(
+        "--date-field", help="the date a window cuts (default: created_date, or the resource's)"
+    )
+    parser.add_argument("--key", help="the field keying its records (default: id, or the resource's)")
+    parser.add_argument(
+        "--lookup", help="the key's filter name, <lookup>__gt (default: the resource's, or the key)"
     )
     args = parser.parse_args(argv)
 
@@ -37,35 +45,63 @@ def main(argv: list[str] | None = None) -> int:
     from airflow_provider_akinon.errors import AkinonError
     from airflow_provider_akinon.exports.estimate import day_estimate
     from airflow_provider_akinon.hooks.akinon import AkinonHook
-    from airflow_provider_akinon.resources import DISCOUNT_ITEMS, ORDER_ITEMS, ORDERS, REGISTRY
+    from airflow_provider_akinon.resources import (
+        DISCOUNT_ITEMS,
+        ORDER_ITEMS,
+        ORDERS,
+    )
 
     hook = AkinonHook(args.conn_id, max_retries=1)  # a person waits on it: fail in seconds, not minutes
+    endpoint = args.endpoint or ORDERS.endpoint
     try:
-        for known in REGISTRY.values():
-            if known.endpoint == args.endpoint:
-                known.check_date_field(args.date_field)
-        caps = hook.probe(args.endpoint, date_field=args.date_field)
+        resource, endpoint, date_field, key, lookup = _question(args)
+        caps = hook.probe(endpoint, date_field=date_field, key=key, lookup=lookup)
         rows = caps.rows()
-        if args.endpoint == ORDERS.endpoint:
+        if endpoint == ORDERS.endpoint:
             query = {caps.sort_param: caps.sort} if caps.sort else {}
-            first = [
-                int(o["id"]) for o in hook.get_page(ORDERS.endpoint, {**query, caps.size_param: 2}).parsed
-            ]
+            first = [int(o["id"]) for o in hook.get_page(endpoint, {**query, caps.size_param: 2}).parsed]
             for child in (ORDER_ITEMS, DISCOUNT_ITEMS):
-                ok = len(first) == 2 and hook.probe_batch_lookup(
-                    child.endpoint, child.parent_param or "order", first, child.parent_field
-                )
-                rows.append((f"{child.name}: {child.parent_param}__in", "honoured" if ok else "IGNORED"))
-        resource = next((r for r in REGISTRY.values() if r.endpoint == args.endpoint), None)
-        if resource is not None:
-            method, requests = day_estimate(hook, resource, args.date_field)
+                rows.append((f"{child.name}: {child.parent_param}__in", _batched(hook, child, first)))
+        if resource is not None and resource.endpoint == endpoint:
+            method, requests = day_estimate(hook, resource, date_field)
             rows += [("a day exports by", method), ("a day's requests", requests)]
     except AkinonError as err:
-        print(f"Could not probe {args.endpoint} with connection {args.conn_id!r}: {err}", file=sys.stderr)
+        print(f"Could not probe {endpoint} with connection {args.conn_id!r}: {err}", file=sys.stderr)
         return 2
-    print(f"Akinon API at {hook.host} (connection {args.conn_id!r}), endpoint {args.endpoint}\n")
+    print(f"Akinon API at {hook.host} (connection {args.conn_id!r}), endpoint {endpoint}\n")
     print(table(rows))
     return 0
+
+
+def _question(args: argparse.Namespace) -> tuple[Any, str, str, str, str]:
+    """The resource asked about (``None``: an endpoint no resource names), its endpoint, date field, key and lookup."""
+    from airflow_provider_akinon.resources import ORDERS, REGISTRY, resource_named
+
+    endpoint = args.endpoint or ORDERS.endpoint
+    resource = resource_named(args.resource) if args.resource else None
+    resource = resource or next((r for r in REGISTRY.values() if r.endpoint == endpoint), None)
+    endpoint = args.endpoint or (resource.endpoint if resource else endpoint)
+    date_field = args.date_field or (resource.date_fields[0] if resource else "created_date")
+    if resource is not None:
+        resource.check_date_field(date_field)
+    key = args.key or (resource.primary_key if resource else "id")
+    lookup = args.lookup or (resource.lookup if resource and not args.key else key)
+    return resource, endpoint, date_field, key, lookup
+
+
+def _batched(hook: Any, child: Any, first: list[int]) -> str:
+    """Whether a child list takes ``order__in``: ``honoured``, ``IGNORED``, or ``absent`` (it answers 404)."""
+    from airflow_provider_akinon.errors import AkinonApiError
+
+    if len(first) < 2:
+        return "cannot tell (fewer than two orders)"
+    try:
+        ok = hook.probe_batch_lookup(child.endpoint, child.parent_param or "order", first, child.parent_field)
+    except AkinonApiError as err:
+        if err.status == 404:
+            return f"absent ({child.endpoint} answers 404)"
+        raise
+    return "honoured" if ok else "IGNORED"
 
 
 if __name__ == "__main__":

@@ -94,6 +94,7 @@ class Export:
                 **plan.describe(),
                 **how,
                 "format": self.format.name,
+                "format_module": type(self.format).__module__,
                 "records": tally.written,
                 "count": None if tally.uncounted else tally.count,
                 "skipped_duplicates": tally.skipped,

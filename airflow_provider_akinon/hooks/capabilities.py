@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from airflow_provider_akinon.hooks.decoder import PageDecoder
 from airflow_provider_akinon.hooks.paging import (
     PAGINATORS,
     KeysetPaginator,
@@ -13,7 +14,6 @@ from airflow_provider_akinon.hooks.paging import (
     Paginator,
     envelope_named,
 )
-from airflow_provider_akinon.hooks.records import PageDecoder
 
 #: The probe table's answer for a list whose end cannot be known from its answers.
 UNKNOWN_PAGING = (

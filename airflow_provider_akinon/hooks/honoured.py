@@ -35,22 +35,11 @@ SIZE = DEFAULT_SIZE_PARAM
 SAMPLE = 20
 #: Other records a question may be asked again with, when a record changed between two requests.
 RETRIES = 3
-#: What the probe asks of a list whose first answer does not show its end: the second page, by number and
-#: by offset (a 404 "Invalid page." answers an empty page).
+#: What the probe asks where the first answer does not show the list's end: the second page, by number and offset.
 PAGING_QUESTIONS = ("page", "offset")
 #: Bounds no record's date lies beyond, for lists whose records do not carry the date they filter on.
 FAR_FUTURE = "2100-01-01T00:00:00.000000Z"
 FAR_PAST = "1970-01-02T00:00:00.000000Z"
-
-
-def whole(first: Page) -> bool:
-    """
-    Whether the first answer shows it holds the whole list: empty, an unpaged array, a ``next`` field
-    saying no page follows, or a count it reaches. A page shorter than asked shows nothing (a cap).
-    """
-    if first.bare or not len(first) or (first.next is None and first.says_next):
-        return True
-    return first.count is not None and first.count <= len(first)
 
 
 def _paging_style(first: Page, answers: dict[str, Page], key: str) -> str:
@@ -70,7 +59,7 @@ def _paging_style(first: Page, answers: dict[str, Page], key: str) -> str:
     if style:
         return style
     after = [answers[name] for name in PAGING_QUESTIONS if name in answers]
-    return "single" if whole(first) or any(not len(page) for page in after) else "unknown"
+    return "single" if first.shows_whole() or any(not len(page) for page in after) else "unknown"
 
 
 def probe_endpoint(
@@ -164,7 +153,7 @@ def _second_round(
 
 def _paging_questions(first: Page, limit: int) -> dict[str, dict[str, Any]]:
     """What ``page``, ``offset`` and a ``page_size`` parameter do, for a list not shown to fit one page."""
-    if whole(first):
+    if first.shows_whole():
         return {}
     questions: dict[str, dict[str, Any]] = {
         "page": {SIZE: limit, "page": 2},
@@ -179,7 +168,7 @@ def _page_size(first: Page, second: dict[str, Page], limit: int) -> tuple[str, i
     """The parameter that sets the page size, and the largest page the tenant gives for ``limit``."""
     if "page_size" in second and len(second["page_size"]) > len(first):
         return "page_size", len(second["page_size"])
-    return SIZE, limit if whole(first) else max(1, len(first))
+    return SIZE, limit if first.shows_whole() else max(1, len(first))
 
 
 def _default_order(keys: list[int]) -> str | None:

@@ -2,10 +2,7 @@
 
 A paginator says what the first query is and what the next one is after a page;
 :class:`~airflow_provider_akinon.hooks.walker.PageStream` sends them, and decides where the list ends from
-evidence only: the count reached (:meth:`Paginator.reached`), the style's end marker (``next: null``,
-or no next link where earlier pages had one), or an empty page; never because a page is shorter than
-asked (a tenant may cap the page size silently). Where the answer keeps its records, count and next
-page is the list's :class:`~airflow_provider_akinon.hooks.envelope.Envelope`.
+evidence only (:mod:`~airflow_provider_akinon.hooks.walker`), never from a page shorter than asked.
 
 The styles of Django REST Framework, which Akinon runs on: page numbers (``page`` + a size parameter),
 limit/offset, opaque cursors in ``next``; and keyset walks (a sort on the key and a ``__gt`` cursor).
@@ -46,12 +43,9 @@ class Paginator(Protocol):
     """
     One paging style: the first query, the query after a page, and what ends a walk.
 
-    A style registered in :data:`PAGINATORS` also has ``name`` (what the probe and the connection's
-    ``pagination`` extra call it), ``of(paging)`` (a classmethod building it from what the probe found:
-    ``sort``, ``sort_param``, ``size_param``), ``detects(first, linked, moved)`` (a staticmethod: whether a
-    list pages this way, see :meth:`BasePaginator.detects`) and, optionally, ``envelope`` (the
-    :class:`~airflow_provider_akinon.hooks.envelope.Envelope` of its answers, where it is not one of
-    :data:`~airflow_provider_akinon.hooks.envelope.ENVELOPES`).
+    A style registered in :data:`PAGINATORS` also has ``name``, ``of(paging)`` and ``detects(first, linked,
+    moved)`` (see :class:`BasePaginator`) and, optionally, ``envelope`` (the
+    :class:`~airflow_provider_akinon.hooks.envelope.Envelope` of its answers).
     """
 
     #: what moves the walk, for messages ("the page parameter")
@@ -88,9 +82,8 @@ class Paging(Protocol):
 
 class BasePaginator:
     """
-    The sort every style sends unless the caller's params sort: ``{sort_param}={sort}``; and what a
-    paging style of a list needs to be registered in :data:`PAGINATORS`: its ``name``, how the probe
-    recognises it (:meth:`detects`) and how it is built from what the probe found (:meth:`of`).
+    The sort every style sends unless the caller's params sort (``{sort_param}={sort}``), and what a style needs
+    to be registered in :data:`PAGINATORS`: ``name``, :meth:`detects` (the probe's) and :meth:`of`.
     """
 
     name = ""
@@ -273,7 +266,6 @@ class KeysetPaginator(BasePaginator):
 
     def pages_allowed(self, pages: int, page: Page) -> int | None:
         """The pages walked so far plus those the rest of the list fills (its count from this page on)."""
-        # the count of a cursor query is what is left from this page on
         left = _pages_for(None if page.count is None else max(0, page.count - len(page)), page)
         return None if left is None else pages + left
 
@@ -299,9 +291,9 @@ def known_envelopes() -> list[Envelope]:
 
 def envelope_named(name: str) -> Envelope:
     """The known envelope called ``name`` (what the probe recorded)."""
-    for envelope in known_envelopes():
-        if envelope.name == name:
-            return envelope
+    found = {envelope.name: envelope for envelope in known_envelopes()}
+    if name in found:
+        return found[name]
     raise AkinonConfigError(
         f"the list was probed with the envelope {name!r}, which is not registered in this process: import the "
         "module that registers it (its paginator or its ENVELOPES line) where the export runs"

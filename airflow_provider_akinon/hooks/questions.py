@@ -147,15 +147,15 @@ def probe_batch_lookup(
     an undeclared ``__in`` lookup silently: the answer is then the unfiltered list, or an error.) Judged by
     the records' ``parent_field`` (``parent_param`` where not given): every child belongs to ``a`` or
     ``b``, and each single answer's children are in the batch. An order refused as unknown (deleted
-    since it was listed) raises: the question needs other orders.
+    since it was listed) raises: the question needs other orders; so does a 404 (the list is absent).
     """
     field = parent_field or parent_param
     try:
         singles = [get(endpoint, {parent_param: p, size_param: 100}) for p in parents]
         batch = get(endpoint, {f"{parent_param}__in": ",".join(map(str, parents)), size_param: 100})
     except AkinonApiError as err:
-        if refuses_value(err, parent_param, f"{parent_param}__in"):
-            raise
+        if refuses_value(err, parent_param, f"{parent_param}__in") or err.status == 404:
+            raise  # a deleted order, or no such list: not an answer to the question
         return False
     wanted = {str(p) for p in parents}
     owners = {str(r.get(field)) for r in batch.parsed}

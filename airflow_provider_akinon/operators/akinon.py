@@ -64,8 +64,8 @@ class FetchAkinonListOperator(BaseOperator):
     :param start: window start, inclusive; ISO string or datetime. Default: the run's data interval
         start. (templated)
     :param end: window end, exclusive. Default: the run's data interval end. (templated)
-    :param date_field: the date the window cuts: ``created_date`` (default), ``modified_date`` (a changes
-        feed) or ``date_placed``. (templated)
+    :param date_field: the date the window cuts: ``created_date``, ``modified_date`` (a changes feed) or
+        ``date_placed``; default: the list's first date (``created_date`` on Akinon's order lists). (templated)
     :param filters: extra query parameters, e.g. ``{"status": "400"}``. (templated)
     :param file_format: ``jsonl`` (default), ``jsonl.gz``, ``parquet``, or ``delta`` / ``iceberg``: merge
         into the Delta Lake or Iceberg table at ``destination`` (upsert by key, the newest
@@ -111,7 +111,7 @@ class FetchAkinonListOperator(BaseOperator):
         akinon_conn_id: str = AkinonHook.default_conn_name,
         start: Any = None,
         end: Any = None,
-        date_field: str = "created_date",
+        date_field: str | None = None,
         filters: dict[str, Any] | None = None,
         file_format: str = DEFAULT_FORMAT,
         page_size: int | None = None,

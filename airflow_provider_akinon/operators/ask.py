@@ -29,7 +29,7 @@ from airflow_provider_akinon.windows import Window, parse_step, resolve_id_range
 
 def build_ask(resource: Resource, arguments: Mapping[str, Any], context: Mapping[str, Any] | None) -> Ask:
     """The :class:`Ask` of an operator's (rendered) ``arguments`` in a run's ``context``."""
-    date_field = resource.check_date_field(arguments["date_field"])
+    date_field = resource.check_date_field(arguments["date_field"] or resource.date_fields[0])
     one_of("paging", arguments["paging"], PAGINGS)
     one_of("window_on", arguments["window_on"], WINDOW_ON)
     positive_int("max_concurrency", arguments["max_concurrency"])
@@ -71,7 +71,7 @@ def _source(
         return IdRange(*id_range), window
     window = resolve_window(arguments["start"], arguments["end"], context)
     step = parse_step(arguments["window_step"], window)
-    return WindowSource(window, arguments["date_field"], step), window
+    return WindowSource(window, arguments["date_field"] or resource.date_fields[0], step), window
 
 
 def _explicit_window(arguments: Mapping[str, Any]) -> Window | None:

@@ -65,3 +65,12 @@ class Product(Dated):
     sku = models.CharField(max_length=32, db_index=True)
     name = models.CharField(max_length=64)
     price = models.DecimalField(max_digits=12, decimal_places=2)
+
+
+class StockMove(Model):
+    """A list no part of the provider knows, keyed as Omnitron keys its items (its serializer names the key
+    ``pk``, and so do its lookups) and dated by a field of its own (``moved_at``)."""
+
+    sku = models.CharField(max_length=32)
+    quantity = models.IntegerField()
+    moved_at = models.DateTimeField(db_index=True)

@@ -126,6 +126,24 @@ def seed_products(count: int, days: float, until: float, rng: random.Random) -> 
     Product.objects.bulk_update(made, ["created_date", "modified_date"], batch_size=500)
 
 
+def seed_stock_moves(count: int, days: float, until: float, rng: random.Random) -> None:
+    """``count`` stock moves, moved at random over the same span as the orders (keys not in date order)."""
+    from django.utils import timezone
+
+    from tests.drf_tenant.models import StockMove
+
+    end = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=until)
+    moves = [
+        StockMove(
+            sku=f"SKU-{rng.randrange(1000):05d}",
+            quantity=rng.randrange(-50, 200),
+            moved_at=end - timedelta(seconds=rng.uniform(0, days * 86400)),
+        )
+        for _ in range(count)
+    ]
+    StockMove.objects.bulk_create(moves, batch_size=500)
+
+
 def version(order: Any) -> None:
     from tests.drf_tenant.models import OrderVersion
 
@@ -206,6 +224,7 @@ def setup(args: argparse.Namespace) -> None:
     if not Order.objects.exists():
         seed(args.orders, args.days, args.until, random.Random(args.seed))
         seed_products(args.products, args.days, args.until, random.Random(args.seed + 2))
+        seed_stock_moves(args.stock_moves, args.days, args.until, random.Random(args.seed + 3))
     if not User.objects.filter(username=USER).exists():
         User.objects.create_user(USER, password=PASSWORD)
 
@@ -217,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=float, default=3)
     parser.add_argument("--until", type=float, default=1, help="the seeded days end this many hours ago")
     parser.add_argument("--products", type=int, default=0, help="products to seed")
+    parser.add_argument("--stock-moves", type=int, default=0, help="stock moves to seed")
     parser.add_argument("--inserts", type=float, default=0.0, help="new orders a second")
     parser.add_argument("--updates", type=float, default=0.0, help="updated orders a second")
     parser.add_argument("--deletes", type=float, default=0.0, help="deleted orders a second")

@@ -26,6 +26,7 @@ TABLES = {
     "deleted_items": "drf_tenant_deleteditem",
     "versions": "drf_tenant_orderversion",
     "products": "drf_tenant_product",
+    "stock_moves": "drf_tenant_stockmove",
 }
 
 
@@ -96,6 +97,7 @@ def drf_tenant(
     tz: str = "UTC",
     orders: int = 3000,
     products: int = 0,
+    stock_moves: int = 0,
     days: float = 3,
     inserts: float = 0,
     updates: float = 0,
@@ -118,6 +120,7 @@ def drf_tenant(
     command = [sys.executable, "-m", "tests.drf_tenant.serve", "--orders", str(orders), "--days", str(days)]
     command += ["--inserts", str(inserts), "--updates", str(updates), "--deletes", str(deletes)]
     command += ["--until", str(until), "--products", str(products), "--least-deleted", str(least_deleted)]
+    command += ["--stock-moves", str(stock_moves)]
     process = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=home.joinpath("tenant.log").open("wb")
     )

@@ -13,7 +13,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tests.drf_tenant.models import DeletedItem, DiscountItem, Order, OrderItem, Product
+from tests.drf_tenant.models import DeletedItem, DiscountItem, Order, OrderItem, Product, StockMove
 
 SWITCHES = settings.SWITCHES
 LOOKUPS = ["gt", "gte", "lt", "lte"]
@@ -98,6 +98,28 @@ class ProductSerializer(serializers.ModelSerializer):
         fields = ["id", "sku", "name", "price", "created_date", "modified_date"]
 
 
+class StockMoveSerializer(serializers.ModelSerializer):
+    pk = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = StockMove
+        fields = ["pk", "sku", "quantity", "moved_at"]
+
+
+class StockMoveFilter(django_filters.FilterSet):
+    """The key's lookups by the name its serializer gives it (``pk__gt``; ``id__gt`` is not declared, so
+    ignored), and its own date's."""
+
+    pk__gt = django_filters.NumberFilter(field_name="pk", lookup_expr="gt")
+    pk__gte = django_filters.NumberFilter(field_name="pk", lookup_expr="gte")
+    pk__lt = django_filters.NumberFilter(field_name="pk", lookup_expr="lt")
+    pk__lte = django_filters.NumberFilter(field_name="pk", lookup_expr="lte")
+
+    class Meta:
+        model = StockMove
+        fields = {"moved_at": LOOKUPS}
+
+
 class DeletedItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = DeletedItem
@@ -157,4 +179,16 @@ urlpatterns = [
     ),
     path("api/v1/deleted_items/", DeletedItems.as_view()),
     path("api/v1/products/", listing(Product, ProductSerializer)),
+    path(
+        "api/v1/stock_moves/",
+        type(
+            "StockMoveList",
+            (Listing,),
+            {
+                "queryset": StockMove.objects.all(),
+                "serializer_class": StockMoveSerializer,
+                "filterset_class": StockMoveFilter,
+            },
+        ).as_view(),
+    ),
 ]

@@ -59,7 +59,11 @@ class StubHook:
     def pages(self, endpoint, params, *, page_size=None, paginator=None, decoder=None):
         answers = iter(self.answers)
         return PageStream(
-            lambda e, q: decoder(orjson.dumps(next(answers))), endpoint, params, PageNumberPaginator(), page_size
+            lambda e, q: decoder(orjson.dumps(next(answers))),
+            endpoint,
+            params,
+            PageNumberPaginator(),
+            page_size,
         )
 
 

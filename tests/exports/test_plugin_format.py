@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 import orjson
 import pytest
 
-from airflow_provider_akinon.errors import DestinationError
+from airflow_provider_akinon.errors import AkinonConfigError, DestinationError
 from airflow_provider_akinon.exports import iter_export_records, read_manifest
 from airflow_provider_akinon.exports.output import FORMATS
 from airflow_provider_akinon.exports.output.base import Format
@@ -87,3 +87,26 @@ def test_a_dead_csv_run_is_cleaned_up_by_the_next_and_a_stray_csv_part_refused(a
     (dest / "part-00007.csv").write_text("id\n1\n")  # named as this provider would name a csv part
     with pytest.raises(DestinationError, match=r"part-00007\.csv"):
         export(dest, file_format="csv", page_size=25)
+
+
+def test_a_format_registered_without_its_name_is_refused_before_any_request(
+    akinon_default, tmp_path, monkeypatch
+):
+    class Nameless(Csv):
+        name = ""
+
+    monkeypatch.setitem(FORMATS, "nameless", Nameless())
+    with pytest.raises(AkinonConfigError, match=r"declares name=''.*set name = 'nameless'"):
+        export(tmp_path / "n", file_format="nameless")
+    assert akinon_default.log.requests == 0
+    assert not list(tmp_path.rglob("_manifest.json"))
+
+
+def test_reading_an_export_whose_format_is_not_registered_names_the_module_to_import(
+    akinon_default, tmp_path, monkeypatch
+):
+    export(tmp_path / "csv", file_format="csv", page_size=50)
+    assert read_manifest(str(tmp_path / "csv"))["format_module"] == __name__
+    monkeypatch.delitem(FORMATS, "csv")  # a reader in a process that never imported this module
+    with pytest.raises(AkinonConfigError, match=f"registered by {__name__}: import {__name__}"):
+        next(iter_export_records(str(tmp_path / "csv")))

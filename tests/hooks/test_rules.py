@@ -128,7 +128,7 @@ def test_same_origin_compares_scheme_host_and_port():
 
 
 def test_json_that_is_not_a_list_page_fails_at_once_with_what_is_wrong():
-    from airflow_provider_akinon.hooks.records import PageDecoder
+    from airflow_provider_akinon.hooks.decoder import PageDecoder
 
     rules = attempts(decode=PageDecoder("id"))
     with pytest.raises(

@@ -18,7 +18,7 @@ from airflow_provider_akinon.exports.output.storage import destination_path, rea
 
 
 def _records(folder: Any, manifest: dict[str, Any], column: str | None) -> Iterator[Any]:
-    file_format = format_named(manifest["format"])
+    file_format = format_named(manifest["format"], module=manifest.get("format_module"))
     for entry in manifest["files"]:
         count = 0
         with open_part(folder, entry) as handle:

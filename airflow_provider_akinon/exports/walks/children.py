@@ -204,8 +204,10 @@ def asks_batched(hook: AkinonHook, resource: Resource, sample: list[int], tries:
             return hook.probe_batch_lookup(
                 resource.endpoint, resource.parent_param, pair, resource.parent_field
             )
-        except AkinonApiError:
-            continue  # refused as unknown: only such errors leave the probe
+        except AkinonApiError as err:
+            if err.status == 404:  # no such list: its walk will say so
+                return False
+            continue  # refused as unknown: the next two orders
     return False
 
 

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from airflow_provider_akinon.exports.idset import IdSet
 from airflow_provider_akinon.exports.progress import Progress
 from airflow_provider_akinon.hooks.akinon import AkinonHook
+from airflow_provider_akinon.hooks.decoder import PageDecoder
 from airflow_provider_akinon.hooks.paging import known_envelopes
-from airflow_provider_akinon.hooks.records import PageDecoder, Records
+from airflow_provider_akinon.hooks.records import Records
 
 if TYPE_CHECKING:
     from airflow_provider_akinon.exports.plan import Plan
