@@ -12,10 +12,10 @@ __all__ = ["CONN_FIELDS", "UI_FIELD_BEHAVIOUR", "__version__", "get_provider_inf
 
 
 #: ``[akinon]`` in Airflow's configuration (``airflow config list`` shows them; read by
-#: :mod:`airflow_provider_akinon.exports.output.settings`)
+#: :mod:`airflow_provider_akinon.exports.commit.settings`)
 CONFIG: dict[str, dict[str, Any]] = {
     "akinon": {
-        "description": "How exports publish (airflow_provider_akinon.exports.output.settings).",
+        "description": "How exports publish (airflow_provider_akinon.exports.commit.settings).",
         "options": {
             "publish_lease_timeout": {
                 "description": "Seconds without a heartbeat after which a run publishing into a "

@@ -2,7 +2,7 @@
 
 Each message names the problem and the fix, and never a secret: server bodies reach a message only as
 a short :func:`excerpt` taken after the connection's password and token were cut out of them
-(:class:`~airflow_provider_akinon.hooks.redact.Redactor`).
+(:class:`~airflow_provider_akinon.hooks.http.redact.Redactor`).
 """
 
 from __future__ import annotations

@@ -32,10 +32,10 @@ def build(folder: Path, rows: int, changed: int, file_format: str) -> tuple[str,
     import pyarrow as pa
 
     from airflow_provider_akinon.compat import ObjectStoragePath
-    from airflow_provider_akinon.exports.output import format_named
-    from airflow_provider_akinon.exports.output.current import table_schema
-    from airflow_provider_akinon.exports.output.parts import PartWriter
-    from airflow_provider_akinon.hooks.records import Records
+    from airflow_provider_akinon.exports.formats.parts import PartWriter
+    from airflow_provider_akinon.exports.registry import format_named
+    from airflow_provider_akinon.exports.tables.current import table_schema
+    from airflow_provider_akinon.hooks.paging.records import Records
     from airflow_provider_akinon.resources import ORDERS
     from airflow_provider_akinon.testing.data import AkinonData
 
@@ -74,7 +74,7 @@ def append(table: str, rows, file_format: str) -> None:
     """Append ``rows`` (a pyarrow table) to the base table, as its format writes it."""
     if file_format == "iceberg":
         from airflow_provider_akinon.compat import ObjectStoragePath
-        from airflow_provider_akinon.exports.output.iceberg_table import open_table
+        from airflow_provider_akinon.exports.tables.iceberg_table import open_table
 
         iceberg = open_table(ObjectStoragePath(f"file://{table}"), rows.schema)
         iceberg.append(rows.cast(iceberg.schema().as_arrow()))
@@ -89,7 +89,7 @@ def merge(file_format: str, table: str, parts: list[str]) -> dict:
     import logging
 
     from airflow_provider_akinon.compat import ObjectStoragePath
-    from airflow_provider_akinon.exports.output import format_named
+    from airflow_provider_akinon.exports.registry import format_named
     from airflow_provider_akinon.resources import ORDERS
 
     logging.disable(logging.WARNING)

@@ -21,7 +21,7 @@ import orjson
 from airflow_provider_akinon.assets import asset_uri
 from airflow_provider_akinon.compat import DAG, Asset, daily_rollup_schedule, get_variable, task
 from airflow_provider_akinon.exports import destination_path, iter_export_records
-from airflow_provider_akinon.exports.output.storage import MANIFEST
+from airflow_provider_akinon.exports.commit.storage import MANIFEST
 
 DEFAULT_BASE = "/tmp/akinon-exports"
 CHANGES = Asset(asset_uri("akinon_default", "orders/changes"))

@@ -27,7 +27,7 @@ import orjson
 from airflow_provider_akinon.assets import asset_uri
 from airflow_provider_akinon.compat import DAG, Asset, Param, get_variable, partitioned_schedule, task
 from airflow_provider_akinon.exports import destination_path, iter_export_records
-from airflow_provider_akinon.exports.output.storage import MANIFEST
+from airflow_provider_akinon.exports.commit.storage import MANIFEST
 
 CONN_ID = "akinon_default"
 DEFAULT_BASE = "/tmp/akinon-exports"

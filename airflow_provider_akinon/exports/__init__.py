@@ -3,11 +3,11 @@ reading an export back, its manifest, and merging an export into (and keeping) a
 
 from __future__ import annotations
 
-from airflow_provider_akinon.exports.output.deletions import apply_deletions
-from airflow_provider_akinon.exports.output.delta import maintain
-from airflow_provider_akinon.exports.output.merging import merge_export
-from airflow_provider_akinon.exports.output.reader import iter_export_records
-from airflow_provider_akinon.exports.output.storage import destination_path, read_manifest
+from airflow_provider_akinon.exports.commit.storage import destination_path, read_manifest
+from airflow_provider_akinon.exports.reader import iter_export_records
+from airflow_provider_akinon.exports.tables.deletions import apply_deletions
+from airflow_provider_akinon.exports.tables.delta import maintain
+from airflow_provider_akinon.exports.tables.merging import merge_export
 
 __all__ = [
     "apply_deletions",

@@ -13,7 +13,7 @@ from datetime import tzinfo
 from typing import Any
 
 from airflow_provider_akinon.errors import ExportConsistencyError
-from airflow_provider_akinon.hooks.records import Records
+from airflow_provider_akinon.hooks.paging.records import Records
 from airflow_provider_akinon.timestamps import offset_label, parse_instant
 from airflow_provider_akinon.windows import Window
 

@@ -9,7 +9,7 @@ earlier sub-window wrote. Whether a walk missed one is the settle loop's questio
 from __future__ import annotations
 
 from airflow_provider_akinon.exports.idset import IdSet
-from airflow_provider_akinon.hooks.records import Records
+from airflow_provider_akinon.hooks.paging.records import Records
 
 
 class Distinct:

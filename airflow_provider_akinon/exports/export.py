@@ -9,10 +9,10 @@ from typing import Any
 
 from airflow_provider_akinon.errors import ExportConsistencyError
 from airflow_provider_akinon.exports import walks
-from airflow_provider_akinon.exports.output.base import Format
-from airflow_provider_akinon.exports.output.parts import PartFile, PartWriter
-from airflow_provider_akinon.exports.output.storage import destination_path
-from airflow_provider_akinon.exports.output.target import ExportTarget
+from airflow_provider_akinon.exports.commit.storage import destination_path
+from airflow_provider_akinon.exports.commit.target import ExportTarget
+from airflow_provider_akinon.exports.formats.base import Format
+from airflow_provider_akinon.exports.formats.parts import PartFile, PartWriter
 from airflow_provider_akinon.exports.plan import Plan
 from airflow_provider_akinon.exports.progress import Progress
 from airflow_provider_akinon.exports.walks.context import Tally

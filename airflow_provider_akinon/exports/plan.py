@@ -40,9 +40,9 @@ from airflow_provider_akinon.exports.walks import (
 from airflow_provider_akinon.exports.walks.children import asks_batched, parent_sample
 from airflow_provider_akinon.exports.walks.window import ListWalk
 from airflow_provider_akinon.hooks.akinon import AkinonHook
-from airflow_provider_akinon.hooks.capabilities import Capabilities
 from airflow_provider_akinon.hooks.config import DEFAULT_PAGE_SIZE
-from airflow_provider_akinon.hooks.paging import PAGINATORS, envelope_named
+from airflow_provider_akinon.hooks.paging.styles import PAGINATORS, envelope_named
+from airflow_provider_akinon.hooks.probe.capabilities import Capabilities
 from airflow_provider_akinon.resources import Resource, resource_named
 from airflow_provider_akinon.timestamps import zone_of
 from airflow_provider_akinon.windows import Window

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 
-from airflow_provider_akinon.hooks.core import RequestStats
+from airflow_provider_akinon.hooks.http.core import RequestStats
 
 log = logging.getLogger(__name__)
 

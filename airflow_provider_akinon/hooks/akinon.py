@@ -13,18 +13,18 @@ import orjson
 
 from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError
 from airflow_provider_akinon.hooks import form
-from airflow_provider_akinon.hooks.capabilities import Capabilities
 from airflow_provider_akinon.hooks.config import (
     AkinonConfig,
     RetryPolicy,
     config_from_connection,
 )
 from airflow_provider_akinon.hooks.connection_test import quick_test
-from airflow_provider_akinon.hooks.core import RequestCore, RequestStats
-from airflow_provider_akinon.hooks.honoured import probed
+from airflow_provider_akinon.hooks.http.core import RequestCore, RequestStats
+from airflow_provider_akinon.hooks.http.rules import parse_retry_after
 from airflow_provider_akinon.hooks.http_hook import HttpHookCompat
 from airflow_provider_akinon.hooks.lists import ListReader
-from airflow_provider_akinon.hooks.paging import (
+from airflow_provider_akinon.hooks.paging.records import decode_page
+from airflow_provider_akinon.hooks.paging.styles import (
     DEFAULT_SORT_PARAM,
     CursorPaginator,
     KeysetPaginator,
@@ -32,9 +32,9 @@ from airflow_provider_akinon.hooks.paging import (
     PageNumberPaginator,
     known_envelopes,
 )
-from airflow_provider_akinon.hooks.questions import probe_batch_lookup, probe_date_sort
-from airflow_provider_akinon.hooks.records import decode_page
-from airflow_provider_akinon.hooks.rules import parse_retry_after
+from airflow_provider_akinon.hooks.probe.capabilities import Capabilities
+from airflow_provider_akinon.hooks.probe.honoured import probed
+from airflow_provider_akinon.hooks.probe.questions import probe_batch_lookup, probe_date_sort
 from airflow_provider_akinon.resources import ORDERS
 
 __all__ = [

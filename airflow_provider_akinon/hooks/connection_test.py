@@ -10,9 +10,9 @@ from typing import Any
 
 from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError
 from airflow_provider_akinon.hooks.config import AkinonConfig
-from airflow_provider_akinon.hooks.core import RequestCore
-from airflow_provider_akinon.hooks.honoured import probed
-from airflow_provider_akinon.hooks.records import decode_page
+from airflow_provider_akinon.hooks.http.core import RequestCore
+from airflow_provider_akinon.hooks.paging.records import decode_page
+from airflow_provider_akinon.hooks.probe.honoured import probed
 from airflow_provider_akinon.resources import ORDERS
 
 #: A connection test never waits longer than this for one step (connect, or an answer) ...

@@ -66,7 +66,7 @@ class Extra:
 
 def _paginators() -> tuple[str, ...]:
     """The names of the registered paging styles (read late: plug-ins register theirs after import)."""
-    from airflow_provider_akinon.hooks.paging import PAGINATORS
+    from airflow_provider_akinon.hooks.paging.styles import PAGINATORS
 
     return tuple(PAGINATORS)
 

@@ -19,8 +19,8 @@ from airflow.providers.http.hooks.http import HttpHook
 
 from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError, excerpt
 from airflow_provider_akinon.hooks.config import AkinonConfig
-from airflow_provider_akinon.hooks.core import RequestCore
-from airflow_provider_akinon.hooks.rules import same_origin
+from airflow_provider_akinon.hooks.http.core import RequestCore
+from airflow_provider_akinon.hooks.http.rules import same_origin
 
 
 class HttpHookCompat(HttpHook):

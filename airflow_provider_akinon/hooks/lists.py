@@ -9,10 +9,10 @@ from typing import Any
 
 from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError
 from airflow_provider_akinon.hooks.config import DEFAULT_PAGE_SIZE, AkinonConfig
-from airflow_provider_akinon.hooks.core import RequestCore
-from airflow_provider_akinon.hooks.paging import PageNumberPaginator, Paginator, known_envelopes
-from airflow_provider_akinon.hooks.records import Page, decode_page
-from airflow_provider_akinon.hooks.walker import PageStream
+from airflow_provider_akinon.hooks.http.core import RequestCore
+from airflow_provider_akinon.hooks.paging.records import Page, decode_page
+from airflow_provider_akinon.hooks.paging.styles import PageNumberPaginator, Paginator, known_envelopes
+from airflow_provider_akinon.hooks.paging.walker import PageStream
 from airflow_provider_akinon.resources import DISCOUNT_ITEMS, OMS_ORDER_ITEMS, ORDER_ITEMS, ORDERS
 
 
@@ -36,7 +36,7 @@ class ListReader:
     ) -> Page:
         """
         One page of a list, checked (a 200 that is not a page is retried like a 5xx, then an error); with
-        a :class:`~airflow_provider_akinon.hooks.records.PageDecoder` its records stay raw bytes.
+        a :class:`~airflow_provider_akinon.hooks.paging.records.PageDecoder` its records stay raw bytes.
         """
         decode = decoder or partial(decode_page, envelopes=known_envelopes())
         return self.core.call("GET", self.core.url_for(endpoint), query=params, decode=decode)
@@ -67,7 +67,7 @@ class ListReader:
         decoder: Callable[[bytes], Page] | None = None,
     ) -> PageStream:
         """
-        Yield the :class:`~airflow_provider_akinon.hooks.records.Page` objects of a list, one at a time; the
+        Yield the :class:`~airflow_provider_akinon.hooks.paging.records.Page` objects of a list, one at a time; the
         stream's ``end`` then says how the end was known (the count, the paging's marker, an empty page).
 
         Default paging: ``page`` and ``limit`` and ``sort=id`` unless ``params`` sorts; ``next`` is followed

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_akinon.compat import BaseOperator
 from airflow_provider_akinon.errors import AkinonConfigError
+from airflow_provider_akinon.exports.commit.storage import destination_path
 from airflow_provider_akinon.exports.export import Export
-from airflow_provider_akinon.exports.output import DEFAULT_FORMAT, format_named
-from airflow_provider_akinon.exports.output.history import History
-from airflow_provider_akinon.exports.output.parts import DEFAULT_MAX_FILE_BYTES
-from airflow_provider_akinon.exports.output.storage import destination_path
+from airflow_provider_akinon.exports.formats.parts import DEFAULT_MAX_FILE_BYTES
 from airflow_provider_akinon.exports.plan import plan_export
+from airflow_provider_akinon.exports.registry import DEFAULT_FORMAT, format_named
+from airflow_provider_akinon.exports.tables.history import History
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.operators.ask import build_ask
 from airflow_provider_akinon.operators.links import AkinonExportLink, AkinonManifestLink

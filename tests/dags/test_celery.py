@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_akinon.exports import iter_export_records, read_manifest
-from airflow_provider_akinon.exports.output.lease import STAGING
+from airflow_provider_akinon.exports.commit.lease import STAGING
 from airflow_provider_akinon.testing import AkinonData
 from tests.deployment import (
     DAGS,

@@ -14,9 +14,9 @@ from airflow_provider_akinon.exports.progress import Progress
 from airflow_provider_akinon.exports.settle import STRICT
 from airflow_provider_akinon.exports.walks.children import fetch_batch
 from airflow_provider_akinon.exports.walks.context import WalkJob
-from airflow_provider_akinon.hooks.core import RequestStats
-from airflow_provider_akinon.hooks.paging import PageNumberPaginator
-from airflow_provider_akinon.hooks.walker import PageStream
+from airflow_provider_akinon.hooks.http.core import RequestStats
+from airflow_provider_akinon.hooks.paging.styles import PageNumberPaginator
+from airflow_provider_akinon.hooks.paging.walker import PageStream
 from airflow_provider_akinon.operators.akinon import FetchDiscountItemsOperator, FetchOrderItemsOperator
 from airflow_provider_akinon.resources import ORDER_ITEMS
 from airflow_provider_akinon.testing.variants import FilterError

@@ -165,7 +165,7 @@ def test_a_fixed_page_size_larger_than_asked_is_walked_by_its_own_size(akinon_de
 
 
 def test_a_body_beyond_the_bound_is_not_read_whole(akinon_default, tmp_path, previous, monkeypatch):
-    from airflow_provider_akinon.hooks import transport
+    from airflow_provider_akinon.hooks.http import transport
 
     monkeypatch.setattr(transport, "MAX_BODY_BYTES", 64 * 1024)  # pages of 50 orders are ~100 KB
     fails_leaving_the_previous_export(tmp_path, previous, AkinonPageError, "larger than")

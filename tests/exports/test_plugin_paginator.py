@@ -12,9 +12,9 @@ import pytest
 
 from airflow_provider_akinon.errors import AkinonPageError, ExportConsistencyError
 from airflow_provider_akinon.exports import iter_export_records, read_manifest
-from airflow_provider_akinon.hooks.envelope import Envelope
-from airflow_provider_akinon.hooks.paging import PAGINATORS, BasePaginator
-from airflow_provider_akinon.hooks.records import Page
+from airflow_provider_akinon.hooks.paging.envelope import Envelope
+from airflow_provider_akinon.hooks.paging.records import Page
+from airflow_provider_akinon.hooks.paging.styles import PAGINATORS, BasePaginator
 from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
 from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
 

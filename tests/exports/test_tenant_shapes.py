@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 from airflow_provider_akinon.errors import AkinonError
 from airflow_provider_akinon.exports import iter_export_records, read_manifest
-from airflow_provider_akinon.hooks.envelope import ENVELOPES, Envelope
-from airflow_provider_akinon.hooks.paging import PAGINATORS, BasePaginator
-from airflow_provider_akinon.hooks.records import Page
+from airflow_provider_akinon.hooks.paging.envelope import ENVELOPES, Envelope
+from airflow_provider_akinon.hooks.paging.records import Page
+from airflow_provider_akinon.hooks.paging.styles import PAGINATORS, BasePaginator
 from airflow_provider_akinon.operators.akinon import FetchOrdersOperator
 from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer
 from airflow_provider_akinon.testing.variants import ApiVariant

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from airflow_provider_akinon.exports import iter_export_records, read_manifest
-from airflow_provider_akinon.exports.output.lease import LEASE, LeaseState
+from airflow_provider_akinon.exports.commit.lease import LEASE, LeaseState
 from tests.drf_tenant.tenant import Tenant, instant
 
 KEYS = {"orders": "id", "order_items": "pk", "discount_items": "pk"}

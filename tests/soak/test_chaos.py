@@ -331,7 +331,7 @@ def current_orders(bucket: Bucket) -> dict:
     from deltalake import DeltaTable
 
     from airflow_provider_akinon.exports import destination_path
-    from airflow_provider_akinon.exports.output.current import table_location
+    from airflow_provider_akinon.exports.tables.current import table_location
 
     uri, options = table_location(destination_path(bucket.uri("akinon/current/orders/")))
     table = DeltaTable(uri, storage_options=options).to_pyarrow_table()

@@ -42,11 +42,11 @@ class Table:
         if self.file_format == "delta":
             from deltalake import DeltaTable
 
-            from airflow_provider_akinon.exports.output.delta import table_location
+            from airflow_provider_akinon.exports.tables.delta import table_location
 
             uri, options = table_location(destination_path(self.path))
             return DeltaTable(uri, storage_options=options).to_pyarrow_table().to_pylist()
-        from airflow_provider_akinon.exports.output.iceberg_table import open_table
+        from airflow_provider_akinon.exports.tables.iceberg_table import open_table
 
         return open_table(destination_path(self.path), None).scan().to_arrow().to_pylist()
 
@@ -67,9 +67,9 @@ class Table:
     def version(self) -> int | None:
         """The table's version (Delta) or current snapshot (Iceberg); ``None`` before the first commit."""
         if self.file_format == "delta":
-            from airflow_provider_akinon.exports.output.delta import table_version
+            from airflow_provider_akinon.exports.tables.delta import table_version
         else:
-            from airflow_provider_akinon.exports.output.iceberg_table import table_version
+            from airflow_provider_akinon.exports.tables.iceberg_table import table_version
         return table_version(destination_path(self.path))["table_version"]
 
     def sql(self, query: str) -> list[tuple]:
@@ -80,7 +80,7 @@ class Table:
         if self.file_format == "delta":
             con.execute(f"LOAD '{DUCKDB_EXTENSIONS / 'delta'}.duckdb_extension'")
             return con.execute(query.format(table=f"delta_scan('{self.path}')")).fetchall()
-        from airflow_provider_akinon.exports.output.iceberg_table import open_table
+        from airflow_provider_akinon.exports.tables.iceberg_table import open_table
 
         for extension in ("avro", "iceberg"):
             con.execute(f"LOAD '{DUCKDB_EXTENSIONS / extension}.duckdb_extension'")

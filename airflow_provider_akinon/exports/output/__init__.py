@@ -1,38 +1,22 @@
-"""Output formats, by name: a new format is one module (a :class:`~.base.Format`) and one line here."""
+"""
+Deprecated: the format registry moved to :mod:`airflow_provider_akinon.exports.registry`.
+
+``from airflow_provider_akinon.exports.output import FORMATS`` still works (the same registry) and warns;
+formats, the commit protocol and tables now live in ``exports/formats/``, ``exports/commit/`` and
+``exports/tables/``.
+"""
 
 from __future__ import annotations
 
-from airflow_provider_akinon.errors import AkinonConfigError
-from airflow_provider_akinon.exports.output.base import Format
-from airflow_provider_akinon.exports.output.delta import Delta
-from airflow_provider_akinon.exports.output.iceberg import Iceberg
-from airflow_provider_akinon.exports.output.jsonl import GzipJsonLines, JsonLines
-from airflow_provider_akinon.exports.output.parquet import Parquet
+import warnings
 
-FORMATS: dict[str, Format] = {
-    f.name: f for f in (JsonLines(), GzipJsonLines(), Parquet(), Delta(), Iceberg())
-}
-#: The format of an export that names none.
-DEFAULT_FORMAT = JsonLines.name
+from airflow_provider_akinon.exports.registry import DEFAULT_FORMAT, FORMATS, format_named
 
+warnings.warn(
+    "airflow_provider_akinon.exports.output is deprecated: import FORMATS and format_named from "
+    "airflow_provider_akinon.exports.registry",
+    DeprecationWarning,
+    stacklevel=2,
+)
 
-def format_named(name: str, *, module: str | None = None) -> Format:
-    """
-    The format called ``name`` (``jsonl``, ``jsonl.gz``, ``parquet``, ``delta``, ``iceberg``, or one a plug-in
-    registers), checked: it declares that name and a suffix. ``module``: the module that registered it, as
-    an export's manifest records it (named in the error where it is not imported).
-    """
-    try:
-        found = FORMATS[name]
-    except (KeyError, TypeError):
-        hint = f" It is registered by {module}: import {module} before reading the export." if module else ""
-        raise AkinonConfigError(
-            f"file_format={name!r} is not supported; use one of {', '.join(FORMATS)}.{hint}"
-        ) from None
-    if found.name != name or not found.suffix:
-        raise AkinonConfigError(
-            f"the format registered as {name!r} ({type(found).__name__}) declares name={found.name!r} and "
-            f"suffix={found.suffix!r}: set name = {name!r} and a suffix (such as {name.split('.')[0]!r}) on "
-            "the class, so its exports say what they are and can be read."
-        )
-    return found
+__all__ = ["DEFAULT_FORMAT", "FORMATS", "format_named"]

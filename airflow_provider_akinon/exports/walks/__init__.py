@@ -6,7 +6,7 @@ date window in sub-windows, or an id range: by keyset (id-range shards, each wit
 list's own pages, or, where the list ignores its date filter, by bisection on ids, newest first, or a
 whole scan, cut on the client. Children are fetched by their parents (:class:`~.children.ChildrenWalk`).
 A new way to walk is a class with a ``name`` and a line here; a new paging style is a paginator
-(:mod:`airflow_provider_akinon.hooks.paging`).
+(:mod:`airflow_provider_akinon.hooks.paging.styles`).
 """
 
 from __future__ import annotations

@@ -18,13 +18,13 @@ from typing import Any, NamedTuple
 from airflow_provider_akinon.errors import AkinonApiError, ExportConsistencyError
 from airflow_provider_akinon.exports.checks import check_parents
 from airflow_provider_akinon.exports.distinct import Distinct
-from airflow_provider_akinon.exports.output.reader import iter_export_records
+from airflow_provider_akinon.exports.reader import iter_export_records
 from airflow_provider_akinon.exports.settle import STRICT, Walked, settle
 from airflow_provider_akinon.exports.sources import ParentIds, ParentsOf, Source, Upstream
 from airflow_provider_akinon.exports.walks.context import RecordWriter, Tally, WalkJob
 from airflow_provider_akinon.hooks.akinon import AkinonHook
-from airflow_provider_akinon.hooks.questions import refuses_value
-from airflow_provider_akinon.hooks.records import Records
+from airflow_provider_akinon.hooks.paging.records import Records
+from airflow_provider_akinon.hooks.probe.questions import refuses_value
 from airflow_provider_akinon.resources import Resource, resource_named
 
 log = logging.getLogger(__name__)

@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 from airflow_provider_akinon.exports.idset import IdSet
 from airflow_provider_akinon.exports.progress import Progress
 from airflow_provider_akinon.hooks.akinon import AkinonHook
-from airflow_provider_akinon.hooks.decoder import PageDecoder
-from airflow_provider_akinon.hooks.paging import known_envelopes
-from airflow_provider_akinon.hooks.records import Records
+from airflow_provider_akinon.hooks.paging.decoder import PageDecoder
+from airflow_provider_akinon.hooks.paging.records import Records
+from airflow_provider_akinon.hooks.paging.styles import known_envelopes
 
 if TYPE_CHECKING:
     from airflow_provider_akinon.exports.plan import Plan
 
 
 class RecordWriter(Protocol):
-    """One stream of records (a :class:`~airflow_provider_akinon.exports.output.parts.PartWriter`)."""
+    """One stream of records (a :class:`~airflow_provider_akinon.exports.formats.parts.PartWriter`)."""
 
     def write(self, records: Records) -> None:
         """Write one page of ``records`` into the stream."""

@@ -26,9 +26,9 @@ from airflow_provider_akinon.exports.settle import Walked, settle
 from airflow_provider_akinon.exports.sources import IdRange
 from airflow_provider_akinon.exports.walks.context import RecordWriter, Tally, WalkJob
 from airflow_provider_akinon.exports.walks.window import ListWalk
-from airflow_provider_akinon.hooks.paging import KeysetPaginator
-from airflow_provider_akinon.hooks.records import Records
-from airflow_provider_akinon.hooks.walker import EMPTY
+from airflow_provider_akinon.hooks.paging.records import Records
+from airflow_provider_akinon.hooks.paging.styles import KeysetPaginator
+from airflow_provider_akinon.hooks.paging.walker import EMPTY
 
 #: A window is cut into concurrent shards only when each gets at least this many pages.
 PAGES_PER_SHARD = 8

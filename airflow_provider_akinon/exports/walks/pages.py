@@ -18,7 +18,7 @@ from airflow_provider_akinon.exports.distinct import Distinct, unexported
 from airflow_provider_akinon.exports.settle import GROWING, Walked, settle
 from airflow_provider_akinon.exports.walks.context import Tally, WalkJob
 from airflow_provider_akinon.exports.walks.window import ListWalk
-from airflow_provider_akinon.hooks.records import Records
+from airflow_provider_akinon.hooks.paging.records import Records
 from airflow_provider_akinon.windows import Window
 
 #: How a newest-first walk knew it was done: it passed the window (the manifest's ``end``).

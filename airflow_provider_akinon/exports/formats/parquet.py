@@ -1,0 +1,138 @@
+"""Parquet (``parquet``): money as decimals, timestamps as timestamps, and every record whole.
+
+Schema of every file (documented in the README):
+
+- the resource's primary key (``id`` or ``pk``) and integer fields as ``int64``;
+- its money fields as ``decimal128(18, 4)`` (the API's decimal strings, exact);
+- its timestamps as ``timestamp[us, tz=UTC]``;
+- a few string scalars (status codes, currency, number) as ``string``;
+- ``_record``: the complete record as the API returned it, as JSON text.
+
+pyarrow is imported when a Parquet file is written or read, never before: it is an optional extra.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Any, BinaryIO
+
+import orjson
+
+from airflow_provider_akinon.errors import ExportConsistencyError
+from airflow_provider_akinon.exports.formats.base import Encoder, Format
+from airflow_provider_akinon.hooks.paging.records import Records
+from airflow_provider_akinon.resources import Resource
+from airflow_provider_akinon.timestamps import parse_instant
+
+
+def schema_for(resource: Resource) -> Any:
+    """The Parquet schema (a ``pyarrow.Schema``) of ``resource``'s export."""
+    import pyarrow as pa
+
+    money, timestamp = pa.decimal128(18, 4), pa.timestamp("us", tz="UTC")
+    fields = [pa.field(resource.primary_key, pa.int64(), nullable=False)]
+    fields += [pa.field(name, pa.int64()) for name in resource.integer_fields]
+    fields += [pa.field(name, money) for name in resource.decimal_fields]
+    fields += [pa.field(name, timestamp) for name in resource.timestamp_fields]
+    fields += [pa.field(name, pa.string()) for name in resource.string_fields]
+    fields.append(pa.field("_record", pa.string(), nullable=False))
+    return pa.schema(fields)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    number = Decimal(str(value))
+    if not number.is_finite():
+        raise InvalidOperation(value)
+    return number
+
+
+def _integer(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _string(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+class ParquetEncoder:
+    """Write pages of records as row groups of one Parquet file; naive timestamps are in ``zone``."""
+
+    def __init__(self, resource: Resource, sink: Any, zone: tzinfo = UTC) -> None:
+        import pyarrow.parquet as pq
+
+        self.resource = resource
+        self.schema = schema_for(resource)
+        self.writer = pq.ParquetWriter(sink, self.schema, compression="zstd")
+        self.written = 0
+
+        def instant(value: Any) -> Any:
+            return parse_instant(value, zone).astimezone(UTC) if value else None
+
+        self.columns: list[tuple[str, Callable[[Any], Any]]] = [
+            (resource.primary_key, int),
+            *((name, _integer) for name in resource.integer_fields),
+            *((name, _decimal) for name in resource.decimal_fields),
+            *((name, instant) for name in resource.timestamp_fields),
+            *((name, _string) for name in resource.string_fields),
+        ]
+
+    def write(self, records: Records) -> None:
+        """Write ``records`` as one row group of the file."""
+        import pyarrow as pa
+
+        parsed = records.parsed
+        arrays = {name: self._column(name, convert, parsed) for name, convert in self.columns}
+        raw = records.texts()
+        arrays["_record"] = raw
+        self.writer.write_table(pa.table(arrays, schema=self.schema))
+        self.written += sum(map(len, raw))
+
+    def _column(self, name: str, convert: Callable[[Any], Any], parsed: list[dict[str, Any]]) -> list[Any]:
+        """One typed column of a page; a value that does not fit names the field, the record and itself."""
+        values = []
+        for record in parsed:
+            value = record.get(name)
+            try:
+                values.append(convert(value))
+            except (ArithmeticError, TypeError, ValueError):
+                key = self.resource.primary_key
+                raise ExportConsistencyError(
+                    f"{self.resource.name} {key}={record.get(key)!r}: {name}={value!r} does not fit the "
+                    f"Parquet column {name} ({self.schema.field(name).type}); nothing was published. Export "
+                    "as jsonl to keep records as the API wrote them."
+                ) from None
+        return values
+
+    def close(self) -> None:
+        """Close the Parquet writer (it writes the file's footer)."""
+        self.writer.close()
+
+
+class Parquet(Format):
+    """Parquet files, a row group a page, with the schema of :func:`schema_for`."""
+
+    name = "parquet"
+    suffix = "parquet"
+    needs: tuple[tuple[str, str], ...] = (("pyarrow", "parquet"),)
+
+    def encoder(self, out: BinaryIO, resource: Resource, zone: tzinfo) -> Encoder:
+        """A :class:`ParquetEncoder` writing to ``out``."""
+        return ParquetEncoder(resource, out, zone)
+
+    def read(self, handle: BinaryIO, column: str | None) -> Iterator[Any]:
+        """The records of one part file, from ``_record`` (a typed ``column`` from its own column)."""
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(handle)
+        if column is not None and column in parquet.schema_arrow.names:
+            for batch in parquet.iter_batches(columns=[column]):
+                yield from batch.column(0).to_pylist()
+            return
+        for batch in parquet.iter_batches(columns=["_record"]):
+            for text in batch.column(0).to_pylist():
+                record = orjson.loads(text)
+                yield record if column is None else record[column]

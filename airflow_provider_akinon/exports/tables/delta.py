@@ -1,0 +1,122 @@
+"""Delta Lake (``delta``): an export merged into a table in one commit; the newest version of a record wins.
+
+``file_format="delta"`` stages the export as Parquet, as usual, then merges those files into the table
+at ``destination`` in **one** Delta commit (delta-rs): upsert by the resource's key, a row replaced only
+by a newer ``version_field`` (``modified_date``), so windows may run in any order and a backfill never
+overwrites a newer version; deletions are kept as ``_deleted_at`` (tombstones), so they commute with
+merges (:mod:`~airflow_provider_akinon.exports.tables.current`); a failed or killed export leaves the
+table at its previous version, and a rerun of a window leaves the same current state. The merge streams
+the staged files in batches and skips the table's files outside the changed keys (their statistics):
+memory follows the changes.
+
+Concurrent writers: a commit is the creation of the next ``_delta_log/NNN.json``: an exclusive create on
+local disks, a conditional ``If-None-Match`` PUT on S3 (``aws_conditional_put=etag``; AWS S3 has honoured
+it since 2024, as do MinIO and R2). The merge that loses gets a commit conflict and is merged again on
+the new version, up to five times.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from airflow_provider_akinon.compat import ObjectStoragePath
+from airflow_provider_akinon.exports.commit.storage import destination_path
+from airflow_provider_akinon.exports.tables.current import merge_into_table, open_table, q, table_location
+from airflow_provider_akinon.exports.tables.format import TableFormat
+from airflow_provider_akinon.exports.tables.versions import VALID_FROM
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Delta", "maintain", "merge_into_table", "table_location", "table_version"]
+
+
+def rewrite_history(
+    table: ObjectStoragePath, schema: Any, ids: tuple[str, str], keys: list[Any], decide: Any
+) -> dict[str, Any] | None:
+    """
+    Read the rows of the records ``keys`` of a history table, let ``decide`` say which rows are new or
+    changed, and merge those in one commit, matched by :func:`~.versions.row_id` (``ids``: the key
+    and version fields). ``None``: another writer committed since the rows were read (the commit
+    failed, or landed after another), so they must be decided again.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from deltalake.exceptions import CommitFailedError
+
+    (key, version), uri, options = ids, *table_location(table)
+    delta = open_table(uri, schema, options)
+    read_at = delta.version()
+    held = delta.to_pyarrow_dataset().to_table(filter=pc.field(key).isin(keys)).to_pylist()
+    rows = decide(held)
+    if not rows:
+        return {"table": uri, "table_version": read_at, "inserted": 0, "updated": 0}
+    on = (
+        f"t.{q(key)} = s.{q(key)} AND t.{VALID_FROM} = s.{VALID_FROM} "
+        f"AND (t.{q(version)} IS NULL) = (s.{q(version)} IS NULL)"
+    )
+    try:
+        metrics = (
+            delta.merge(pa.Table.from_pylist(rows, schema=schema), on, "s", "t")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
+        )
+    except CommitFailedError:
+        return None
+    if delta.version() != read_at + 1:  # another commit landed between the read and this one
+        return None
+    return {
+        "table": uri,
+        "table_version": delta.version(),
+        "inserted": metrics.get("num_target_rows_inserted", 0),
+        "updated": metrics.get("num_target_rows_updated", 0),
+    }
+
+
+def table_version(table: ObjectStoragePath) -> dict[str, Any]:
+    """The table's current version (``None`` before its first merge), for an export that merged nothing."""
+    from deltalake import DeltaTable
+
+    uri, options = table_location(table)
+    version = (
+        DeltaTable(uri, storage_options=options).version()
+        if DeltaTable.is_deltatable(uri, storage_options=options)
+        else None
+    )
+    return {"table": uri, "table_version": version, "inserted": 0, "updated": 0, "unchanged": 0}
+
+
+def maintain(table: Any, *, retention_days: float = 7) -> dict[str, Any]:
+    """Compact small files of ``table`` and vacuum files unreferenced for longer than ``retention_days``."""
+    from deltalake import DeltaTable
+
+    uri, options = table_location(destination_path(table))
+    delta = DeltaTable(uri, storage_options=options)
+    compacted = delta.optimize.compact()
+    # below the table's own retention (7 days by default) delta-rs asks for this to be said explicitly
+    removed = delta.vacuum(
+        retention_hours=int(retention_days * 24),
+        dry_run=False,
+        enforce_retention_duration=retention_days >= 7,
+    )
+    return {
+        "table": uri,
+        "table_version": delta.version(),
+        "files_added": compacted.get("numFilesAdded", 0),
+        "files_removed": compacted.get("numFilesRemoved", 0),
+        "vacuumed": len(removed),
+    }
+
+
+class Delta(TableFormat):
+    """
+    Staged as Parquet, finished by a merge into the Delta table at the destination (one commit);
+    :func:`maintain` compacts the table's small files and vacuums the old ones.
+    """
+
+    name = "delta"
+    needs = (("pyarrow", "delta"), ("deltalake", "delta"))
+    merge = staticmethod(merge_into_table)
+    version = staticmethod(table_version)
+    rewrite = staticmethod(rewrite_history)

@@ -1,0 +1,37 @@
+"""What a table format is: an export staged as Parquet, finished by a merge into the table at the destination.
+
+A :class:`TableFormat` (Delta Lake, Apache Iceberg) says how staged parts are merged into its table in one
+commit (:meth:`~.base.Format.merge`) and what version a table is at (:meth:`~.base.Format.version`);
+staging, finishing (:meth:`~.base.Format.finish`) and the summary are the same for every table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_akinon.exports.commit.target import ExportTarget
+from airflow_provider_akinon.exports.formats.parquet import Parquet
+
+
+class TableFormat(Parquet):
+    """Staged as Parquet, finished by a merge into the table at the destination (one commit)."""
+
+    table = True
+
+    def summarise(self, target: ExportTarget, manifest: dict[str, Any]) -> dict[str, Any]:
+        """The table version this export wrote (the table's own log is its manifest)."""
+        return {
+            "manifest": None,
+            "files": 0,
+            **{name: manifest[name] for name in ("table", "table_version", "inserted", "updated")},
+        }
+
+    def rewrite(
+        self, table: Any, schema: Any, ids: tuple[str, str], keys: list[Any], decide: Any
+    ) -> dict[str, Any] | None:
+        """
+        A history table: read the rows of the records ``keys``, let ``decide`` say which rows are new or
+        changed, and write them in one commit (``ids``: the key and version fields). ``None``: another
+        writer committed since the rows were read, so they must be decided again.
+        """
+        raise NotImplementedError

@@ -1,0 +1,160 @@
+"""Apache Iceberg (``iceberg``): an export merged into a table in one commit; the newest version of a record wins.
+
+``file_format="iceberg"`` stages the export as Parquet, as usual, then merges it into the Iceberg table
+at ``destination`` (:mod:`~airflow_provider_akinon.exports.tables.iceberg_table`: its catalog, and the
+commit) by the rules a Delta table follows (:mod:`~airflow_provider_akinon.exports.tables.versions`):
+upsert by key, a row replaced only by a newer ``version_field``, deletions kept as ``_deleted_at`` with
+tombstones, so windows and deletions commute in any order and replayed. A failed or killed export leaves
+the table's snapshot as it was. Snowflake, BigQuery, Athena, Trino, Spark and DuckDB read the table.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from airflow_provider_akinon.compat import ObjectStoragePath
+from airflow_provider_akinon.exports.tables.current import table_schema
+from airflow_provider_akinon.exports.tables.format import TableFormat
+from airflow_provider_akinon.exports.tables.history import staged_versions
+from airflow_provider_akinon.exports.tables.iceberg_table import (
+    commit,
+    rows_where,
+    table_version,
+)
+from airflow_provider_akinon.exports.tables.versions import DELETED, Row, deleted, merged, row_id
+from airflow_provider_akinon.resources import Resource
+
+log = logging.getLogger(__name__)
+
+
+def rewrite_history(
+    table: ObjectStoragePath, schema: Any, ids: tuple[str, str], keys: list[Any], decide: Any
+) -> dict[str, Any] | None:
+    """
+    Read the rows of the records ``keys`` of a history table, let ``decide`` say which rows are new or
+    changed, and write the records' rows so in one commit; ``ids``: the key and version fields (a row
+    is identified by :func:`~.versions.row_id`).
+    """
+    from pyiceberg.expressions import In
+
+    key, version = ids
+    counts: dict[str, int] = {}
+
+    def decided(iceberg: Any) -> tuple[list[Row], Any]:
+        held = rows_where(iceberg, In(key, keys))
+        rows = decide(held)
+        new = {row_id(row, key, version) for row in rows}
+        before = {row_id(row, key, version) for row in held}
+        touched = {row[key] for row in rows}
+        kept = [r for r in held if r[key] in touched and row_id(r, key, version) not in new]
+        counts.update(inserted=len(new - before), updated=len(new & before))
+        replaced = sorted(touched & {row[key] for row in held})
+        return [*kept, *rows] if rows else [], In(key, replaced) if replaced else None
+
+    result = commit(table, schema, decided, "writing the history")
+    result.pop("rows", None)
+    return {**result, "inserted": counts.get("inserted", 0), "updated": counts.get("updated", 0)}
+
+
+def merge_into_iceberg(
+    resource: Resource, table: ObjectStoragePath, parts: list[ObjectStoragePath], exported_at: datetime
+) -> dict[str, Any]:
+    """Upsert the staged ``parts`` into the Iceberg ``table`` in one commit; return its version and counts."""
+    from pyiceberg.expressions import And, In, LessThan, Or
+
+    schema = table_schema(resource)
+    key, version, parent = resource.primary_key, resource.version_field, resource.parent_field
+    source = staged_versions(parts, exported_at)
+    counts: dict[str, int] = {}
+
+    def decide(iceberg: Any) -> tuple[list[Row], Any]:
+        parents = sorted({row[parent] for row in source}) if parent else []
+        wanted = In(key, [row[key] for row in source])
+        if parents:  # and the deletions this table of children remembers of their parents
+            wanted = Or(wanted, And(LessThan(key, 0), In(parent, parents)))
+        held = {row[key]: row for row in rows_where(iceberg, wanted)}
+        known = {row[parent]: row[DELETED] for row in held.values() if parent and row[key] < 0}
+        decided: dict[int, Row] = {}
+        for row in source:
+            mark = known.get(row[parent]) if parent else None
+            if mark is not None and version and row.get(version) is not None and mark < row[version]:
+                mark = None  # a version newer than its parent's deletion lives
+            now = decided.get(row[key], held.get(row[key]))
+            new = merged(now, {**row, DELETED: mark}, version)
+            if new is not None:
+                decided[row[key]] = new
+        replaced = [k for k in decided if k in held]
+        counts.update(inserted=len(decided) - len(replaced), updated=len(replaced))
+        return list(decided.values()), In(key, replaced) if replaced else None
+
+    result = commit(table, schema, decide, "merging")
+    counts.setdefault("inserted", 0)
+    counts.setdefault("updated", 0)
+    result = {**result, **counts, "unchanged": len(source) - counts["inserted"] - counts["updated"]}
+    result.pop("rows", None)
+    log.info("Merged %s into %s: %s", resource.name, table, result)
+    return result
+
+
+def apply_iceberg_deletions(
+    source: list[Row], table: ObjectStoragePath, match: str, schema: Any | None
+) -> dict[str, Any]:
+    """Mark the rows ``source`` (deletions, as :mod:`.deletions` reads them) names, in one commit."""
+    from pyiceberg.expressions import And, GreaterThanOrEqual, In, Or
+
+    counts: dict[str, int] = {"deleted": 0, "tombstones": 0}
+
+    def decide(iceberg: Any) -> tuple[list[Row], Any]:
+        names = iceberg.schema().as_arrow().names
+        key = names[0]  # the table's key leads its columns (schema_for)
+        version = "modified_date" if "modified_date" in names else None
+        ids = sorted({s["object_id"] for s in source})
+        wanted = (
+            In(key, ids)
+            if match == key
+            else Or(And(GreaterThanOrEqual(key, 0), In(match, ids)), In(key, [-i for i in ids]))
+        )
+        held = rows_where(iceberg, wanted)
+        decided: dict[int, Row] = {}
+        new_tombs: set[int] = set()
+        for s in source:
+            if s["kind"] == "rows":
+                targets = [r for r in held if r[match] == s["object_id"] and r[key] >= 0]
+            else:
+                targets = [r for r in held if r[key] == s["tomb_key"]]
+            for row in targets:
+                new = deleted(decided.get(row[key], row), s["d"], version)
+                if new is not None:
+                    decided[row[key]] = new
+            if not targets and s["kind"] == "tomb" and s["tomb_key"] not in decided:
+                decided[s["tomb_key"]] = _tombstone(names, key, match, s)
+                new_tombs.add(s["tomb_key"])
+        counts.update(deleted=len(decided) - len(new_tombs), tombstones=len(new_tombs))
+        replaced = [k for k in decided if k not in new_tombs]
+        return list(decided.values()), In(key, replaced) if replaced else None
+
+    result = commit(table, schema, decide, "applying deletions")
+    result.pop("rows", None)
+    return {**result, **counts}
+
+
+def _tombstone(names: list[str], key: str, match: str, deletion: Row) -> Row:
+    """The row that remembers a deletion of a record (or of a parent) no merge has brought yet."""
+    row: Row = dict.fromkeys(names)
+    row.update({key: deletion["tomb_key"], DELETED: deletion["d"], "_record": deletion["record"]})
+    row["_exported_at"] = deletion["exported_at"]
+    if match != key:
+        row[match] = deletion["object_id"]
+    return row
+
+
+class Iceberg(TableFormat):
+    """Staged as Parquet, finished by a merge into the Iceberg table at the destination (one commit)."""
+
+    name = "iceberg"
+    needs = (("pyarrow", "iceberg"), ("pyiceberg", "iceberg"))
+    merge = staticmethod(merge_into_iceberg)
+    version = staticmethod(table_version)
+    rewrite = staticmethod(rewrite_history)
