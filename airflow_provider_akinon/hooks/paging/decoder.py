@@ -96,8 +96,9 @@ class PageDecoder:
         raise self._unfit(body)
 
     def _page(self, shape: _Shape, envelope: Any, body: bytes) -> Page:
-        bare = isinstance(envelope, list) and shape.envelope.records is not None
-        if bare and not self.allow_bare:
+        listed = isinstance(envelope, list)
+        bare = listed and self.allow_bare  # an unpaged list's whole array
+        if listed and shape.envelope.records is not None and not self.allow_bare:
             raise PageShapeError(
                 f"a bare list of {len(envelope)} records, without the paging envelope ({shape.envelope.describe()})"
             )
