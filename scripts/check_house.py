@@ -1,7 +1,10 @@
 """``make lint`` checks the house rules no linter knows: run as ``python scripts/check_house.py``.
 
 - no module over 300 lines (the shipped fake server aside), no function over 50 lines;
-- no import circle between the package's modules, imports inside functions included;
+- no import circle between the package's modules, imports inside functions included (importing a module
+  runs its packages' ``__init__`` too: those count);
+- the rooms import one way (:data:`ROOMS`): the commit protocol no format or table, a format no commit or
+  table, the HTTP core no paging or probe, paging no HTTP core or probe, the probe no HTTP core;
 - exception classes are defined in ``errors.py`` only;
 - the name of an output format, a paging style or a walk is a string only in its own class (the
   registries read it from there): anywhere else it is the class's ``name``;
@@ -35,6 +38,14 @@ IMPORT_NAMES = {
 PROVIDED_BY_AIRFLOW = {"flask_appbuilder", "flask_babel", "wtforms"}
 #: paging-style names that are also the query parameter the style sends: as parameters they may be spelt
 NAMES_ALSO_PARAMETERS = {"page", "cursor"}
+#: What each room of the house must not import (each room's ``__init__`` says what it may use).
+ROOMS = {
+    "exports.commit": ("exports.formats", "exports.tables", "exports.registry", "exports.reader", "hooks"),
+    "exports.formats": ("exports.commit", "exports.tables", "exports.registry", "exports.reader"),
+    "hooks.http": ("hooks.paging", "hooks.probe", "hooks.akinon", "hooks.lists", "hooks.connection_test"),
+    "hooks.paging": ("hooks.http", "hooks.probe", "hooks.akinon", "hooks.lists", "hooks.connection_test"),
+    "hooks.probe": ("hooks.http", "hooks.akinon", "hooks.lists", "hooks.connection_test"),
+}
 
 
 def named_kinds(trees: dict[Path, ast.Module]) -> dict[str, tuple[Path, str]]:
@@ -128,13 +139,32 @@ def imported_names(node: ast.Import | ast.ImportFrom) -> list[str]:
 
 
 def graph(found: dict[str, Path]) -> dict[str, set[str]]:
+    """Each module's runtime imports of the package's modules, and of the packages those run the ``__init__``
+    of (its own packages aside: they are running already)."""
     edges: dict[str, set[str]] = {name: set() for name in found}
     for name, path in found.items():
+        own = {".".join(name.split(".")[:n]) for n in range(1, name.count(".") + 1)}
         for node in runtime_imports(ast.parse(path.read_text())):
             for target in imported_names(node):
-                if target in found and target != name:
-                    edges[name].add(target)
+                parents = {".".join(target.split(".")[:n]) for n in range(2, target.count(".") + 1)}
+                edges[name] |= {t for t in {target} | parents if t in found and t != name and t not in own}
     return edges
+
+
+def wrong_way(edges: dict[str, set[str]]) -> list[str]:
+    """Imports from a room into a room it must not use (:data:`ROOMS`)."""
+    found = []
+    for module, targets in sorted(edges.items()):
+        for room, forbidden in ROOMS.items():
+            if not module.startswith(f"{PACKAGE}.{room}"):
+                continue
+            for target in sorted(targets):
+                bad = [
+                    f for f in forbidden if target == f"{PACKAGE}.{f}" or target.startswith(f"{PACKAGE}.{f}.")
+                ]
+                if bad:
+                    found.append(f"{module} imports {target}: the room {room} must not use {bad[0]}")
+    return found
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -225,8 +255,10 @@ def main() -> int:
                 breaches.append(
                     f"{relative}:{node.lineno} imports {top}, which pyproject.toml does not declare"
                 )
-    for group in cycles(graph(found)):
+    edges = graph(found)
+    for group in cycles(edges):
         breaches.append(f"import circle: {' -> '.join(group)}")
+    breaches += wrong_way(edges)
     for breach in breaches:
         print(breach)
     if not breaches:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow_provider_akinon.errors import AkinonError
-from airflow_provider_akinon.exports.plan import Ask, plan_export
+from airflow_provider_akinon.exports.plan import Ask
+from airflow_provider_akinon.exports.planner import plan_export
 from airflow_provider_akinon.exports.sources import WindowSource
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.resources import Resource

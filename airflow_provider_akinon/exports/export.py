@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow_provider_akinon.errors import ExportConsistencyError
 from airflow_provider_akinon.exports import walks
-from airflow_provider_akinon.exports.commit.storage import destination_path
+from airflow_provider_akinon.exports.commit.storage import MANIFEST, destination_path
 from airflow_provider_akinon.exports.commit.target import ExportTarget
 from airflow_provider_akinon.exports.formats.base import Format
 from airflow_provider_akinon.exports.formats.parts import PartFile, PartWriter
@@ -59,7 +59,8 @@ class Export:
     def __enter__(self) -> Export:
         """Before any request: refuse what the format or the destination cannot take, start this run's
         heartbeat and staging folder (the destination is writable), sweep what stopped runs left."""
-        self.format.check(self.target)
+        self.format.check()
+        self.target.check_owner(table=self.format.table)
         self.target.prepare()
         return self
 
@@ -104,13 +105,30 @@ class Export:
                 **({"orders_gone": tally.gone} if tally.gone else {}),
                 "created_at": api_time(now),
             }
-            manifest = self.format.finish(self.target, self.resource, parts, manifest, now)
+            manifest = self.finish(parts, manifest, now)
         except BaseException:
             for writer in self.writers:
                 writer.abort()
             raise
         self.progress.log_line("done")
         return manifest
+
+    def finish(self, parts: list[PartFile], manifest: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """Land the staged ``parts``: publish them with ``manifest`` by the commit protocol, or (a table format)
+        merge them into the table at the destination in one commit (nothing staged merges nothing)."""
+        if not self.format.table:
+            return self.target.publish([part.as_dict() for part in parts], manifest)
+        staged = [self.target.staging / part.name for part in parts if part.records]
+        table = self.target.destination
+        merged = (
+            self.format.merge(self.resource, table, staged, now) if staged else self.format.version(table)
+        )
+        return {**manifest, **merged, "files": []}
+
+    def summary(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """What a task returns of a finished export besides its URI and counts (small: it is XCom)."""
+        published = None if self.format.table else f"{self.target.uri}{MANIFEST}"
+        return {"manifest": published, **self.format.summarise(manifest)}
 
     def _check(self, tally: Tally, in_files: int) -> None:
         name = self.resource.name

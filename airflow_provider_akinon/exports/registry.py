@@ -1,4 +1,9 @@
-"""Output formats, by name: a new format is one module (a :class:`~.base.Format`) and one line here."""
+"""Output formats, by name: a new format is one module (a :class:`~.formats.base.Format`) and one line here.
+
+The file formats (``exports/formats/``) and the table formats (``exports/tables/``, by
+:data:`~.tables.merging.TABLE_FORMATS`) in one registry: what an operator's ``file_format`` and an
+export's manifest name.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,10 @@ from airflow_provider_akinon.errors import AkinonConfigError
 from airflow_provider_akinon.exports.formats.base import Format
 from airflow_provider_akinon.exports.formats.jsonl import GzipJsonLines, JsonLines
 from airflow_provider_akinon.exports.formats.parquet import Parquet
-from airflow_provider_akinon.exports.tables.delta import Delta
-from airflow_provider_akinon.exports.tables.iceberg import Iceberg
+from airflow_provider_akinon.exports.tables.merging import TABLE_FORMATS
 
 FORMATS: dict[str, Format] = {
-    f.name: f for f in (JsonLines(), GzipJsonLines(), Parquet(), Delta(), Iceberg())
+    f.name: f for f in (JsonLines(), GzipJsonLines(), Parquet(), *TABLE_FORMATS.values())
 }
 #: The format of an export that names none.
 DEFAULT_FORMAT = JsonLines.name

@@ -14,6 +14,7 @@ import orjson
 from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError
 from airflow_provider_akinon.hooks import form
 from airflow_provider_akinon.hooks.config import (
+    DEFAULT_SORT_PARAM,
     AkinonConfig,
     RetryPolicy,
     config_from_connection,
@@ -25,7 +26,6 @@ from airflow_provider_akinon.hooks.http_hook import HttpHookCompat
 from airflow_provider_akinon.hooks.lists import ListReader
 from airflow_provider_akinon.hooks.paging.records import decode_page
 from airflow_provider_akinon.hooks.paging.styles import (
-    DEFAULT_SORT_PARAM,
     CursorPaginator,
     KeysetPaginator,
     LimitOffsetPaginator,

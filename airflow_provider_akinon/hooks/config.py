@@ -13,9 +13,10 @@ from airflow_provider_akinon import __version__
 from airflow_provider_akinon.compat import mask_secret
 from airflow_provider_akinon.errors import AkinonConfigError
 from airflow_provider_akinon.hooks.extras import read_extras
-from airflow_provider_akinon.hooks.paging.styles import DEFAULT_SIZE_PARAM, DEFAULT_SORT_PARAM
 
 USER_AGENT = f"airflow-provider-akinon/{__version__}"
+#: The query parameters of the page size and the order Akinon's lists document (the probe may find others).
+DEFAULT_SIZE_PARAM, DEFAULT_SORT_PARAM = "limit", "sort"
 #: Records a page when nothing says otherwise (plain paging through the hook).
 DEFAULT_PAGE_SIZE = 100
 

@@ -64,13 +64,6 @@ class Extra:
         return number
 
 
-def _paginators() -> tuple[str, ...]:
-    """The names of the registered paging styles (read late: plug-ins register theirs after import)."""
-    from airflow_provider_akinon.hooks.paging.styles import PAGINATORS
-
-    return tuple(PAGINATORS)
-
-
 EXTRAS: tuple[Extra, ...] = (
     Extra("api_prefix", "API prefix", "Path prefix of the REST API on the host; empty: api/v1/ (api/i1/ also works).", "string", "api/v1/"),
     Extra("page_size", "Page size", "Records per page asked for; empty: the largest page the API allows (up to 1,000).", "integer", None, 1),
@@ -82,7 +75,7 @@ EXTRAS: tuple[Extra, ...] = (
     Extra("retry_deadline", "Retry deadline (seconds)", "Longest time one request may take with its retries; empty: 900.", "number", 900.0, 0),
     Extra("login_endpoint", "Login endpoint", "Path of the login, relative to the API prefix; empty: auth/login/.", "string", "auth/login/"),
     Extra("timezone", "Time zone of naive timestamps", "IANA zone of timestamps the API writes without an offset; empty: UTC (e.g. Europe/Istanbul).", "string", "UTC"),
-    Extra("pagination", "Pagination", "How the lists page, where the probe judges wrongly: page, limit_offset, cursor or a registered paginator's name; empty: as probed.", "string", None, None, _paginators),
+    Extra("pagination", "Pagination", "How the lists page, where the probe judges wrongly: page, limit_offset, cursor or a registered paginator's name; empty: as probed.", "string"),
     Extra("sort_param", "Sort parameter", "Query parameter that orders a list: sort or ordering; empty: as probed (sort, then ordering).", "string", None, None, ("sort", "ordering")),
     Extra("size_param", "Page size parameter", "Query parameter that sets the page size: limit or page_size; empty: as probed.", "string", None, None, ("limit", "page_size")),
     Extra("verify", "Verify TLS", "Verify the server's certificate (REQUESTS_CA_BUNDLE names a CA bundle); empty: yes.", "boolean", True),

@@ -18,7 +18,7 @@ from airflow_provider_akinon.errors import AkinonConfigError
 from airflow_provider_akinon.exports.commit.storage import destination_path
 from airflow_provider_akinon.exports.export import Export
 from airflow_provider_akinon.exports.formats.parts import DEFAULT_MAX_FILE_BYTES
-from airflow_provider_akinon.exports.plan import plan_export
+from airflow_provider_akinon.exports.planner import plan_export
 from airflow_provider_akinon.exports.registry import DEFAULT_FORMAT, format_named
 from airflow_provider_akinon.exports.tables.history import History
 from airflow_provider_akinon.hooks.akinon import AkinonHook
@@ -170,7 +170,7 @@ class FetchAkinonListOperator(BaseOperator):
             "records": manifest["records"],
             "window": manifest["window"],
             "id_range": manifest["id_range"],
-            **file_format.summarise(export.target, manifest),
+            **export.summary(manifest),
         }
         self._annotate_outlets(context, summary, _partitions(manifest["window"]))
         counted = "no count given" if manifest["count"] is None else f"API count {manifest['count']}"

@@ -12,10 +12,9 @@ from typing import Any
 
 from airflow_provider_akinon.arguments import check_filters, one_of, positive_int
 from airflow_provider_akinon.errors import AkinonConfigError, WindowError
-from airflow_provider_akinon.exports.plan import (
-    PAGINGS,
-    WINDOW_ON,
-    Ask,
+from airflow_provider_akinon.exports.plan import Ask
+from airflow_provider_akinon.exports.planner import PAGINGS, WINDOW_ON
+from airflow_provider_akinon.exports.sources import (
     IdRange,
     ParentIds,
     Source,

@@ -9,9 +9,10 @@ import pytest
 
 from airflow_provider_akinon.errors import AkinonApiError, ExportConsistencyError
 from airflow_provider_akinon.exports import iter_export_records, read_manifest
-from airflow_provider_akinon.exports.plan import ParentIds, Plan
+from airflow_provider_akinon.exports.plan import Plan
 from airflow_provider_akinon.exports.progress import Progress
 from airflow_provider_akinon.exports.settle import STRICT
+from airflow_provider_akinon.exports.sources import ParentIds
 from airflow_provider_akinon.exports.walks.children import fetch_batch
 from airflow_provider_akinon.exports.walks.context import WalkJob
 from airflow_provider_akinon.hooks.http.core import RequestStats

@@ -219,7 +219,7 @@ def test_an_open_changes_window_is_walked_once_closed_and_one_closing_far_ahead_
     from datetime import UTC, datetime
 
     from airflow_provider_akinon.exports import export as export_module
-    from airflow_provider_akinon.exports.plan import MAX_WAIT_TO_CLOSE, SETTLE, walkable_from
+    from airflow_provider_akinon.exports.planner import MAX_WAIT_TO_CLOSE, SETTLE, walkable_from
     from airflow_provider_akinon.exports.sources import WindowSource
     from airflow_provider_akinon.resources import ORDERS
     from airflow_provider_akinon.windows import Window

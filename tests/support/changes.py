@@ -102,7 +102,7 @@ def merge_both_at_once(table: str, days: list[str], file_format: str) -> list:
     """Export two days in two processes whose merges start together (both staged, then both finish)."""
     spawn = multiprocessing.get_context("spawn")
     barrier = spawn.Barrier(2, timeout=300)
-    where = ("airflow_provider_akinon.exports.formats.base", "Format", "finish")
+    where = ("airflow_provider_akinon.exports.export", "Export", "finish")
     runs = [
         spawn.Process(target=_export_after, args=(barrier.wait, where, table, day, file_format))
         for day in days

@@ -40,7 +40,6 @@ from airflow_provider_akinon.exports.commit.protocol import publish as publish_s
 from airflow_provider_akinon.exports.commit.settings import PublishSettings
 from airflow_provider_akinon.exports.commit.storage import DELTA_LOG, MANIFEST, storage_problem
 from airflow_provider_akinon.exports.commit.store import Store, store_for
-from airflow_provider_akinon.exports.formats.parts import PartFile
 
 log = logging.getLogger(__name__)
 
@@ -180,18 +179,23 @@ class ExportTarget:
                 raise
 
     # ------------------------------------------------------------------ after the walk
-    def publish(self, parts: list[PartFile], manifest: dict[str, Any]) -> dict[str, Any]:
-        """Publish the staged ``parts`` with ``manifest`` by the commit protocol; return the manifest committed."""
-        staged = [p for p in parts if p.records]
+    def publish(self, parts: list[dict[str, Any]], manifest: dict[str, Any]) -> dict[str, Any]:
+        """
+        Publish the staged ``parts`` with ``manifest`` by the commit protocol; return the manifest committed.
+
+        :param parts: the staged part files as the manifest lists them (``name`` in the staging folder, with
+            its suffix: the format's; ``records``, ``bytes``, ``sha256``), in order.
+        """
+        staged = [part for part in parts if part["records"]]
         final = [
-            PartFile(f"part-{n:05d}-{self.run_id}.{p.name.split('.', 1)[1]}", p.records, p.bytes, p.sha256)
-            for n, p in enumerate(staged)
+            {**part, "name": f"part-{n:05d}-{self.run_id}.{part['name'].split('.', 1)[1]}"}
+            for n, part in enumerate(staged)
         ]
         steps = publish_steps(
             self.token,
             self.run_id,
-            [f"{self.staging_key}{p.name}" for p in staged],
-            [f.as_dict() for f in final],
+            [f"{self.staging_key}{part['name']}" for part in staged],
+            final,
             {**manifest, "provider_version": __version__},
         )
         with self.writable("publish the export at"):

@@ -1,10 +1,10 @@
 """What an output format is: the one place that knows how records become files and files an export.
 
-A :class:`Format` owns everything format-specific: what it needs installed and what its destination
-must be (:meth:`Format.check`, before any request), how one part file is encoded (:meth:`Format.encoder`),
-how a finished export lands (:meth:`Format.finish`: publish the parts with a manifest, or merge them into
-a table), and how a published part is read back (:meth:`Format.read`). The export and the operators name
-no format; :mod:`~airflow_provider_akinon.exports.registry` registers them.
+A :class:`Format` owns everything format-specific: what it needs installed (:meth:`Format.check`, before
+any request), how one part file is encoded (:meth:`Format.encoder`), how a published part is read back
+(:meth:`Format.read`), and for a table format how staged parts are merged (:meth:`Format.merge`). Where
+the parts land (published with a manifest, or merged) is the export's to decide, by ``table``: a format
+knows nothing of the commit protocol. :mod:`~airflow_provider_akinon.exports.registry` registers them.
 """
 
 from __future__ import annotations
@@ -14,9 +14,6 @@ from datetime import datetime, tzinfo
 from typing import Any, BinaryIO, Protocol
 
 from airflow_provider_akinon.errors import AkinonConfigError
-from airflow_provider_akinon.exports.commit.storage import MANIFEST
-from airflow_provider_akinon.exports.commit.target import ExportTarget
-from airflow_provider_akinon.exports.formats.parts import PartFile
 from airflow_provider_akinon.hooks.paging.records import Records
 from airflow_provider_akinon.resources import Resource
 
@@ -49,8 +46,8 @@ class Format:
     table: bool = False
     needs: tuple[tuple[str, str], ...] = ()
 
-    def check(self, target: ExportTarget) -> None:
-        """Refuse, before any request, a format whose packages are missing or a destination it cannot own."""
+    def check(self) -> None:
+        """Refuse, before any request, a format whose packages are missing (naming the extra to install)."""
         for module, extra in self.needs:
             try:
                 __import__(module)
@@ -58,7 +55,6 @@ class Format:
                 raise AkinonConfigError(
                     f"file_format={self.name!r} needs {module}: pip install 'airflow-provider-akinon[{extra}]'."
                 ) from None
-        target.check_owner(table=self.table)
 
     def encoder(self, out: BinaryIO, resource: Resource, zone: tzinfo) -> Encoder:
         """The :class:`Encoder` of one part file written to ``out``; naive timestamps are in ``zone``."""
@@ -67,23 +63,6 @@ class Format:
     def read(self, handle: BinaryIO, column: str | None) -> Iterator[Any]:
         """The records of one published part file (or one top-level ``column`` of each)."""
         raise NotImplementedError
-
-    def finish(
-        self,
-        target: ExportTarget,
-        resource: Resource,
-        parts: list[PartFile],
-        manifest: dict[str, Any],
-        now: datetime,
-    ) -> dict[str, Any]:
-        """Land the staged ``parts``: publish them with ``manifest`` (a folder of part files), or merge them
-        into the table at the destination in one commit (a table format; nothing staged merges nothing)."""
-        if not self.table:
-            return target.publish(parts, manifest)
-        staged = [target.staging / part.name for part in parts if part.records]
-        table = target.destination
-        merged = self.merge(resource, table, staged, now) if staged else self.version(table)
-        return {**manifest, **merged, "files": []}
 
     def merge(
         self, resource: Resource, table: Any, parts: list[Any], exported_at: datetime
@@ -95,6 +74,6 @@ class Format:
         """A table format: the table's version (``None`` before its first commit), when nothing was merged."""
         raise NotImplementedError
 
-    def summarise(self, target: ExportTarget, manifest: dict[str, Any]) -> dict[str, Any]:
-        """What a task returns of a finished export, besides its URI and counts (small: it is XCom)."""
-        return {"manifest": f"{target.uri}{MANIFEST}", "files": len(manifest["files"])}
+    def summarise(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """What a task returns of a finished export besides its URI, counts and manifest (small: it is XCom)."""
+        return {"files": len(manifest["files"])}

@@ -2,14 +2,13 @@
 
 A :class:`TableFormat` (Delta Lake, Apache Iceberg) says how staged parts are merged into its table in one
 commit (:meth:`~.base.Format.merge`) and what version a table is at (:meth:`~.base.Format.version`);
-staging, finishing (:meth:`~.base.Format.finish`) and the summary are the same for every table.
+staging and the summary are the same for every table.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_akinon.exports.commit.target import ExportTarget
 from airflow_provider_akinon.exports.formats.parquet import Parquet
 
 
@@ -18,10 +17,9 @@ class TableFormat(Parquet):
 
     table = True
 
-    def summarise(self, target: ExportTarget, manifest: dict[str, Any]) -> dict[str, Any]:
+    def summarise(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """The table version this export wrote (the table's own log is its manifest)."""
         return {
-            "manifest": None,
             "files": 0,
             **{name: manifest[name] for name in ("table", "table_version", "inserted", "updated")},
         }

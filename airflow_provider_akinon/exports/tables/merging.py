@@ -11,19 +11,26 @@ from airflow_provider_akinon.exports.commit.pinned import pinned_copies
 from airflow_provider_akinon.exports.commit.storage import destination_path
 from airflow_provider_akinon.exports.formats.base import Format
 from airflow_provider_akinon.exports.formats.parquet import Parquet
-from airflow_provider_akinon.exports.registry import format_named
 from airflow_provider_akinon.exports.tables.delta import Delta
 from airflow_provider_akinon.exports.tables.history import History
 from airflow_provider_akinon.exports.tables.iceberg import Iceberg
 from airflow_provider_akinon.exports.tables.iceberg_table import is_iceberg
 from airflow_provider_akinon.resources import resource_named
 
+#: The table formats, by name (the registry of every format, ``exports/registry.py``, lists them too).
+TABLE_FORMATS: dict[str, Format] = {table.name: table for table in (Delta(), Iceberg())}
+
 
 def table_format_at(table: Any, table_format: str | None = None, *, history: bool = False) -> Format:
     """The table format of ``table``: ``table_format`` if given, else Iceberg where the folder holds an
     Iceberg table, else Delta; its history table with ``history``."""
     name = table_format or (Iceberg.name if is_iceberg(destination_path(table)) else Delta.name)
-    chosen = format_named(name)
+    try:
+        chosen = TABLE_FORMATS[name]
+    except KeyError:
+        raise AkinonConfigError(
+            f"table_format={name!r} is not a table format; use one of {', '.join(TABLE_FORMATS)}."
+        ) from None
     return History.of(chosen) if history else chosen
 
 

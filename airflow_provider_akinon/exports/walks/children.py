@@ -13,7 +13,7 @@ import logging
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from airflow_provider_akinon.errors import AkinonApiError, ExportConsistencyError
 from airflow_provider_akinon.exports.checks import check_parents
@@ -34,8 +34,8 @@ class ChildrenWalk:
     """Children of orders, by their parents' ids: given, read from an upstream export, or found by the
     walk of the parents' own plan (into :class:`IdSink`, before any child is asked for)."""
 
-    name = "children"
-    method = "by their parents' ids"
+    name: ClassVar[str] = "children"
+    method: ClassVar[str] = "by their parents' ids"
 
     @classmethod
     def export(cls, job: WalkJob) -> tuple[Tally, dict[str, Any]]:

@@ -29,9 +29,8 @@ from airflow_provider_akinon.errors import (
     excerpt,
 )
 from airflow_provider_akinon.hooks.config import AkinonConfig, redact
-from airflow_provider_akinon.hooks.http.answer import Answer
+from airflow_provider_akinon.hooks.http.answer import Answer, ReadsHeaders
 from airflow_provider_akinon.hooks.http.redact import Redactor
-from airflow_provider_akinon.hooks.paging.records import Page
 
 #: Statuses worth another try: throttling and the gateway/proxy family (their bodies are often HTML).
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -189,7 +188,7 @@ class Attempts:
             return answer
         try:
             value = orjson.loads(answer.body) if self.decode is True else self.decode(answer.body)
-            if isinstance(value, Page):  # a paginator sees the whole answer, its headers too
+            if isinstance(value, ReadsHeaders):  # a paginator sees the whole answer, its headers too
                 value.attach(answer.headers)
         except PageShapeError as err:  # a page, but not of this list's records: another try will not help
             raise AkinonPageError(

@@ -18,11 +18,10 @@ from typing import Any, Protocol, Self
 from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError, AkinonPageError
+from airflow_provider_akinon.hooks.config import DEFAULT_SIZE_PARAM, DEFAULT_SORT_PARAM
 from airflow_provider_akinon.hooks.paging.envelope import ENVELOPES, Envelope
 from airflow_provider_akinon.hooks.paging.records import Page
 
-#: The query parameters of the page size and the order Akinon's lists document (the probe may find others).
-DEFAULT_SIZE_PARAM, DEFAULT_SORT_PARAM = "limit", "sort"
 #: Pages a walk may take beyond what the list's count fills: records inserted while it walks.
 SLACK = 1.1
 

@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from airflow_provider_akinon.errors import AkinonApiError
-from airflow_provider_akinon.hooks.config import AkinonConfig
+from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError
+from airflow_provider_akinon.hooks.config import DEFAULT_SIZE_PARAM, AkinonConfig
 from airflow_provider_akinon.hooks.paging.records import Page
-from airflow_provider_akinon.hooks.paging.styles import DEFAULT_SIZE_PARAM, PAGINATORS
+from airflow_provider_akinon.hooks.paging.styles import PAGINATORS
 from airflow_provider_akinon.hooks.probe.capabilities import Capabilities
 from airflow_provider_akinon.hooks.probe.questions import Asker, GetPage, Judge, keys_of, ordered
 from airflow_provider_akinon.timestamps import api_time, offset_label
@@ -118,7 +118,12 @@ def probed(config: AkinonConfig, get: GetPage, endpoint: str, **question: Any) -
     What ``endpoint`` honours, asked through ``get`` (one GET of a query) with the connection's page size,
     sort parameter and time zone; what the connection's paging extras set wins over the probe.
     """
-    paging = dict(config.paging)
+    paging = dict(config.paging)  # its pagination is checked here, late: plug-ins register their styles
+    if paging.get("pagination", next(iter(PAGINATORS))) not in PAGINATORS:
+        raise AkinonConfigError(
+            f"pagination={paging['pagination']!r} on connection {config.conn_id!r} is not one of "
+            f"{', '.join(PAGINATORS)}; set it to one of them, or register a paginator of that name first."
+        )
     return probe_endpoint(
         get,
         endpoint,

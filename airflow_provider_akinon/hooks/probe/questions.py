@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 
 from airflow_provider_akinon.errors import AkinonApiError
+from airflow_provider_akinon.hooks.config import DEFAULT_SIZE_PARAM
 from airflow_provider_akinon.hooks.paging.records import Page
-from airflow_provider_akinon.hooks.paging.styles import DEFAULT_SIZE_PARAM
 from airflow_provider_akinon.timestamps import parse_instant
 
 GetPage = Callable[[Mapping[str, Any]], Page]
