@@ -47,6 +47,9 @@ except ImportError:
 from airflow import __version__ as AIRFLOW_VERSION
 
 AIRFLOW_V3 = int(AIRFLOW_VERSION.split(".")[0]) >= 3
+#: Keyed (partitioned) asset events reach partitioned DAGs from Airflow 3.3 on: 3.2 has no
+#: ``add_partitions`` on outlet events, and drops unkeyed events for partitioned DAGs.
+PARTITIONED_EVENTS = tuple(int(part) for part in AIRFLOW_VERSION.split(".")[:2]) >= (3, 3)
 
 
 _DEFAULT_KEYWORD = "default_var" if "default_var" in inspect.signature(Variable.get).parameters else "default"
@@ -55,10 +58,11 @@ _DEFAULT_KEYWORD = "default_var" if "default_var" in inspect.signature(Variable.
 def partitioned_schedule(assets: list[Any], mapper: Any = None) -> Any:
     """
     A schedule that runs once per partition of ``assets`` when every one of them has an event for it
-    (``PartitionedAssetTimetable``, Airflow 3.2+; ``mapper`` maps event keys to the run's partition),
-    else, on older Airflow, the assets themselves (a run when all were updated).
+    (``PartitionedAssetTimetable``, Airflow 3.3+: the exports must emit keyed events, ``partition_events=True``;
+    ``mapper`` maps event keys to the run's partition), else, on older Airflow, the assets themselves (a run
+    when all were updated).
     """
-    if PartitionedAssetTimetable is None:
+    if PartitionedAssetTimetable is None or not PARTITIONED_EVENTS:
         return assets
     combined = assets[0]
     for asset in assets[1:]:
@@ -88,6 +92,7 @@ __all__ = [
     "AIRFLOW_V3",
     "AIRFLOW_VERSION",
     "DAG",
+    "PARTITIONED_EVENTS",
     "AirflowException",
     "Asset",
     "BaseHook",

@@ -61,6 +61,16 @@ class Window:
             yield Window(cursor, upper)
             cursor = upper
 
+    def partitions(self) -> dict[str, dict[str, str]]:
+        """Each asset partition the window covers (:meth:`partition_keys`), with the part of the window it is."""
+        keys = self.partition_keys()
+        if len(keys) == 1:
+            return {keys[0]: self.as_dict()}
+        return {
+            key: Window(self.start + timedelta(days=n), self.start + timedelta(days=n + 1)).as_dict()
+            for n, key in enumerate(keys)
+        }
+
     def partition_keys(self) -> list[str]:
         """
         The asset partitions the window covers: each UTC day of a window of whole days (``2026-01-02``);

@@ -6,10 +6,11 @@ events name** (a backfill of several days gives one summary per day): orders and
 (sorted by status code), items, and the discount amount, into
 `{base}/akinon/summary/date=YYYY-MM-DD/summary.json`.
 
-On Airflow 3.2+ the schedule is a `PartitionedAssetTimetable`: the export's asset events carry the day
-as their `partition_key`, and this DAG runs **once per day**, when orders, items and discounts of that
-day have all landed, with the day as its run's `partition_key`. On older Airflow it runs when all three
-assets were updated and summarises every day their events name.
+On Airflow 3.3+ the schedule is a `PartitionedAssetTimetable`: the export's asset events carry the day
+as their `partition_key` (the exports set `partition_events=True`), and this DAG runs **once per day**,
+when orders, items and discounts of that day have all landed, with the day as its run's `partition_key`;
+an export of several days is summarised day by day (each run counts its own day's orders). On older
+Airflow it runs when all three assets were updated and summarises every day their events name.
 
 `base` is the `base` param, else the Variable `akinon_export_base`, else `/tmp/akinon-exports`. Triggered
 by hand (no asset events), it summarises the newest complete partition of each list.
@@ -18,7 +19,7 @@ by hand (no asset events), it summarises the newest complete partition of each l
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,8 +27,9 @@ import orjson
 
 from airflow_provider_akinon.assets import asset_uri
 from airflow_provider_akinon.compat import DAG, Asset, Param, get_variable, partitioned_schedule, task
-from airflow_provider_akinon.exports import destination_path, iter_export_records
+from airflow_provider_akinon.exports import destination_path, iter_export_records, read_manifest
 from airflow_provider_akinon.exports.commit.storage import MANIFEST
+from airflow_provider_akinon.timestamps import parse_instant
 
 CONN_ID = "akinon_default"
 DEFAULT_BASE = "/tmp/akinon-exports"
@@ -35,14 +37,16 @@ RESOURCES = ("orders", "order_items", "discount_items")
 
 
 def partitions_of(events: Any, day: str | None = None) -> dict[str, dict[str, str]]:
-    """``{day: {resource: uri}}`` from the triggering asset events (their extra is the export's summary);
-    with ``day`` (a partitioned run's key), that day only."""
+    """``{day: {resource: uri}}`` from the triggering asset events (their extra is the export's summary, with
+    each day of its window under ``partitions``); with ``day`` (a partitioned run's key), that day only."""
     days: dict[str, dict[str, str]] = defaultdict(dict)
     for asset_events in (events or {}).values():
         for event in asset_events:
             summary = event.extra or {}
-            if summary.get("uri") and summary.get("window"):
-                days[summary["window"]["start"][:10]][summary["resource"]] = summary["uri"]
+            if not (summary.get("uri") and summary.get("window")):
+                continue
+            for key in summary.get("partitions") or [summary["window"]["start"][:10]]:
+                days[key[:10]][summary["resource"]] = summary["uri"]
     return {key: parts for key, parts in days.items() if day is None or key == day}
 
 
@@ -59,18 +63,34 @@ def newest_partitions(base: str) -> dict[str, dict[str, str]]:
 
 
 def summary_of(day: str, parts: dict[str, str]) -> dict[str, Any]:
+    """The day's orders (an export of several days holds other days too: only ``day``'s are counted), and
+    the items and discounts of those orders."""
+    date_field = read_manifest(parts["orders"])["date_field"] or "created_date"
     by_status: dict[str, dict] = defaultdict(lambda: {"orders": 0, "revenue": Decimal("0")})
+    ids = set()
     for order in iter_export_records(parts["orders"]):
+        if parse_instant(order[date_field]).astimezone(UTC).strftime("%Y-%m-%d") != day:
+            continue
+        ids.add(order["id"])
         bucket = by_status[order["status"]]
         bucket["orders"] += 1
         bucket["revenue"] += Decimal(order["amount"])
     items = (
-        sum(1 for _ in iter_export_records(parts["order_items"], column="pk"))
+        sum(1 for item in iter_export_records(parts["order_items"]) if item["order"] in ids)
         if "order_items" in parts
         else None
     )
     discounts = (
-        str(sum((Decimal(d["amount"]) for d in iter_export_records(parts["discount_items"])), Decimal("0")))
+        str(
+            sum(
+                (
+                    Decimal(d["amount"])
+                    for d in iter_export_records(parts["discount_items"])
+                    if d["order"] in ids
+                ),
+                Decimal("0"),
+            )
+        )
         if "discount_items" in parts
         else None
     )

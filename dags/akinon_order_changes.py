@@ -70,6 +70,7 @@ with DAG(
         date_field="modified_date",
         file_format="parquet",
         outlets=[Asset(asset_uri("akinon_default", "orders/changes"))],
+        partition_events=True,  # keyed by hour: akinon_changes_daily rolls them up to days (Airflow 3.3+)
     )
     items = FetchOrderItemsOperator(
         task_id="export_order_items",
@@ -79,6 +80,7 @@ with DAG(
         orders_from=orders.output,  # else: the items of the changed orders
         file_format="parquet",
         outlets=[Asset(asset_uri("akinon_default", "order_items/changes"))],
+        partition_events=True,
     )
 
     @task(pool="default_pool")

@@ -6,8 +6,7 @@ from __future__ import annotations
 from airflow_provider_akinon.exports.commit.storage import destination_path, read_manifest
 from airflow_provider_akinon.exports.reader import iter_export_records
 from airflow_provider_akinon.exports.tables.deletions import apply_deletions
-from airflow_provider_akinon.exports.tables.delta import maintain
-from airflow_provider_akinon.exports.tables.merging import merge_export
+from airflow_provider_akinon.exports.tables.merging import maintain, merge_export
 
 __all__ = [
     "apply_deletions",

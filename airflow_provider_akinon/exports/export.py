@@ -15,6 +15,7 @@ from airflow_provider_akinon.exports.formats.base import Format
 from airflow_provider_akinon.exports.formats.parts import PartFile, PartWriter
 from airflow_provider_akinon.exports.plan import Plan
 from airflow_provider_akinon.exports.progress import Progress
+from airflow_provider_akinon.exports.tables.merging import preflight
 from airflow_provider_akinon.exports.walks.context import Tally
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.resources import Resource
@@ -61,6 +62,8 @@ class Export:
         heartbeat and staging folder (the destination is writable), sweep what stopped runs left."""
         self.format.check()
         self.target.check_owner(table=self.format.table)
+        if self.format.table:
+            preflight(self.format, self.resource, self.target.destination)
         self.target.prepare()
         return self
 

@@ -13,7 +13,7 @@ from datetime import UTC
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_akinon.compat import BaseOperator
+from airflow_provider_akinon.compat import PARTITIONED_EVENTS, BaseOperator
 from airflow_provider_akinon.errors import AkinonConfigError
 from airflow_provider_akinon.exports.commit.storage import destination_path
 from airflow_provider_akinon.exports.export import Export
@@ -70,6 +70,10 @@ class FetchAkinonListOperator(BaseOperator):
     :param file_format: ``jsonl`` (default), ``jsonl.gz``, ``parquet``, or ``delta`` / ``iceberg``: merge
         into the Delta Lake or Iceberg table at ``destination`` (upsert by key, the newest
         ``modified_date`` wins). (templated)
+    :param partition_events: on Airflow 3.3+, the asset events of ``outlets`` are keyed: one per partition
+        (day) of the window, for DAGs scheduled on partitions (``PartitionedAssetTimetable``). Off (default),
+        one event without a key: a DAG scheduled the usual way (``schedule=[asset]``) runs on it, which
+        keyed events would not trigger. A consumer of both kinds needs two outlets.
     :param history: with ``delta`` or ``iceberg``: keep every version the exports saw (``valid_from``,
         ``valid_to``, ``is_current``) instead of the current state.
     :param page_size: records per request; default: the connection's, else the largest the API allows.
@@ -125,6 +129,7 @@ class FetchAkinonListOperator(BaseOperator):
         window_on: str = "orders",
         allow_full_scan: bool = False,
         history: bool = False,
+        partition_events: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -138,6 +143,7 @@ class FetchAkinonListOperator(BaseOperator):
         self.window_on = window_on
         self.allow_full_scan = allow_full_scan
         self.history = history
+        self.partition_events = partition_events
 
     @cached_property
     def hook(self) -> AkinonHook:
@@ -172,7 +178,8 @@ class FetchAkinonListOperator(BaseOperator):
             "id_range": manifest["id_range"],
             **export.summary(manifest),
         }
-        self._annotate_outlets(context, summary, _partitions(manifest["window"]))
+        partitions = _partitions(manifest["window"])
+        self._annotate_outlets(context, {**summary, "partitions": partitions}, list(partitions))
         counted = "no count given" if manifest["count"] is None else f"API count {manifest['count']}"
         self.log.info(
             "Exported %d %s (%s; end known by %s) to %s",
@@ -186,21 +193,24 @@ class FetchAkinonListOperator(BaseOperator):
 
     def _annotate_outlets(self, context: Context, summary: dict[str, Any], partitions: list[str]) -> None:
         """
-        Attach the summary to the asset events of this task's outlets (consumers see the URI); on Airflow
-        3.2+, one event per partition the window covers (its days), unless the run has a partition of its own.
+        Attach the summary to the asset events of this task's outlets (consumers see the URI, and each
+        partition's part of the window under ``partitions``); with ``partition_events`` on Airflow 3.3+,
+        one event per partition the window covers (its days), unless the run has a partition of its own.
         """
         events = context.get("outlet_events") if hasattr(context, "get") else None
         if events is None:
             return
-        if getattr(context.get("dag_run"), "partition_key", None):
-            partitions = []  # a partitioned run: its own key marks the events
+        if not (self.partition_events and PARTITIONED_EVENTS) or getattr(
+            context.get("dag_run"), "partition_key", None
+        ):
+            partitions = []  # unkeyed events; or a partitioned run, whose own key marks the events
         for outlet in self.outlets or ():
             try:
                 accessor = events[outlet]
                 accessor.extra = summary
             except (KeyError, TypeError, AttributeError):  # not an asset, or an older Airflow
                 continue
-            if partitions and hasattr(accessor, "add_partitions"):  # Airflow 3.2+
+            if partitions:
                 accessor.add_partitions(partitions)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
@@ -269,8 +279,9 @@ class FetchOmsOrderItemsOperator(FetchAkinonListOperator):
 AkinonExportOperator = FetchAkinonListOperator
 
 
-def _partitions(window: dict[str, str] | None) -> list[str]:
-    """The asset partitions of an export's window as the manifest records it (children: their orders')."""
+def _partitions(window: dict[str, str] | None) -> dict[str, dict[str, str]]:
+    """The asset partitions of an export's window as the manifest records it (children: their orders'), each
+    with its part of the window."""
     if not window:
-        return []
-    return Window(parse_instant(window["start"], UTC), parse_instant(window["end"], UTC)).partition_keys()
+        return {}
+    return Window(parse_instant(window["start"], UTC), parse_instant(window["end"], UTC)).partitions()

@@ -32,6 +32,7 @@ from airflow_provider_akinon.exports.tables.iceberg import Iceberg, apply_iceber
 from airflow_provider_akinon.exports.tables.iceberg_table import is_iceberg
 from airflow_provider_akinon.exports.tables.iceberg_table import open_table as open_iceberg
 from airflow_provider_akinon.exports.tables.iceberg_table import table_version as iceberg_version
+from airflow_provider_akinon.exports.tables.merging import table_format_at
 from airflow_provider_akinon.resources import resource_named
 from airflow_provider_akinon.timestamps import parse_instant
 
@@ -109,16 +110,18 @@ def apply_deletions(
         ``order`` for a table of their items or discounts.
     :param resource: the list the table holds (``orders``, ``order_items``): where the table does not
         exist yet, it is created to hold the tombstones. Default: ``orders`` where ``match`` is ``id``.
-    :param table_format: ``delta`` or ``iceberg``; default: what the folder holds, else ``delta``.
+    :param table_format: ``delta`` or ``iceberg``: needed where the folder holds no table yet (the table
+        is created in that format); else what the folder holds, which it must match.
     :param history: the table is a history table (``history=True``): each deletion is a row of its own,
         and ends the version it deleted.
     """
     uri = deletions.get("uri") if isinstance(deletions, dict) else deletions
     kind = resource or ("orders" if match == "id" else None)
     at = destination_path(table)
+    chosen = table_format_at(at, table_format, default=None)  # never the other format beside a table
     if history:
-        return _history(uri, at, model, match, kind, table_format)
-    if (table_format or (Iceberg.name if is_iceberg(at) else None)) == Iceberg.name:
+        return _history(uri, at, model, match, kind, chosen.name)
+    if chosen.name == Iceberg.name:
         return _iceberg(uri, at, model, match, kind)
     from deltalake import DeltaTable
 
@@ -143,7 +146,6 @@ def _history(
 ) -> dict[str, Any]:
     """The deletions of records of a history table: rows of their own; the versions they ended close."""
     from airflow_provider_akinon.exports.tables.history import write_history
-    from airflow_provider_akinon.exports.tables.merging import table_format_at
 
     if kind is None or resource_named(kind).primary_key != match:
         raise AkinonConfigError(

@@ -21,14 +21,14 @@ import logging
 from typing import Any
 
 from airflow_provider_akinon.compat import ObjectStoragePath
-from airflow_provider_akinon.exports.commit.storage import destination_path
+from airflow_provider_akinon.exports.commit.storage import DELTA_LOG, destination_path
 from airflow_provider_akinon.exports.tables.current import merge_into_table, open_table, q, table_location
 from airflow_provider_akinon.exports.tables.format import TableFormat
-from airflow_provider_akinon.exports.tables.versions import VALID_FROM
+from airflow_provider_akinon.exports.tables.versions import CURRENT, VALID_FROM, VALID_TO
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Delta", "maintain", "merge_into_table", "table_location", "table_version"]
+__all__ = ["Delta", "maintain_delta", "merge_into_table", "table_location", "table_version"]
 
 
 def rewrite_history(
@@ -44,17 +44,20 @@ def rewrite_history(
     import pyarrow.compute as pc
     from deltalake.exceptions import CommitFailedError
 
-    (key, version), uri, options = ids, *table_location(table)
+    (key, _), uri, options = ids, *table_location(table)
     delta = open_table(uri, schema, options)
     read_at = delta.version()
     held = delta.to_pyarrow_dataset().to_table(filter=pc.field(key).isin(keys)).to_pylist()
     rows = decide(held)
     if not rows:
         return {"table": uri, "table_version": read_at, "inserted": 0, "updated": 0}
-    on = (
-        f"t.{q(key)} = s.{q(key)} AND t.{VALID_FROM} = s.{VALID_FROM} "
-        f"AND (t.{q(version)} IS NULL) = (s.{q(version)} IS NULL)"
-    )
+
+    def kept(
+        side: str,
+    ) -> str:  # a version (current, or ended), not a deletion's own row: versions.is_deletion
+        return f"({side}.{CURRENT} OR {side}.{VALID_TO} IS NOT NULL)"
+
+    on = f"t.{q(key)} = s.{q(key)} AND t.{VALID_FROM} = s.{VALID_FROM} AND {kept('t')} = {kept('s')}"
     try:
         metrics = (
             delta.merge(pa.Table.from_pylist(rows, schema=schema), on, "s", "t")
@@ -87,7 +90,7 @@ def table_version(table: ObjectStoragePath) -> dict[str, Any]:
     return {"table": uri, "table_version": version, "inserted": 0, "updated": 0, "unchanged": 0}
 
 
-def maintain(table: Any, *, retention_days: float = 7) -> dict[str, Any]:
+def maintain_delta(table: Any, *, retention_days: float = 7) -> dict[str, Any]:
     """Compact small files of ``table`` and vacuum files unreferenced for longer than ``retention_days``."""
     from deltalake import DeltaTable
 
@@ -109,10 +112,25 @@ def maintain(table: Any, *, retention_days: float = 7) -> dict[str, Any]:
     }
 
 
+def holds_delta(table: ObjectStoragePath) -> bool:
+    """Whether ``table`` holds a Delta table (its ``_delta_log/``)."""
+    return (table / DELTA_LOG).exists()
+
+
+def delta_columns(table: ObjectStoragePath) -> list[str] | None:
+    """The columns of the Delta table at ``table`` (``None``: none there yet)."""
+    if not holds_delta(table):
+        return None
+    from deltalake import DeltaTable
+
+    uri, options = table_location(table)
+    return list(DeltaTable(uri, storage_options=options).schema().to_arrow().names)
+
+
 class Delta(TableFormat):
     """
     Staged as Parquet, finished by a merge into the Delta table at the destination (one commit);
-    :func:`maintain` compacts the table's small files and vacuums the old ones.
+    :func:`maintain_delta` compacts the table's small files and vacuums the old ones.
     """
 
     name = "delta"
@@ -120,3 +138,6 @@ class Delta(TableFormat):
     merge = staticmethod(merge_into_table)
     version = staticmethod(table_version)
     rewrite = staticmethod(rewrite_history)
+    holds = staticmethod(holds_delta)
+    columns = staticmethod(delta_columns)
+    maintain = staticmethod(maintain_delta)

@@ -24,6 +24,19 @@ class TableFormat(Parquet):
             **{name: manifest[name] for name in ("table", "table_version", "inserted", "updated")},
         }
 
+    def holds(self, table: Any) -> bool:
+        """Whether the destination ``table`` (an ``ObjectStoragePath``) holds a table of this format."""
+        raise NotImplementedError
+
+    def columns(self, table: Any) -> list[str] | None:
+        """The columns of this format's table at ``table`` (``None``: none there yet)."""
+        raise NotImplementedError
+
+    def maintain(self, table: Any, *, retention_days: float = 7) -> dict[str, Any]:
+        """Keep the table at ``table`` fast: compact its small files, drop what no version of the last
+        ``retention_days`` needs; return what was done."""
+        raise NotImplementedError
+
     def rewrite(
         self, table: Any, schema: Any, ids: tuple[str, str], keys: list[Any], decide: Any
     ) -> dict[str, Any] | None:

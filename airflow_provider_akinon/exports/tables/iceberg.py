@@ -18,8 +18,11 @@ from airflow_provider_akinon.compat import ObjectStoragePath
 from airflow_provider_akinon.exports.tables.current import table_schema
 from airflow_provider_akinon.exports.tables.format import TableFormat
 from airflow_provider_akinon.exports.tables.history import staged_versions
+from airflow_provider_akinon.exports.tables.iceberg_maintain import maintain_iceberg
 from airflow_provider_akinon.exports.tables.iceberg_table import (
+    columns_at,
     commit,
+    is_iceberg,
     rows_where,
     table_version,
 )
@@ -158,3 +161,6 @@ class Iceberg(TableFormat):
     merge = staticmethod(merge_into_iceberg)
     version = staticmethod(table_version)
     rewrite = staticmethod(rewrite_history)
+    holds = staticmethod(is_iceberg)
+    columns = staticmethod(columns_at)
+    maintain = staticmethod(maintain_iceberg)

@@ -1,13 +1,15 @@
 """The current state of a list in an Apache Iceberg table (PyIceberg): merges and deletions, one commit each.
 
-The table at a destination folder is ``akinon.<folder name>`` in a catalog: the catalog of the Airflow
+The table at a destination is ``akinon.<folder name>_<hash of the whole destination>`` in a catalog (one
+table per destination: two tenants' ``.../orders`` folders are two tables): the catalog of the Airflow
 connection ``iceberg_default`` where one exists (its extras are PyIceberg's catalog properties: ``type``
 ``rest`` or ``sql``, ``uri``, ``warehouse``, credentials), else a SQL catalog on SQLite kept in the folder
-itself (``_akinon/iceberg.db``; local folders only), so a table needs no server.
+itself (``_akinon/iceberg.db``; local folders only), so a table needs no server. A catalog entry of that
+name whose location is not the destination is refused, never written.
 
 A merge reads the table's rows of the changed keys, decides each row by the rules of
 :mod:`~airflow_provider_akinon.exports.tables.versions` (the Delta table's rules) and replaces those rows
-in one commit (an overwrite filtered on the keys). A commit is refused when another writer committed
+in one commit of one snapshot (:func:`replace`: the files holding them rewritten, the new rows added). A commit is refused when another writer committed
 since the rows were read (PyIceberg's own retries are off on these tables: they would replay the same
 rows on a newer table); the merge then reads again, up to five times. A failed export commits nothing.
 """
@@ -15,7 +17,11 @@ rows on a newer table); the merge then reads again, up to five times. A failed e
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import itertools
 import logging
+import re
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,16 +35,27 @@ log = logging.getLogger(__name__)
 MAX_COMMITS = 5
 NAMESPACE = "akinon"
 CATALOG_CONN_ID = "iceberg_default"
-#: PyIceberg replays a commit that lost a race on the newer table; a merge must decide its rows again.
-NO_RETRIES = {"commit.retry.num-retries": "0"}
+#: The properties of every table this provider merges into: no commit retries (PyIceberg replays a commit
+#: that lost a race on the newer table; a merge must decide its rows again), and old metadata files
+#: removed after each commit (each commit writes one: an hourly feed would keep 8,760 a year).
+PROPERTIES = {
+    "commit.retry.num-retries": "0",
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "20",
+}
+
+
+def identifier_of(location: str) -> str:
+    """The identifier of the table at ``location`` (a URI): its folder's name, and a hash of the whole URI."""
+    name = re.sub(r"[^0-9a-z_]+", "_", Path(location.rstrip("/")).name.lower()).strip("_") or "table"
+    return f"{NAMESPACE}.{name}_{hashlib.sha256(location.rstrip('/').encode()).hexdigest()[:12]}"
 
 
 def catalog_for(table: ObjectStoragePath) -> tuple[Any, str, str]:
     """The catalog of the table at ``table``, its identifier, and its location."""
     props = _connection_properties()
     location = _location(table)
-    name = Path(str(table.path).rstrip("/")).name or "table"
-    identifier = f"{NAMESPACE}.{name}"
+    identifier = identifier_of(location)
     if props:
         from pyiceberg.catalog import load_catalog
 
@@ -78,16 +95,39 @@ def open_table(table: ObjectStoragePath, schema: Any) -> Any:
 
     catalog, identifier, location = catalog_for(table)
     try:
-        return catalog.load_table(identifier)
+        return _at(catalog.load_table(identifier), identifier, location)
     except NoSuchTableError:
         if schema is None:
             raise DestinationError(f"{table} holds no Iceberg table yet.") from None
     with contextlib.suppress(NamespaceAlreadyExistsError):
         catalog.create_namespace(NAMESPACE)
     try:
-        return catalog.create_table(identifier, schema=schema, location=location, properties=NO_RETRIES)
+        return catalog.create_table(identifier, schema=schema, location=location, properties=PROPERTIES)
     except TableAlreadyExistsError:  # another writer created it first
-        return catalog.load_table(identifier)
+        return _at(catalog.load_table(identifier), identifier, location)
+
+
+def _at(found: Any, identifier: str, location: str) -> Any:
+    """``found``, the catalog's table ``identifier``, if it lives at ``location``: else refused, never written."""
+    if found.location().rstrip("/") != location.rstrip("/"):
+        raise DestinationError(
+            f"the catalog's table {identifier} lives at {found.location()}, not at {location}: it is another "
+            "destination's table, and this export is not merged into it. Rename or drop that catalog entry, "
+            "or export to its own location."
+        )
+    return found
+
+
+def columns_at(table: ObjectStoragePath) -> list[str] | None:
+    """The columns of the Iceberg table at ``table`` (``None``: none there yet); refused if the catalog's
+    table of that name lives elsewhere. Asked before any request of an export."""
+    from pyiceberg.exceptions import NoSuchTableError
+
+    catalog, identifier, location = catalog_for(table)
+    try:
+        return list(_at(catalog.load_table(identifier), identifier, location).schema().as_arrow().names)
+    except NoSuchTableError:
+        return None
 
 
 def is_iceberg(table: ObjectStoragePath) -> bool:
@@ -116,19 +156,14 @@ def commit(
     from pyiceberg.exceptions import CommitFailedException
 
     for attempt in range(1, MAX_COMMITS + 1):
-        table = open_table(table_at, schema)
+        table = provider_properties(open_table(table_at, schema))
         rows, replaced = decide(table)
         if not rows:  # nothing changes: no commit, no new snapshot
             return {"table": table.location(), "table_version": _version(table), "rows": 0}
         arrow = _arrow(rows, table.schema().as_arrow())
         try:
             with table.transaction() as tx:
-                if tx.table_metadata.properties.get("commit.retry.num-retries") != "0":
-                    tx.set_properties(NO_RETRIES)
-                if replaced is None:
-                    tx.append(arrow)
-                else:  # the replaced rows deleted and the decided ones appended, in one commit
-                    tx.overwrite(arrow, overwrite_filter=replaced)
+                replace(tx, replaced, arrow)
         except CommitFailedException as err:
             log.warning(
                 "Another writer committed to %s first (%s); %s again (%d)", table_at, err, what, attempt
@@ -140,6 +175,76 @@ def commit(
         f"{table_at}: other writers kept committing first during {MAX_COMMITS} attempts; the table is unchanged "
         "by this export. Retry it, or run fewer merges into one table at once (max_active_runs)."
     )
+
+
+class Rewrite:
+    """
+    One snapshot of a transaction that deletes data files and adds others (PyIceberg's own pieces, as its
+    ``delete`` uses them: ``pyiceberg`` is pinned to the versions tested): a merge's (:func:`replace`) and a
+    compaction's. PyIceberg's ``overwrite`` makes two snapshots (a delete, then an append): a reader of the
+    one between sees the replaced records missing.
+    """
+
+    def __init__(self, tx: Any) -> None:
+        self.tx, self.meta, self.io = tx, tx.table_metadata, tx._table.io
+        self.uuid, self.counter = uuid.uuid4(), itertools.count(0)
+        self.deleted: list[Any] = []
+        self.added: list[Any] = []
+
+    def read(self, tasks: list[Any]) -> Any:
+        """The rows of the data files of ``tasks`` (scan tasks), as one Arrow table."""
+        from pyiceberg.expressions import AlwaysTrue
+        from pyiceberg.io.pyarrow import ArrowScan
+
+        return ArrowScan(self.meta, self.io, self.meta.schema(), AlwaysTrue()).to_table(tasks=tasks)
+
+    def write(self, rows: Any) -> None:
+        """Add ``rows`` (an Arrow table) as new data files."""
+        from pyiceberg.io.pyarrow import _dataframe_to_data_files
+
+        if len(rows):
+            self.added += _dataframe_to_data_files(
+                self.meta, rows, self.io, write_uuid=self.uuid, counter=self.counter
+            )
+
+    def commit(self) -> int:
+        """Stage the snapshot in the transaction (committed with it); the data files it added."""
+        with self.tx.update_snapshot().overwrite(commit_uuid=self.uuid) as snapshot:
+            for data_file in self.deleted:
+                snapshot.delete_data_file(data_file)
+            for data_file in self.added:
+                snapshot.append_data_file(data_file)
+        return len(self.added)
+
+
+def replace(tx: Any, replaced: Any, rows: Any) -> None:
+    """In one snapshot of ``tx``: the data files holding rows ``replaced`` (a filter; ``None``: none) rewritten
+    without them, and ``rows`` (an Arrow table) appended."""
+    from pyiceberg.expressions.visitors import bind
+    from pyiceberg.io.pyarrow import _expression_to_complementary_pyarrow
+
+    rewrite = Rewrite(tx)
+    if replaced is not None:
+        schema = rewrite.meta.schema()
+        keep = _expression_to_complementary_pyarrow(bind(schema, replaced, case_sensitive=True), schema)
+        for task in tx._scan(row_filter=replaced).plan_files():  # the files that may hold replaced rows
+            held = rewrite.read([task])
+            kept = held.filter(keep)
+            if len(kept) != len(held):
+                rewrite.deleted.append(task.file)
+                rewrite.write(kept)
+    rewrite.write(rows)
+    rewrite.commit()
+
+
+def provider_properties(table: Any) -> Any:
+    """``table`` with :data:`PROPERTIES` set, in a commit of their own before any data commit (a table created
+    elsewhere would replay this merge's first commit on a newer table otherwise)."""
+    if all(table.properties.get(name) == value for name, value in PROPERTIES.items()):
+        return table
+    with table.transaction() as tx:
+        tx.set_properties(PROPERTIES)
+    return table  # the transaction updated it in place
 
 
 def _arrow(rows: list[Row], schema: Any) -> Any:

@@ -6,32 +6,72 @@ import tempfile
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_akinon.errors import AkinonConfigError
+from airflow_provider_akinon.errors import AkinonConfigError, DestinationError
 from airflow_provider_akinon.exports.commit.pinned import pinned_copies
 from airflow_provider_akinon.exports.commit.storage import destination_path
 from airflow_provider_akinon.exports.formats.base import Format
 from airflow_provider_akinon.exports.formats.parquet import Parquet
 from airflow_provider_akinon.exports.tables.delta import Delta
+from airflow_provider_akinon.exports.tables.format import TableFormat
 from airflow_provider_akinon.exports.tables.history import History
 from airflow_provider_akinon.exports.tables.iceberg import Iceberg
-from airflow_provider_akinon.exports.tables.iceberg_table import is_iceberg
-from airflow_provider_akinon.resources import resource_named
+from airflow_provider_akinon.exports.tables.versions import VALID_FROM
+from airflow_provider_akinon.resources import Resource, resource_named
 
 #: The table formats, by name (the registry of every format, ``exports/registry.py``, lists them too).
-TABLE_FORMATS: dict[str, Format] = {table.name: table for table in (Delta(), Iceberg())}
+TABLE_FORMATS: dict[str, TableFormat] = {table.name: table for table in (Delta(), Iceberg())}
 
 
-def table_format_at(table: Any, table_format: str | None = None, *, history: bool = False) -> Format:
-    """The table format of ``table``: ``table_format`` if given, else Iceberg where the folder holds an
-    Iceberg table, else Delta; its history table with ``history``."""
-    name = table_format or (Iceberg.name if is_iceberg(destination_path(table)) else Delta.name)
-    try:
-        chosen = TABLE_FORMATS[name]
-    except KeyError:
+def held_at(table: Any) -> TableFormat | None:
+    """The table format of the table the destination ``table`` holds (``None``: it holds none yet)."""
+    at = destination_path(table)
+    return next((chosen for chosen in TABLE_FORMATS.values() if chosen.holds(at)), None)
+
+
+def table_format_at(
+    table: Any, table_format: str | None = None, *, history: bool = False, default: str | None = Delta.name
+) -> TableFormat:
+    """
+    The table format of ``table``: what the destination holds, which ``table_format`` (if given) must be;
+    where it holds none, ``table_format``, else ``default`` (``None``: refused, naming the argument). The
+    other format's table is never created beside one; its history table with ``history``.
+    """
+    held = held_at(table)
+    name = table_format or (held.name if held is not None else default)
+    if name is None:
+        raise AkinonConfigError(
+            f"{destination_path(table)} holds no table yet: name its format (table_format="
+            f"{' or '.join(map(repr, TABLE_FORMATS))}), so that the table created is the one your merges use."
+        )
+    chosen = TABLE_FORMATS.get(name)
+    if chosen is None:
         raise AkinonConfigError(
             f"table_format={name!r} is not a table format; use one of {', '.join(TABLE_FORMATS)}."
-        ) from None
+        )
+    if held is not None and held is not chosen:
+        raise DestinationError(
+            f"{destination_path(table)} holds a {held.name} table, not a {name} one: a {name} table beside it "
+            f"would split the data. Merge with table_format={held.name!r}, or give the {name} table a folder "
+            "of its own."
+        )
     return History.of(chosen) if history else chosen
+
+
+def preflight(chosen: Format, resource: Resource, table: Any) -> None:
+    """
+    Refuse, before any request, a destination an export cannot merge into: a table of the other format,
+    a table of the other kind (current state for a history export, or the reverse), or (Iceberg) a
+    catalog entry of its name living elsewhere.
+    """
+    history = isinstance(chosen, History)
+    base = table_format_at(table, chosen.name)
+    columns = base.columns(destination_path(table))
+    if columns is not None and (VALID_FROM in columns) != history:
+        kind = ("a current-state", "history") if history else ("a history", "current-state")
+        raise DestinationError(
+            f"{destination_path(table)} holds {kind[0]} table of {resource.name}; this {kind[1]} export is "
+            f"not merged into it. Give it a folder of its own{'' if history else ', or export with history=True'}."
+        )
 
 
 def merge_export(
@@ -43,7 +83,8 @@ def merge_export(
     The export's parts are copied out first, each checked against the manifest (sha256): a republish of
     the partition meanwhile cannot change what is merged.
 
-    :param table_format: ``delta`` or ``iceberg``; default: what the folder holds, else ``delta``.
+    :param table_format: ``delta`` or ``iceberg``; default: what the folder holds, else ``delta``. A
+        format other than the table's there is refused.
     :param history: keep every version (a history table) instead of the current state.
     """
     folder = destination_path(export.get("uri") if isinstance(export, dict) else export)
@@ -57,3 +98,14 @@ def merge_export(
         parts = [destination_path(copy) for copy in copies]
         exported_at = datetime.fromisoformat(manifest["created_at"])
         return into.merge(resource_named(manifest["resource"]), destination_path(table), parts, exported_at)
+
+
+def maintain(table: Any, *, retention_days: float = 7, table_format: str | None = None) -> dict[str, Any]:
+    """
+    Keep the Delta or Iceberg ``table`` fast for years: compact its small files and drop what no version of
+    the last ``retention_days`` needs (Delta: ``optimize.compact`` and ``vacuum``; Iceberg: compaction,
+    snapshot expiry and orphan removal). Run it on a schedule (weekly, as the hourly example DAG does).
+
+    :param table_format: ``delta`` or ``iceberg``; default: what the folder holds.
+    """
+    return table_format_at(table, table_format, default=None).maintain(table, retention_days=retention_days)

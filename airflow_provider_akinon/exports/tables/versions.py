@@ -54,16 +54,37 @@ def deleted(existing: Row, at: datetime, version: str | None) -> Row | None:
 VALID_FROM, VALID_TO, CURRENT = "valid_from", "valid_to", "is_current"
 
 
+def is_deletion(row: Row, version: str) -> bool:
+    """
+    Whether a history row is a deletion's own: no version, a deletion time, and neither current nor ended
+    (a version is one or the other; a deletion coming in has neither yet). A version whose ``version``
+    field is NULL is not one: it starts when an export saw it (:func:`since`).
+    """
+    return (
+        row.get(version) is None
+        and row.get(DELETED) is not None
+        and row.get(VALID_TO) is None
+        and not row.get(CURRENT, False)
+    )
+
+
+def since(row: Row, version: str) -> Any:
+    """When a version starts: its ``version`` field, else (NULL) when an export saw it (``valid_from`` once kept)."""
+    start = row.get(version)
+    return start if start is not None else row.get(VALID_FROM) or row["_exported_at"]
+
+
 def row_id(row: Row, key: str, version: str) -> tuple:
     """What identifies a row of a history table: its record, ``valid_from``, and whether it is a deletion."""
-    return (row[key], row[VALID_FROM], row.get(version) is None)
+    return (row[key], row[VALID_FROM], is_deletion(row, version))
 
 
 def history_of(rows: list[Row], version: str) -> list[Row]:
     """
     The rows of one record in a history table, decided again from everything known of it: its versions
-    (their ``version`` field) and its deletions (rows with ``_deleted_at`` and no version). The same
-    versions and deletions give the same rows, in whatever order and however often they came.
+    (their ``version`` field; where it is NULL, when an export saw them) and its deletions (rows of their
+    own, :func:`is_deletion`). The same versions and deletions give the same rows, in whatever order and
+    however often they came.
 
     A version is valid from its ``version`` to the next version, or to the first deletion before that
     (which it then carries in ``_deleted_at``); the newest version is current unless a deletion ended it.
@@ -72,12 +93,12 @@ def history_of(rows: list[Row], version: str) -> list[Row]:
     versions: dict[Any, Row] = {}
     deletions: dict[Any, Row] = {}
     for row in rows:
-        if row.get(version) is None:
+        if is_deletion(row, version):
             deletions.setdefault(
                 row[DELETED], {**row, VALID_FROM: row[DELETED], VALID_TO: None, CURRENT: False}
             )
         else:
-            versions.setdefault(row[version], row)
+            versions.setdefault(since(row, version), row)
     ordered = sorted(versions)
     ends = sorted(deletions)
     decided = list(deletions.values())

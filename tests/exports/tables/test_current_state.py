@@ -53,7 +53,7 @@ def write_parts(folder: Path, resource, records: list[dict]) -> list:
     for r in records:
         row = {name: None for name in schema.names}
         row.update({k: v for k, v in r.items() if k in schema.names and k != "modified_date"})
-        row["modified_date"] = datetime.fromisoformat(r["modified_date"])
+        row["modified_date"] = r["modified_date"] and datetime.fromisoformat(r["modified_date"])
         row["_record"] = orjson.dumps(r).decode()
         rows.append(row)
     folder.mkdir(parents=True)

@@ -13,7 +13,7 @@ pytest.importorskip("deltalake", reason="file_format='delta' needs the [delta] e
 from deltalake import DeltaTable
 
 from airflow_provider_akinon.errors import DestinationError
-from airflow_provider_akinon.exports.tables.delta import maintain
+from airflow_provider_akinon.exports import maintain
 from airflow_provider_akinon.operators.akinon import FetchOrderItemsOperator, FetchOrdersOperator
 from tests.support.changes import DAYS, changes_tenant
 from tests.support.tables import Table

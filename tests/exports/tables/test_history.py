@@ -14,7 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_akinon.exports.tables.history import decided_rows
-from airflow_provider_akinon.exports.tables.versions import CURRENT, DELETED, VALID_FROM, VALID_TO, row_id
+from airflow_provider_akinon.exports.tables.versions import (
+    CURRENT,
+    DELETED,
+    VALID_FROM,
+    VALID_TO,
+    is_deletion,
+    row_id,
+)
 from tests.exports.tables.test_current_state import order, write_deletions, write_parts
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -31,6 +38,17 @@ def version(key: int, minute: int) -> dict:
 
 def deletion(key: int, minute: int) -> dict:
     return {"id": key, "modified_date": None, DELETED: at(minute)}
+
+
+def unversioned(key: int, minute: int) -> dict:
+    """A version whose modified_date is NULL, seen by an export at ``minute``: it starts then."""
+    return {
+        "id": key,
+        "modified_date": None,
+        "status": f"n{minute}",
+        DELETED: None,
+        "_exported_at": at(minute),
+    }
 
 
 def model(versions: set[tuple[int, int]], deletions: set[tuple[int, int]]) -> set[tuple]:
@@ -66,6 +84,7 @@ batches = st.lists(
         st.one_of(
             st.tuples(st.just("v"), st.sampled_from(KEYS), minutes),
             st.tuples(st.just("d"), st.sampled_from(KEYS), minutes),
+            st.tuples(st.just("n"), st.sampled_from(KEYS), minutes),  # NULL modified_date, seen at minute
         ),
         min_size=1,
         max_size=4,
@@ -76,7 +95,7 @@ batches = st.lists(
 
 
 def rows_of(batch: list[tuple]) -> list[dict]:
-    return [version(k, m) if kind == "v" else deletion(k, m) for kind, k, m in batch]
+    return [{"v": version, "d": deletion, "n": unversioned}[kind](k, m) for kind, k, m in batch]
 
 
 def apply(table: dict[tuple, dict], batch: list[tuple]) -> None:
@@ -93,7 +112,7 @@ def test_the_history_rule_is_the_same_in_any_order_and_replayed(batches, data):
     for batch in order:
         apply(table, batch)
     seen = [item for batch in batches for item in batch]
-    versions = {(k, m) for kind, k, m in seen if kind == "v"}
+    versions = {(k, m) for kind, k, m in seen if kind in "vn"}  # a NULL version starts when it was seen
     deletions = {(k, m) for kind, k, m in seen if kind == "d"}
     assert shape(list(table.values())) == model(versions, deletions)
     current = [r for r in table.values() if r[CURRENT]]
@@ -138,13 +157,18 @@ def test_a_history_table_takes_windows_and_deletions_in_any_order(
         for records in windows:
             parts = write_parts(root / f"w{next(counter)}", ORDERS, records)
             merge_history(fmt, ORDERS, table, parts, at(5_000))
+        for _, key, minute in [item for item in batch if item[0] == "n"]:  # each seen by an export of its own
+            parts = write_parts(
+                root / f"n{next(counter)}", ORDERS, [{**order(key, minute), "modified_date": None}]
+            )
+            merge_history(fmt, ORDERS, table, parts, at(minute))
         gone = [(k, m) for kind, k, m in batch if kind == "d"]
         if gone:
             export = write_deletions(root / f"d{next(counter)}", gone)
             apply_deletions(export, str(table), history=True, table_format=table_format)
     rows = _read(table_format, str(table))
     seen = [item for batch in batches for item in batch]
-    versions = {(k, m) for kind, k, m in seen if kind == "v"}
+    versions = {(k, m) for kind, k, m in seen if kind in "vn"}
     deletions = {(k, m) for kind, k, m in seen if kind == "d"}
     assert shape(rows) == model(versions, deletions)
 
@@ -211,7 +235,7 @@ def test_three_hours_of_a_drf_tenant_under_writes_keep_exactly_the_versions_seen
         for r in iter_export_records(export["uri"])
     }
     rows = _read(table_format, table)
-    versions = [r for r in rows if r["modified_date"] is not None]
+    versions = [r for r in rows if not is_deletion(r, "modified_date")]
     assert {(r["id"], r[VALID_FROM]) for r in versions} == seen
     assert len(versions) == len(seen)  # each seen once
     current = {r["id"]: (r["status"], r[VALID_FROM]) for r in versions if r[CURRENT]}
@@ -221,7 +245,7 @@ def test_three_hours_of_a_drf_tenant_under_writes_keep_exactly_the_versions_seen
         (int(d["object_id"]), parse_instant(d["deleted_date"])) for d in iter_export_records(deletions["uri"])
     }
     assert listed  # the shop deleted orders meanwhile
-    assert {(r["id"], r[DELETED]) for r in rows if r["modified_date"] is None} == listed  # each a row
+    assert {(r["id"], r[DELETED]) for r in rows if is_deletion(r, "modified_date")} == listed  # each a row
 
     before = shape(rows)
     replay = [*exports]
