@@ -65,7 +65,7 @@ def newest_partitions(base: str) -> dict[str, dict[str, str]]:
 def summary_of(day: str, parts: dict[str, str]) -> dict[str, Any]:
     """The day's orders (an export of several days holds other days too: only ``day``'s are counted), and
     the items and discounts of those orders."""
-    date_field = read_manifest(parts["orders"])["date_field"] or "created_date"
+    date_field = read_manifest(parts["orders"]).get("date_field") or "created_date"
     by_status: dict[str, dict] = defaultdict(lambda: {"orders": 0, "revenue": Decimal("0")})
     ids = set()
     for order in iter_export_records(parts["orders"]):

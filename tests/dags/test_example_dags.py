@@ -94,22 +94,33 @@ def test_the_summary_summarises_exactly_the_partitions_its_events_name(tmp_path)
         "2026-01-02": {"orders": "u/o2", "order_items": "u/i2"},
         "2026-01-03": {"orders": "u/o3"},
     }
-    codes = ["450", "50", "100", "550"]
+    # an export of two days (one event per day on Airflow 3.3+, each naming the same export): each day's
+    # summary counts its own day's orders only
+    codes = [("450", "02"), ("50", "02"), ("100", "02"), ("550", "02"), ("600", "03")]
     folder = tmp_path / "orders"
     folder.mkdir()
     rows = b"".join(
-        b'{"id": %d, "status": "%s", "amount": "1.00"}\n' % (n, c.encode()) for n, c in enumerate(codes)
+        b'{"id": %d, "status": "%s", "amount": "1.00", "created_date": "2026-01-%sT10:00:00Z"}\n'
+        % (n, c.encode(), d.encode())
+        for n, (c, d) in enumerate(codes)
     )
     (folder / "part-00000.jsonl").write_bytes(rows)
     entry = {
         "name": "part-00000.jsonl",
-        "records": 4,
+        "records": 5,
         "bytes": len(rows),
         "sha256": hashlib.sha256(rows).hexdigest(),
     }
-    (folder / "_manifest.json").write_text(json.dumps({"format": "jsonl", "files": [entry]}))
+    manifest = {"format": "jsonl", "files": [entry], "date_field": "created_date"}
+    (folder / "_manifest.json").write_text(json.dumps(manifest))
+    two_days = {"orders": [SimpleNamespace(extra={
+        "resource": "orders", "uri": str(folder), "window": {"start": "2026-01-02T00:00:00Z"},
+        "partitions": {"2026-01-02": {}, "2026-01-03": {}},
+    })]}  # fmt: skip
+    assert module.partitions_of(two_days, "2026-01-03") == {"2026-01-03": {"orders": str(folder)}}
     summary = module.summary_of("2026-01-02", {"orders": str(folder)})
     assert list(summary["by_status"]) == ["50", "100", "450", "550"]  # by status code, not as text
+    assert module.summary_of("2026-01-03", {"orders": str(folder)})["orders"] == 1  # not the window's 5
 
 
 def test_the_daily_changes_report_covers_the_hours_of_its_day(dagbag, tmp_path):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from airflow_provider_akinon.compat import PARTITIONED_EVENTS
 from airflow_provider_akinon.errors import (
     AkinonApiError,
     AkinonConfigError,
@@ -359,34 +360,48 @@ def test_outlets_and_openlineage(akinon_default, tmp_path):
     assert lineage.outputs[0].name == str(tmp_path)
 
 
-def test_asset_events_carry_the_days_exported_as_partitions(akinon_default, tmp_path):
-    """Airflow 3.2+: one asset event per day of the window; a partitioned run keeps its own key."""
-    sdk = pytest.importorskip("airflow.sdk.execution_time.context")
-    if not hasattr(sdk.OutletEventAccessor, "add_partitions"):
-        pytest.skip("partitioned asset events are Airflow 3.2+")
+@pytest.mark.skipif(
+    not PARTITIONED_EVENTS, reason="keyed asset events reach partitioned DAGs from Airflow 3.3"
+)
+def test_asset_events_are_keyed_by_day_only_when_asked_so_classic_consumers_keep_running(
+    akinon_default, tmp_path
+):
+    """Airflow 3.3+: with partition_events, one asset event per day of the window (each day's part of the
+    window in the extra); a partitioned run keeps its own key. Without it (the default), one event without
+    a key, which a DAG scheduled the usual way (schedule=[asset]) runs on: keyed events would silence it."""
     from types import SimpleNamespace
 
     from airflow.sdk import Asset
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+    from airflow.sdk.execution_time.task_runner import _serialize_outlet_events
 
     asset = Asset("akinon://akinon_default/orders")
 
-    def run(dag_run):
-        events = sdk.OutletEventAccessors()
+    def run(dag_run, **kwargs):
+        events = OutletEventAccessors()
         op = FetchOrdersOperator(
             task_id="o",
             destination=str(tmp_path / "o"),
             start="2026-01-01T00:00:00Z",
             end="2026-01-03T00:00:00Z",
             outlets=[asset],
+            **kwargs,
         )
-        summary = op.execute({"outlet_events": events, "dag_run": dag_run})
-        return events[asset], summary
+        op.execute({"outlet_events": events, "dag_run": dag_run})
+        return list(_serialize_outlet_events(events))  # what the task runner sends the API server
 
-    accessor, summary = run(SimpleNamespace(partition_key=None))
-    assert accessor.partition_keys == {"2026-01-01", "2026-01-02"}
-    assert accessor.extra == summary
-    accessor, _ = run(SimpleNamespace(partition_key="2026-01-02T00:00:00"))
-    assert accessor.partition_keys == set()  # the run's own key marks its events
+    classic = run(SimpleNamespace(partition_key=None))
+    assert [event.get("partition_key") for event in classic] == [None]
+    keyed = run(SimpleNamespace(partition_key=None), partition_events=True)
+    assert sorted(event["partition_key"] for event in keyed) == ["2026-01-01", "2026-01-02"]
+    for event in keyed:  # each day's own part of the window, in the extra every event carries
+        day = event["extra"]["partitions"][event["partition_key"]]
+        assert (day["start"][:10], day["end"][:10]) == (
+            event["partition_key"],
+            f"2026-01-0{int(event['partition_key'][-1]) + 1}",
+        )
+    own = run(SimpleNamespace(partition_key="2026-01-02T00:00:00"), partition_events=True)
+    assert [event.get("partition_key") for event in own] == [None]  # the run's own key marks its events
 
 
 def test_children_of_an_upstream_export_carry_its_window(akinon_default, tmp_path):
