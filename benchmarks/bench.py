@@ -8,7 +8,8 @@ decoding and writing nothing: what this machine and this server allow at best.
 Scenarios and targets:
   (a) 200,000 orders, no latency, default settings -> provider within 1.15x the floor's time (the floor
       fetches the pages the provider asks for by default, 1,000 records each),
-      peak RSS <= 200 MB, and RSS within 10% between 20,000 and 200,000 orders
+      peak RSS <= 200 MB, and RSS within 10% between 20,000 and 200,000 orders; the same in Parquet
+      within 1.5x of JSON Lines' time. Peak RSS is each process's own high-water mark (VmHWM)
   (b) 20,000 orders, 20 ms per request, max_concurrency 1/4/8 -> at 8, >= 6x the bare loop
   (c) order items of 1,000 orders, 20 ms per request -> one request per order (order__in ignored):
       >= 7x a sequential per-order loop; batched with order__in: >= 20x
@@ -28,7 +29,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import socket
 import subprocess
 import sys
@@ -36,17 +36,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from child import report, run_child
+from child import peak_rss_mb, report, run_child
 
 WINDOW = ("2026-01-01T00:00:00Z", "2026-01-04T00:00:00Z")
 HERE = Path(__file__).resolve()
 
 
 # ---------------------------------------------------------------------------- clients (child processes)
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def first_page_query(limit: int = 100) -> dict:
     """The window query a page-number client starts from (the bare loop and HttpOperator ask 100 a page)."""
     return {
@@ -196,6 +192,7 @@ def client_provider(
     resource_name: str = "orders",
     orders: int = 0,
     window: tuple[str, str] = WINDOW,
+    file_format: str = "jsonl",
     **_: object,
 ) -> dict:
     os.environ["AIRFLOW_CONN_AKINON_DEFAULT"] = json.dumps(
@@ -220,6 +217,7 @@ def client_provider(
             end=window[1],
             max_concurrency=concurrency,
             allow_full_scan=True,
+            file_format=file_format,
         )
     else:
         op = FetchOrderItemsOperator(
@@ -255,8 +253,9 @@ def run_client(args: argparse.Namespace) -> None:
             resource_name=args.resource,
             orders=args.orders,
             window=(args.start, args.end),
+            file_format=args.format,
         )
-    result["rss_mb"] = _peak_rss_mb()
+    result["rss_mb"] = peak_rss_mb()
     report(result)
 
 
@@ -309,12 +308,14 @@ def measure(
     resource_name: str = "orders",
     orders: int = 0,
     window: tuple[str, str] = WINDOW,
+    file_format: str = "jsonl",
 ) -> dict:
     result = run_child(
         str(HERE),
         "client",
         *("--mode", mode, "--url", server.url, "--concurrency", str(concurrency)),
         *("--resource", resource_name, "--orders", str(orders), "--start", window[0], "--end", window[1]),
+        *("--format", file_format),
         what=mode,
     )
     result["records_per_s"] = result["records"] / result["seconds"]
@@ -371,6 +372,7 @@ def main() -> None:
     client.add_argument("--orders", type=int, default=0)
     client.add_argument("--start", default=WINDOW[0])
     client.add_argument("--end", default=WINDOW[1])
+    client.add_argument("--format", default="jsonl")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.command == "client":
@@ -392,6 +394,7 @@ def main() -> None:
             "bare": measure(server, "bare"),
             "http": measure(server, "httpoperator"),
             "provider": measure(server, "provider", 4),
+            "parquet": measure(server, "provider", 4, file_format="parquet"),
         }
     finally:
         server.stop()
@@ -408,6 +411,7 @@ def main() -> None:
         row("bare requests loop", a["bare"], floor),
         row("HttpOperator + pagination_function", a["http"], floor),
         row("this provider", a["provider"], floor),
+        row("this provider, Parquet", a["parquet"], floor),
         row(f"this provider, {small:,} orders", a_small, None),
     ]
     rss_growth = a["provider"]["rss_mb"] / a_small["rss_mb"] - 1
@@ -448,8 +452,10 @@ def main() -> None:
         row("this provider, max_concurrency 8, order__in batches", c_batch, c_seq),
     ]
 
+    parquet_ratio = a["parquet"]["seconds"] / a["provider"]["seconds"]
     checks = [
         (f"(a) provider within 1.15x the floor's time ({floor_ratio:.2f}x)", floor_ratio <= 1.15),
+        (f"(a) Parquet within 1.5x of JSON Lines' time ({parquet_ratio:.2f}x)", parquet_ratio <= 1.5),
         ("(a) provider peak RSS <= 200 MB", a["provider"]["rss_mb"] <= 200),
         (
             f"(a) RSS within 10% between {small:,} and {big:,} orders ({rss_growth:+.1%})",

@@ -7,6 +7,7 @@ The child prints ``RESULT {json}`` as its last such line (:func:`report`); the p
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
 
@@ -25,3 +26,16 @@ def run_child(script: str, *args: str, what: str) -> dict:
     if done.returncode or not lines:
         raise RuntimeError(f"{what} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return json.loads(lines[-1][len(MARK) :])
+
+
+def peak_rss_mb() -> float:
+    """This process's own high-water mark (``VmHWM``): a child's ``ru_maxrss`` on Linux starts from its
+    parent's size, so it would count the launcher; ``ru_maxrss`` elsewhere."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import random
-import resource
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from child import report, run_child
+from child import peak_rss_mb, report, run_child
 
 HERE = Path(__file__).resolve()
 
@@ -100,7 +99,7 @@ def merge(file_format: str, table: str, parts: list[str]) -> dict:
     return {
         **result,
         "seconds": time.perf_counter() - started,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mb": peak_rss_mb(),
     }
 
 
