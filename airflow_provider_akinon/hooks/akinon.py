@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Callable, Mapping
 from functools import cached_property, partial, wraps
 from typing import Any
-
-import orjson
 
 from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError
 from airflow_provider_akinon.hooks import form
@@ -30,10 +27,9 @@ from airflow_provider_akinon.hooks.paging.styles import (
     KeysetPaginator,
     LimitOffsetPaginator,
     PageNumberPaginator,
-    known_envelopes,
 )
 from airflow_provider_akinon.hooks.probe.capabilities import Capabilities
-from airflow_provider_akinon.hooks.probe.honoured import probed
+from airflow_provider_akinon.hooks.probe.probes import Probes
 from airflow_provider_akinon.hooks.probe.questions import probe_batch_lookup, probe_date_sort
 from airflow_provider_akinon.resources import ORDERS
 
@@ -101,8 +97,6 @@ class AkinonHook(HttpHookCompat):
         self.akinon_conn_id = conn_id
         self._page_size_override = page_size
         self._max_retries_override = max_retries
-        self._probes: dict[tuple, Capabilities] = {}
-        self._probe_lock = threading.Lock()
         #: Replaceable in tests so waits are recorded instead of slept.
         self.sleep = time.sleep
 
@@ -220,23 +214,20 @@ class AkinonHook(HttpHookCompat):
         records; ``lookup``: that field's filter name (``<lookup>__gt``; ``key`` where not given);
         ``bare``: the list answers a plain array.
         """
-        lookup = lookup or key
-        params_key = orjson.dumps(params or {}, option=orjson.OPT_SORT_KEYS)
-        cache_key = (endpoint, date_field, key, lookup, bare, params_key)
-        with self._probe_lock:
-            if cache_key not in self._probes:
-                decode = partial(decode_page, key=key, allow_bare=bare, envelopes=known_envelopes())
-                get = partial(self.get_page, endpoint, decoder=decode)
-                caps = probed(
-                    self.config, get, endpoint, date_field=date_field, params=params, key=key, lookup=lookup
-                )
-                self.log.info("Probe of %s: %s", endpoint, caps.summary())
-                if caps.capped:
-                    self.log.warning(
-                        "The API caps limit at %d (asked %d) on %s", caps.page_size, caps.limit, endpoint
-                    )
-                self._probes[cache_key] = caps
-            return self._probes[cache_key]
+        return self.probes.of(
+            endpoint, date_field=date_field, params=params, key=key, lookup=lookup, bare=bare
+        )
+
+    @cached_property
+    def probes(self) -> Probes:
+        """The probes of this hook: each question asked once, its answers kept a day where the connection
+        says (``probe_cache``)."""
+        return Probes(self.config, self.get_page, self.log)
+
+    def forget_kept_probes(self) -> bool:
+        """Forget the kept answers this hook used (a walk found the list no longer answers so); whether there
+        were any (the export is then planned again on a fresh probe)."""
+        return self.probes.forget_kept()
 
     def probe_date_sort(
         self,

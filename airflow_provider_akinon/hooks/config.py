@@ -74,6 +74,8 @@ class AkinonConfig:
     #: what the probe would find, set by the connection instead (``pagination``, ``sort_param``, ``size_param``)
     paging: tuple[tuple[str, str], ...] = ()
     user_agent: str = USER_AGENT
+    #: where the probe's answers are kept (``variable``, or a folder URI); ``None``: asked by every task
+    probe_cache: str | None = None
 
     @property
     def size_param(self) -> str:
@@ -188,4 +190,5 @@ def config_from_connection(
         login_endpoint=extra["login_endpoint"],
         timezone=_timezone(extra["timezone"], conn_id),
         paging=tuple((name, extra[name]) for name in PAGING_EXTRAS if extra[name] is not None),
+        probe_cache=extra["probe_cache"] or None,
     )

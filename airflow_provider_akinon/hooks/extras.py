@@ -79,6 +79,7 @@ EXTRAS: tuple[Extra, ...] = (
     Extra("sort_param", "Sort parameter", "Query parameter that orders a list: sort or ordering; empty: as probed (sort, then ordering).", "string", None, None, ("sort", "ordering")),
     Extra("size_param", "Page size parameter", "Query parameter that sets the page size: limit or page_size; empty: as probed.", "string", None, None, ("limit", "page_size")),
     Extra("verify", "Verify TLS", "Verify the server's certificate (REQUESTS_CA_BUNDLE names a CA bundle); empty: yes.", "boolean", True),
+    Extra("probe_cache", "Kept probe", "Where the probe's answers are kept a day, so tasks skip it: variable (Airflow Variables) or a folder URI (s3://conn@bucket/akinon/probe/); empty: asked by every task.", "string"),
 )  # fmt: skip
 
 

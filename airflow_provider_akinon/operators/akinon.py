@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_akinon.compat import PARTITIONED_EVENTS, BaseOperator
-from airflow_provider_akinon.errors import AkinonConfigError
+from airflow_provider_akinon.errors import AkinonConfigError, AkinonPageError, ExportConsistencyError
 from airflow_provider_akinon.exports.commit.storage import destination_path
 from airflow_provider_akinon.exports.export import Export
 from airflow_provider_akinon.exports.formats.parts import DEFAULT_MAX_FILE_BYTES
@@ -157,19 +157,15 @@ class FetchAkinonListOperator(BaseOperator):
         if self.history:
             file_format = History.of(file_format)
         ask = build_ask(resource, {name: getattr(self, name) for name in ARGUMENTS}, context)
-        export = Export(
-            self.hook,
-            resource,
-            self.destination,
-            file_format=file_format,
-            max_file_bytes=self.max_file_bytes,
-            label=f"{resource.name} {ask.source_label()}",
-        )
-        with export:  # the destination checked and this run's staging begun, before any request
-            self.log.info("Exporting %s into %s", export.progress.label, export.target.uri)
-            plan = plan_export(self.hook, ask)
-            meta = {"resource": resource.name, "endpoint": resource.endpoint, "host": self.hook.host}
-            manifest = export.run(plan, {**meta, "filters": dict(ask.filters)})
+        try:
+            export, manifest = self._export(ask, file_format)
+        except (AkinonPageError, ExportConsistencyError) as err:
+            if not self.hook.forget_kept_probes():
+                raise
+            self.log.warning(
+                "The list no longer answers as its kept probe says (%s): asking the probe again", err
+            )
+            export, manifest = self._export(ask, file_format)
         summary = {
             "uri": export.target.uri,
             "resource": resource.name,
@@ -190,6 +186,23 @@ class FetchAkinonListOperator(BaseOperator):
             export.target.uri,
         )
         return summary
+
+    def _export(self, ask: Any, file_format: Any) -> tuple[Export, dict[str, Any]]:
+        """Plan and run one export of ``ask``; the export and its manifest."""
+        resource = self.list_resource
+        export = Export(
+            self.hook,
+            resource,
+            self.destination,
+            file_format=file_format,
+            max_file_bytes=self.max_file_bytes,
+            label=f"{resource.name} {ask.source_label()}",
+        )
+        with export:  # the destination checked and this run's staging begun, before any request
+            self.log.info("Exporting %s into %s", export.progress.label, export.target.uri)
+            plan = plan_export(self.hook, ask)
+            meta = {"resource": resource.name, "endpoint": resource.endpoint, "host": self.hook.host}
+            return export, export.run(plan, {**meta, "filters": dict(ask.filters)})
 
     def _annotate_outlets(self, context: Context, summary: dict[str, Any], partitions: list[str]) -> None:
         """
