@@ -45,8 +45,9 @@ def partitions_of(events: Any, day: str | None = None) -> dict[str, dict[str, st
             summary = event.extra or {}
             if not (summary.get("uri") and summary.get("window")):
                 continue
-            for key in summary.get("partitions") or [summary["window"]["start"][:10]]:
-                days[key[:10]][summary["resource"]] = summary["uri"]
+            partitions = summary.get("partitions") or {summary["window"]["start"][:10]: {}}
+            for key, part in partitions.items():  # an export of several days: each day's partition
+                days[key[:10]][summary["resource"]] = part.get("uri") or summary["uri"]
     return {key: parts for key, parts in days.items() if day is None or key == day}
 
 

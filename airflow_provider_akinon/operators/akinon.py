@@ -14,26 +14,24 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_akinon.compat import PARTITIONED_EVENTS, BaseOperator
-from airflow_provider_akinon.errors import AkinonConfigError, AkinonPageError, ExportConsistencyError
 from airflow_provider_akinon.exports.commit.storage import destination_path
 from airflow_provider_akinon.exports.export import Export
 from airflow_provider_akinon.exports.formats.parts import DEFAULT_MAX_FILE_BYTES
-from airflow_provider_akinon.exports.planner import plan_export
 from airflow_provider_akinon.exports.registry import DEFAULT_FORMAT, format_named
 from airflow_provider_akinon.exports.tables.history import History
 from airflow_provider_akinon.hooks.akinon import AkinonHook
-from airflow_provider_akinon.operators.ask import build_ask
+from airflow_provider_akinon.operators.ask import build_ask, described_resource, partitioned
 from airflow_provider_akinon.operators.links import AkinonExportLink, AkinonManifestLink
+from airflow_provider_akinon.operators.running import Exports
 from airflow_provider_akinon.resources import (
     DISCOUNT_ITEMS,
     OMS_ORDER_ITEMS,
     ORDER_ITEMS,
     ORDERS,
-    REGISTRY,
     Resource,
 )
 from airflow_provider_akinon.timestamps import parse_instant
-from airflow_provider_akinon.windows import Window
+from airflow_provider_akinon.windows import Window, parse_step
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -70,6 +68,10 @@ class FetchAkinonListOperator(BaseOperator):
     :param file_format: ``jsonl`` (default), ``jsonl.gz``, ``parquet``, or ``delta`` / ``iceberg``: merge
         into the Delta Lake or Iceberg table at ``destination`` (upsert by key, the newest
         ``modified_date`` wins). (templated)
+    :param partition_by: one export per step of the window (a timedelta, or ``P1D`` for days, ``PT1H`` for
+        hours), each into its partition under ``destination`` (``date=YYYY-MM-DD/`` or
+        ``hour=YYYY-MM-DDTHH/``) with its own manifest, published on its own: a month per task keeps each
+        day's idempotence; the probe is asked once for all. (templated)
     :param partition_events: on Airflow 3.3+, the asset events of ``outlets`` are keyed: one per partition
         (day) of the window, for DAGs scheduled on partitions (``PartitionedAssetTimetable``). Off (default),
         one event without a key: a DAG scheduled the usual way (``schedule=[asset]``) runs on it, which
@@ -98,7 +100,7 @@ class FetchAkinonListOperator(BaseOperator):
     resource: ClassVar[Resource | None] = None
     template_fields: Sequence[str] = (
         "akinon_conn_id", "destination", "start", "end", "date_field", "filters", "file_format", "id_range",
-        "order_ids", "orders_from",
+        "order_ids", "orders_from", "partition_by",
     )  # fmt: skip
     template_fields_renderers = {"filters": "json"}
     operator_extra_links = (AkinonExportLink(), AkinonManifestLink())
@@ -129,11 +131,12 @@ class FetchAkinonListOperator(BaseOperator):
         window_on: str = "orders",
         allow_full_scan: bool = False,
         history: bool = False,
+        partition_by: Any = None,
         partition_events: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.list_resource = self.resource or _described(endpoint, primary_key, parent, parent_param)
+        self.list_resource = self.resource or described_resource(endpoint, primary_key, parent, parent_param)
         self.destination = destination
         self.akinon_conn_id = akinon_conn_id
         self.start, self.end, self.date_field, self.filters = start, end, date_field, filters
@@ -143,7 +146,7 @@ class FetchAkinonListOperator(BaseOperator):
         self.window_on = window_on
         self.allow_full_scan = allow_full_scan
         self.history = history
-        self.partition_events = partition_events
+        self.partition_events, self.partition_by = partition_events, partition_by
 
     @cached_property
     def hook(self) -> AkinonHook:
@@ -151,58 +154,56 @@ class FetchAkinonListOperator(BaseOperator):
         return AkinonHook(akinon_conn_id=self.akinon_conn_id, page_size=self.page_size)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        """Plan and run the export; return its summary (URI, records, files) as XCom."""
+        """Plan and run the export (one per partition with ``partition_by``); return its summary as XCom."""
         resource = self.list_resource
         file_format = format_named(self.file_format)
         if self.history:
             file_format = History.of(file_format)
         ask = build_ask(resource, {name: getattr(self, name) for name in ARGUMENTS}, context)
-        try:
-            export, manifest = self._export(ask, file_format)
-        except (AkinonPageError, ExportConsistencyError) as err:
-            if not self.hook.forget_kept_probes():
-                raise
-            self.log.warning(
-                "The list no longer answers as its kept probe says (%s): asking the probe again", err
-            )
-            export, manifest = self._export(ask, file_format)
+        step = parse_step(self.partition_by, ask.window)
+        exports = Exports(self.hook, resource, file_format=file_format, max_file_bytes=self.max_file_bytes)
+        if step is None:
+            summary, partitions = self._summary(*exports.run(ask, self.destination))
+        else:
+            done = [
+                self._summary(*exports.run(one, into))
+                for one, into in partitioned(ask, step, self.destination)
+            ]
+            partitions = {key: day for _, parts in done for key, day in parts.items()}
+            summary = {
+                "uri": str(destination_path(self.destination)),
+                "resource": resource.name,
+                "records": sum(one["records"] for one, _ in done),
+                "window": ask.window.as_dict() if ask.window else None,
+                "id_range": None,
+                "partitioned": [one["uri"] for one, _ in done],
+            }
+        self._annotate_outlets(context, {**summary, "partitions": partitions}, list(partitions))
+        return summary
+
+    def _summary(self, export: Export, manifest: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What a task returns of one export (small: it is XCom), and its partitions with their URI."""
         summary = {
             "uri": export.target.uri,
-            "resource": resource.name,
+            "resource": self.list_resource.name,
             "records": manifest["records"],
             "window": manifest["window"],
             "id_range": manifest["id_range"],
             **export.summary(manifest),
         }
-        partitions = _partitions(manifest["window"])
-        self._annotate_outlets(context, {**summary, "partitions": partitions}, list(partitions))
         counted = "no count given" if manifest["count"] is None else f"API count {manifest['count']}"
         self.log.info(
             "Exported %d %s (%s; end known by %s) to %s",
             manifest["records"],
-            resource.name,
+            self.list_resource.name,
             counted,
             manifest["end"],
             export.target.uri,
         )
-        return summary
-
-    def _export(self, ask: Any, file_format: Any) -> tuple[Export, dict[str, Any]]:
-        """Plan and run one export of ``ask``; the export and its manifest."""
-        resource = self.list_resource
-        export = Export(
-            self.hook,
-            resource,
-            self.destination,
-            file_format=file_format,
-            max_file_bytes=self.max_file_bytes,
-            label=f"{resource.name} {ask.source_label()}",
-        )
-        with export:  # the destination checked and this run's staging begun, before any request
-            self.log.info("Exporting %s into %s", export.progress.label, export.target.uri)
-            plan = plan_export(self.hook, ask)
-            meta = {"resource": resource.name, "endpoint": resource.endpoint, "host": self.hook.host}
-            return export, export.run(plan, {**meta, "filters": dict(ask.filters)})
+        partitions = {
+            key: {**part, "uri": export.target.uri} for key, part in _partitions(manifest["window"]).items()
+        }
+        return summary, partitions
 
     def _annotate_outlets(self, context: Context, summary: dict[str, Any], partitions: list[str]) -> None:
         """
@@ -242,26 +243,6 @@ class FetchAkinonListOperator(BaseOperator):
             inputs=[Dataset(namespace=f"akinon://{host}", name=self.list_resource.endpoint)],
             outputs=[Dataset(namespace=namespace, name=name)],
         )
-
-
-def _described(endpoint: str | None, primary_key: str, parent: str | None, parent_param: str) -> Resource:
-    """The resource an operator's arguments name: a registered one, or one they describe."""
-    if not endpoint:
-        raise AkinonConfigError(
-            "FetchAkinonListOperator needs endpoint= (e.g. 'orders/'), or a registered name."
-        )
-    if endpoint in REGISTRY:
-        return REGISTRY[endpoint]
-    name = endpoint.strip("/").replace("/", "_") or endpoint
-    return Resource(
-        name=name,
-        endpoint=endpoint,
-        primary_key=primary_key,
-        lookup="id",
-        parent=parent,
-        parent_param=parent_param if parent else None,
-        parent_field=parent_param if parent else None,
-    )
 
 
 class FetchOrdersOperator(FetchAkinonListOperator):

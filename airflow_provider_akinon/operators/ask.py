@@ -7,11 +7,13 @@ parent ids, the upstream export) that says which records, the filters, the pagin
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC
+from dataclasses import replace
+from datetime import UTC, timedelta
 from typing import Any
 
 from airflow_provider_akinon.arguments import check_filters, one_of, positive_int
 from airflow_provider_akinon.errors import AkinonConfigError, WindowError
+from airflow_provider_akinon.exports.commit.storage import destination_path
 from airflow_provider_akinon.exports.plan import Ask
 from airflow_provider_akinon.exports.planner import PAGINGS, WINDOW_ON
 from airflow_provider_akinon.exports.sources import (
@@ -21,7 +23,7 @@ from airflow_provider_akinon.exports.sources import (
     Upstream,
     WindowSource,
 )
-from airflow_provider_akinon.resources import Resource
+from airflow_provider_akinon.resources import REGISTRY, Resource
 from airflow_provider_akinon.timestamps import parse_instant
 from airflow_provider_akinon.windows import Window, parse_step, resolve_id_range, resolve_window
 
@@ -109,3 +111,52 @@ def _upstream(value: Any) -> str:
             f"orders_from={value!r} names no export; pass orders_task.output or an export URI."
         )
     return uri
+
+
+def partitioned(ask: Ask, step: timedelta, destination: Any) -> list[tuple[Ask, Any]]:
+    """
+    One ask per partition of a window, and its folder under ``destination``: ``date=YYYY-MM-DD/`` for steps
+    of whole days, else ``hour=YYYY-MM-DDTHH/`` (``...THHMM`` below an hour), named by its start in UTC.
+    """
+    source = ask.source
+    if not isinstance(source, WindowSource):
+        raise AkinonConfigError(
+            "partition_by cuts a date window into partitions; an id range, order_ids or orders_from export "
+            "has no window to cut: leave partition_by unset."
+        )
+    daily = step % timedelta(days=1) == timedelta(0)
+    pattern = (
+        "date=%Y-%m-%d"
+        if daily
+        else "hour=%Y-%m-%dT%H" + ("" if step % timedelta(hours=1) == timedelta(0) else "%M")
+    )
+    root = destination_path(destination)
+    return [
+        (
+            replace(ask, source=replace(source, window=sub), window=sub),
+            root / sub.start.astimezone(UTC).strftime(pattern),
+        )
+        for sub in source.window.split(step)
+    ]
+
+
+def described_resource(
+    endpoint: str | None, primary_key: str, parent: str | None, parent_param: str
+) -> Resource:
+    """The resource an operator's arguments name: a registered one, or one they describe."""
+    if not endpoint:
+        raise AkinonConfigError(
+            "FetchAkinonListOperator needs endpoint= (e.g. 'orders/'), or a registered name."
+        )
+    if endpoint in REGISTRY:
+        return REGISTRY[endpoint]
+    name = endpoint.strip("/").replace("/", "_") or endpoint
+    return Resource(
+        name=name,
+        endpoint=endpoint,
+        primary_key=primary_key,
+        lookup="id",
+        parent=parent,
+        parent_param=parent_param if parent else None,
+        parent_field=parent_param if parent else None,
+    )

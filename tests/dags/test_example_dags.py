@@ -254,3 +254,15 @@ def test_event_runs_export_from_the_last_id_exported_to_the_newest_order():
     assert module.next_range(events, {"to_id": 120, "pending": pending}, 140) == pending
     with pytest.raises(ValueError, match="no new-orders event"):
         module.next_range([], {}, 10)
+
+
+def test_the_range_in_one_task_writes_a_partition_per_day(dagbag, airflow_db, four_days):
+    server, base = four_days
+    dag = dagbag.dags["akinon_range_partitions"]
+    run = dag.test(run_conf={"start": "2026-01-01", "end": "2026-01-04"})
+    assert str(run.state).endswith("success"), run.state
+    for day in (1, 2, 3):
+        start, end = f"2026-01-0{day}T00:00:00", f"2026-01-0{day + 1}T00:00:00"
+        folder = base / "akinon" / "orders" / f"date=2026-01-0{day}"
+        got = [r["id"] for r in iter_export_records(str(folder))]
+        assert got == server.data.expected("orders", "created_date", start, end), day
