@@ -1,0 +1,108 @@
+"""``python -m airflow_provider_akinon.coverage URI``: which days of a list are exported, and which drifted.
+
+Reads the partitions under an export root (``date=``, ``hour=``), their manifests and leases, and says of
+every day whether it is exported, missing, left by a failed run, or not due yet; with a connection, asks
+the tenant (counted requests, ``--max-concurrency`` at a time) how many of each exported day's records
+changed since its export. A Delta or Iceberg table shows its version, and with ``--changes`` the last hour
+of the changes feed merged into it. Exit status 0 when every due day is exported and none drifted, 1
+otherwise, 2 when the coverage could not be read or asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow_provider_akinon.coverage.reader import Coverage
+
+
+def _day(value: str) -> date:
+    """A ``YYYY-MM-DD`` argument."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a day (YYYY-MM-DD)") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command's arguments."""
+    parser = argparse.ArgumentParser(prog="python -m airflow_provider_akinon.coverage", description=__doc__)
+    parser.add_argument(
+        "uri", help="the export root: s3://conn@bucket/prefix/akinon/orders/, a folder, a table"
+    )
+    parser.add_argument(
+        "--conn", default="akinon_default", help="the akinon connection asked (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--list", default="orders", help="the list, where URI is a folder above its (default: orders)"
+    )
+    parser.add_argument("--from", dest="first", type=_day, help="first day (default: the first partition's)")
+    parser.add_argument("--to", dest="last", type=_day, help="last day (default: yesterday, UTC)")
+    parser.add_argument("--json", action="store_true", help="print a JSON list, one object a day")
+    parser.add_argument("--no-drift", action="store_true", help="read storage only: ask the tenant nothing")
+    parser.add_argument(
+        "--max-concurrency", type=int, default=4, help="requests in flight at once (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--changes", help="a table's changes feed (its hour= partitions): the last hour merged"
+    )
+    parser.add_argument(
+        "--every-day", action="store_true", help="a row a day (default: runs of like days on one)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Read the coverage and print it; return the exit status."""
+    args = parser().parse_args(argv)
+    # the table is the output: Airflow reads this when first imported
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
+    from airflow_provider_akinon.coverage.reader import read_coverage
+    from airflow_provider_akinon.coverage.render import as_json, text
+    from airflow_provider_akinon.errors import AkinonError
+    from airflow_provider_akinon.hooks.akinon import AkinonHook
+
+    hook = None if args.no_drift else AkinonHook(args.conn, max_retries=1)
+    try:
+        coverage = read_coverage(
+            args.uri,
+            resource=args.list,
+            first=args.first,
+            last=args.last,
+            hook=hook,
+            max_concurrency=args.max_concurrency,
+            changes=args.changes,
+        )
+    except AkinonError as err:
+        print(f"Could not read the coverage of {args.uri}: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(as_json(coverage))
+    else:
+        print(_heading(coverage, args, None if hook is None else hook.host))
+        print(text(coverage, every_day=args.every_day))
+    return 0 if coverage.whole else 1
+
+
+def _heading(coverage: Coverage, args: argparse.Namespace, host: str | None) -> str:
+    """What was read and what was asked, above the table."""
+    if not coverage.days:
+        return f"Coverage of {coverage.uri}\n"
+    days = coverage.days
+    lines = [f"Coverage of {args.list} at {coverage.uri}, {days[0].day} .. {days[-1].day} (UTC days)"]
+    if host is None:
+        lines.append("drift: not asked (--no-drift)")
+    else:
+        lines.append(
+            f"drift: asked of connection {args.conn!r} at {host}: {coverage.asked} requests, at most "
+            f"{args.max_concurrency} at a time"
+        )
+    return "\n".join(lines + coverage.notes) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
