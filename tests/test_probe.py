@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+
+from airflow_provider_akinon import probe
 
 
 def run_probe(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -51,3 +54,36 @@ def test_the_probe_command_fails_clearly_without_a_reachable_host():
         "Could not probe orders/ with connection 'probe_down': cannot reach http://127.0.0.1:9" in done.stderr
     )
     assert "Traceback" not in done.stderr
+
+
+def table_of(output: str) -> dict[str, str]:
+    """The probe command's table as ``{question: answer}``."""
+    _, _, body = output.partition("\n\n")
+    rows = [re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in body.splitlines()[2:]]
+    return {row[0]: row[1] for row in rows if len(row) == 2}
+
+
+def test_a_child_list_the_tenant_does_not_have_is_absent_not_ignored(server, monkeypatch, capsys):
+    handle = server.handle
+
+    def without_discounts(handler, method):  # a tenant without the discount items list: 404
+        if "discount_items/" in handler.path:
+            return handler.send_json(404, {"detail": "Not found."})
+        return handle(handler, method)
+
+    monkeypatch.setattr(server, "handle", without_discounts)
+    monkeypatch.setenv("AIRFLOW_CONN_AKINON_DEFAULT", server.connection_json())
+    assert probe.main([]) == 0
+    rows = table_of(capsys.readouterr().out)
+    assert rows["discount_items: order__in"] == "absent (discount_items/detailed_integration/ answers 404)"
+    assert rows["order_items: order__in"] == "honoured"
+
+
+def test_a_list_without_a_count_says_so_and_its_paging_is_consistent(server, monkeypatch, capsys):
+    server.api.pagination, server.api.max_limit = "cursor", 100  # no count; a cap; the next link in the body
+    monkeypatch.setenv("AIRFLOW_CONN_AKINON_DEFAULT", server.connection_json())
+    assert probe.main([]) == 0
+    rows = table_of(capsys.readouterr().out)
+    assert rows["records visible"] == "not counted (its answers carry no count)"
+    assert rows["paging"] == "cursor"
+    assert rows["page size (limit)"] == "capped at 100 (asked 1000)"  # not "the whole list fits one page"
