@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import array
 import itertools
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -59,6 +60,12 @@ def _decimal(value: Any) -> Decimal | None:
     return number
 
 
+def _one(name: str) -> Callable[[Any], tuple[Any]]:
+    """The one typed field of a record as a 1-tuple (``attrgetter`` of one name gives the bare value)."""
+    get = operator.attrgetter(name)
+    return lambda head: (get(head),)
+
+
 def _integer(value: Any) -> int | None:
     return None if value is None else int(value)
 
@@ -88,6 +95,9 @@ class ParquetEncoder:
         self._typed = [(f, pa.int64() if pa.types.is_integer(f.type) else pa.string()) for f in typed]
         head = msgspec.defstruct("Typed", [(f.name, Any, None) for f in typed], forbid_unknown_fields=False)
         self._heads = msgspec.json.Decoder(list[head])  # type: ignore[valid-type]
+        self._fields = (
+            operator.attrgetter(*(f.name for f in typed)) if len(typed) > 1 else _one(typed[0].name)
+        )
         self.columns: list[tuple[str, Callable[[Any], Any]]] = [
             (resource.primary_key, int),
             *((name, _integer) for name in resource.integer_fields),
@@ -113,10 +123,11 @@ class ParquetEncoder:
 
         try:
             heads = self._heads.decode(b"[" + b",".join(raw) + b"]")
-            columns = []
-            for field, read in self._typed:
-                values = pa.array([getattr(head, field.name) for head in heads], type=read)
-                columns.append(values.cast(field.type))
+            transposed = zip(*map(self._fields, heads), strict=True)  # the page's columns, in C
+            columns = [
+                pa.array(values, type=read).cast(field.type)
+                for (field, read), values in zip(self._typed, transposed, strict=True)
+            ]
             if columns[0].null_count:  # the key
                 return None
             body = pa.py_buffer(b"".join(raw))
