@@ -20,10 +20,11 @@ from airflow_provider_akinon.exports.tables.format import TableFormat
 from airflow_provider_akinon.exports.tables.history import staged_versions
 from airflow_provider_akinon.exports.tables.iceberg_maintain import maintain_iceberg
 from airflow_provider_akinon.exports.tables.iceberg_table import (
+    Keys,
     columns_at,
     commit,
     is_iceberg,
-    rows_where,
+    rows_of,
     table_version,
 )
 from airflow_provider_akinon.exports.tables.versions import DELETED, Row, deleted, merged, row_id
@@ -40,21 +41,19 @@ def rewrite_history(
     changed, and write the records' rows so in one commit; ``ids``: the key and version fields (a row
     is identified by :func:`~.versions.row_id`).
     """
-    from pyiceberg.expressions import In
-
     key, version = ids
     counts: dict[str, int] = {}
 
-    def decided(iceberg: Any) -> tuple[list[Row], Any]:
-        held = rows_where(iceberg, In(key, keys))
+    def decided(iceberg: Any) -> tuple[list[Row], Keys | None]:
+        held = rows_of(iceberg, Keys(key, tuple(keys)))
         rows = decide(held)
         new = {row_id(row, key, version) for row in rows}
         before = {row_id(row, key, version) for row in held}
         touched = {row[key] for row in rows}
         kept = [r for r in held if r[key] in touched and row_id(r, key, version) not in new]
         counts.update(inserted=len(new - before), updated=len(new & before))
-        replaced = sorted(touched & {row[key] for row in held})
-        return [*kept, *rows] if rows else [], In(key, replaced) if replaced else None
+        replaced = tuple(sorted(touched & {row[key] for row in held}))
+        return [*kept, *rows] if rows else [], Keys(key, replaced) if replaced else None
 
     result = commit(table, schema, decided, "writing the history")
     result.pop("rows", None)
@@ -65,19 +64,16 @@ def merge_into_iceberg(
     resource: Resource, table: ObjectStoragePath, parts: list[ObjectStoragePath], exported_at: datetime
 ) -> dict[str, Any]:
     """Upsert the staged ``parts`` into the Iceberg ``table`` in one commit; return its version and counts."""
-    from pyiceberg.expressions import And, In, LessThan, Or
-
     schema = table_schema(resource)
     key, version, parent = resource.primary_key, resource.version_field, resource.parent_field
     source = staged_versions(parts, exported_at)
     counts: dict[str, int] = {}
 
-    def decide(iceberg: Any) -> tuple[list[Row], Any]:
-        parents = sorted({row[parent] for row in source}) if parent else []
-        wanted = In(key, [row[key] for row in source])
-        if parents:  # and the deletions this table of children remembers of their parents
-            wanted = Or(wanted, And(LessThan(key, 0), In(parent, parents)))
-        held = {row[key]: row for row in rows_where(iceberg, wanted)}
+    def decide(iceberg: Any) -> tuple[list[Row], Keys | None]:
+        parents = tuple(sorted({row[parent] for row in source})) if parent else ()
+        held = {row[key]: row for row in rows_of(iceberg, Keys(key, tuple(row[key] for row in source)))}
+        if parent and parents:  # and the deletions this table of children remembers of their parents
+            held |= {row[key]: row for row in rows_of(iceberg, Keys(parent, parents)) if row[key] < 0}
         known = {row[parent]: row[DELETED] for row in held.values() if parent and row[key] < 0}
         decided: dict[int, Row] = {}
         for row in source:
@@ -88,9 +84,9 @@ def merge_into_iceberg(
             new = merged(now, {**row, DELETED: mark}, version)
             if new is not None:
                 decided[row[key]] = new
-        replaced = [k for k in decided if k in held]
+        replaced = tuple(k for k in decided if k in held)
         counts.update(inserted=len(decided) - len(replaced), updated=len(replaced))
-        return list(decided.values()), In(key, replaced) if replaced else None
+        return list(decided.values()), Keys(key, replaced) if replaced else None
 
     result = commit(table, schema, decide, "merging")
     counts.setdefault("inserted", 0)
@@ -105,21 +101,18 @@ def apply_iceberg_deletions(
     source: list[Row], table: ObjectStoragePath, match: str, schema: Any | None
 ) -> dict[str, Any]:
     """Mark the rows ``source`` (deletions, as :mod:`.deletions` reads them) names, in one commit."""
-    from pyiceberg.expressions import And, GreaterThanOrEqual, In, Or
-
     counts: dict[str, int] = {"deleted": 0, "tombstones": 0}
 
-    def decide(iceberg: Any) -> tuple[list[Row], Any]:
+    def decide(iceberg: Any) -> tuple[list[Row], Keys | None]:
         names = iceberg.schema().as_arrow().names
         key = names[0]  # the table's key leads its columns (schema_for)
         version = "modified_date" if "modified_date" in names else None
-        ids = sorted({s["object_id"] for s in source})
-        wanted = (
-            In(key, ids)
-            if match == key
-            else Or(And(GreaterThanOrEqual(key, 0), In(match, ids)), In(key, [-i for i in ids]))
-        )
-        held = rows_where(iceberg, wanted)
+        ids = tuple(sorted({s["object_id"] for s in source}))
+        if match == key:
+            held = rows_of(iceberg, Keys(key, ids))
+        else:  # the rows of the deleted parents, and their tombstones
+            held = [r for r in rows_of(iceberg, Keys(match, ids)) if r[key] >= 0]
+            held += rows_of(iceberg, Keys(key, tuple(-i for i in ids)))
         decided: dict[int, Row] = {}
         new_tombs: set[int] = set()
         for s in source:
@@ -135,8 +128,8 @@ def apply_iceberg_deletions(
                 decided[s["tomb_key"]] = _tombstone(names, key, match, s)
                 new_tombs.add(s["tomb_key"])
         counts.update(deleted=len(decided) - len(new_tombs), tombstones=len(new_tombs))
-        replaced = [k for k in decided if k not in new_tombs]
-        return list(decided.values()), In(key, replaced) if replaced else None
+        replaced = tuple(k for k in decided if k not in new_tombs)
+        return list(decided.values()), Keys(key, replaced) if replaced else None
 
     result = commit(table, schema, decide, "applying deletions")
     result.pop("rows", None)

@@ -23,6 +23,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -135,23 +136,55 @@ def is_iceberg(table: ObjectStoragePath) -> bool:
     return (table / "metadata").exists() or (table / "_akinon" / "iceberg.db").exists()
 
 
-def rows_where(table: Any, row_filter: Any) -> list[Row]:
-    """The table's rows matching ``row_filter`` (a PyIceberg expression)."""
-    return table.scan(row_filter=row_filter).to_arrow().to_pylist()
+@dataclass(frozen=True)
+class Keys:
+    """
+    Rows by the values of one column (a merge's keys, a deletion's parents): the files that may hold them
+    found by the range of the values (their statistics), the rows by Arrow's ``is_in``. PyIceberg's own
+    ``In`` of 20,000 literals spent seconds binding them, at every file planned.
+    """
+
+    column: str
+    values: tuple[Any, ...]
+
+    def files(self) -> Any:
+        """The PyIceberg filter that plans the files that may hold these rows: the values' range."""
+        from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
+
+        return And(
+            GreaterThanOrEqual(self.column, min(self.values)), LessThanOrEqual(self.column, max(self.values))
+        )
+
+    def mask(self, rows: Any) -> Any:
+        """Which of ``rows`` (an Arrow table) these are."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        return pc.is_in(
+            rows.column(self.column), value_set=pa.array(self.values, rows.schema.field(self.column).type)
+        )
+
+
+def rows_of(table: Any, keys: Keys) -> list[Row]:
+    """The table's rows whose ``keys.column`` is one of ``keys.values``."""
+    if not keys.values:
+        return []
+    scanned = table.scan(row_filter=keys.files()).to_arrow()
+    return scanned.filter(keys.mask(scanned)).to_pylist()
 
 
 def commit(
     table_at: ObjectStoragePath,
     schema: Any,
-    decide: Callable[[Any], tuple[list[Row], Any]],
+    decide: Callable[[Any], tuple[list[Row], Keys | None]],
     what: str,
 ) -> dict[str, Any]:
     """
     Read and decide on the current table, then replace the rows decided in one commit; decide again on
     the newer table when another writer committed first.
 
-    :param decide: given the table, the rows to write and the filter of the rows they replace (``None``:
-        they replace none, and are appended).
+    :param decide: given the table, the rows to write and the rows they replace (``None``: none; they are
+        appended).
     """
     from pyiceberg.exceptions import CommitFailedException
 
@@ -217,22 +250,19 @@ class Rewrite:
         return len(self.added)
 
 
-def replace(tx: Any, replaced: Any, rows: Any) -> None:
-    """In one snapshot of ``tx``: the data files holding rows ``replaced`` (a filter; ``None``: none) rewritten
+def replace(tx: Any, replaced: Keys | None, rows: Any) -> None:
+    """In one snapshot of ``tx``: the data files holding the rows ``replaced`` (``None``: none) rewritten
     without them, and ``rows`` (an Arrow table) appended."""
-    from pyiceberg.expressions.visitors import bind
-    from pyiceberg.io.pyarrow import _expression_to_complementary_pyarrow
+    import pyarrow.compute as pc
 
     rewrite = Rewrite(tx)
-    if replaced is not None:
-        schema = rewrite.meta.schema()
-        keep = _expression_to_complementary_pyarrow(bind(schema, replaced, case_sensitive=True), schema)
-        for task in tx._scan(row_filter=replaced).plan_files():  # the files that may hold replaced rows
+    if replaced is not None and replaced.values:
+        for task in tx._scan(row_filter=replaced.files()).plan_files():  # the files that may hold them
             held = rewrite.read([task])
-            kept = held.filter(keep)
-            if len(kept) != len(held):
+            gone = replaced.mask(held)
+            if pc.any(gone).as_py():
                 rewrite.deleted.append(task.file)
-                rewrite.write(kept)
+                rewrite.write(held.filter(pc.invert(gone)))
     rewrite.write(rows)
     rewrite.commit()
 
