@@ -8,10 +8,13 @@ a list's count and its first record, in one request):
   the export;
 - the window alone: its count now, against the manifest's ``records``.
 
-The first record of each answer is checked against what was asked: Django REST Framework ignores a filter it
-does not know, and the count of a query it ignored is not this one's, so it is refused, named, not counted.
-Partitions are asked ``max_concurrency`` at a time (a thread each, one request in flight per thread), the
-first one alone, so a connection that cannot be used fails once, not once a day. Not asked: windows on the
+Django REST Framework ignores a filter it does not know, and the count of a query it ignored is not this
+one's. So before any window, three questions no record can answer are asked once (of each endpoint, date
+field and filters): ``{date_field}__gte`` and ``modified_date__gt`` a moment in the year 2999,
+``{date_field}__lt`` one in 1970. A tenant that answers any of them with records ignores that filter: its
+windows are not counted, the filter named. These are asked one after the other, so a connection that cannot
+be used fails once, not once a day; the first record of every answer after them is checked too. Then the
+windows are asked ``max_concurrency`` at a time (a thread each, one request in flight per thread). Not asked: windows on the
 version field itself (the changes feed: a later change lands in a later window), exports of ids or of an
 upstream export's children (no window), tenants whose date filters the export found ignored or taking
 days, and exports from another host than the connection's.
@@ -26,6 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from airflow_provider_akinon.errors import AkinonApiError, AkinonConfigError
 from airflow_provider_akinon.resources import REGISTRY
 from airflow_provider_akinon.timestamps import parse_instant
@@ -34,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: requests in flight at once by default: the operators' ``max_concurrency``
 MAX_CONCURRENCY = 4
+#: moments no record's date reaches: a filter honoured finds nothing after the first or before the second
+FUTURE, PAST = "2999-01-01T00:00:00.000000Z", "1970-01-02T00:00:00.000000Z"
 
 
 @dataclass(frozen=True)
@@ -103,10 +110,28 @@ def ask(hook: Any, manifest: Mapping[str, Any]) -> Drift:
         return Drift(note=f"cannot tell: the tenant ignores {date_field}__gte/__lt")
     if not _inside(first, version, since, None, zone):
         return Drift(note=f"cannot tell: the tenant ignores {version}__gt")
-    count_now, _ = hook.head(manifest["endpoint"], query, key=key)
+    count_now, first = hook.head(manifest["endpoint"], query, key=key)
+    if not _inside(first, date_field, start, end, zone):
+        return Drift(note=f"cannot tell: the tenant ignores {date_field}__gte/__lt")
     if changed is None or count_now is None:
         return Drift(note="cannot tell: the list's answers carry no count")
     return Drift(changed, count_now)
+
+
+def ignored_filter(hook: Any, manifest: Mapping[str, Any]) -> str | None:
+    """Which filter of the drift's the tenant ignores, by three queries no record can answer (``None``: none)."""
+    resource = REGISTRY[manifest["resource"]]
+    date_field, version = manifest["date_field"], str(resource.version_field)
+    for name, value in (
+        (f"{date_field}__gte", FUTURE),
+        (f"{date_field}__lt", PAST),
+        (f"{version}__gt", FUTURE),
+    ):
+        query = {**(manifest.get("filters") or {}), name: value}
+        count, first = hook.head(manifest["endpoint"], query, key=resource.primary_key)
+        if count or first is not None:
+            return f"cannot tell: the tenant ignores {name} ({count} records for {name}={value})"
+    return None
 
 
 def _guarded(hook: Any, manifest: Mapping[str, Any]) -> Drift:
@@ -117,19 +142,32 @@ def _guarded(hook: Any, manifest: Mapping[str, Any]) -> Drift:
         return Drift(note=f"could not ask: {err}")
 
 
+def _checked(hook: Any, manifests: list[Mapping[str, Any]]) -> list[str | None]:
+    """For each window, the filter its tenant ignores (asked once per endpoint, date field and filters)."""
+    found: dict[bytes, str | None] = {}
+    notes = []
+    for manifest in manifests:
+        fields = (manifest["endpoint"], manifest["date_field"], manifest.get("filters") or {})
+        asked = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
+        if asked not in found:
+            found[asked] = ignored_filter(hook, manifest)
+        notes.append(found[asked])
+    return notes
+
+
 def ask_all(
     hook: Any, manifests: list[Mapping[str, Any]], *, max_concurrency: int = MAX_CONCURRENCY
 ) -> list[Drift]:
     """
-    The drift of each exported window of ``manifests``, in their order: ``max_concurrency`` windows asked at
-    once, each its two requests one after the other. The first is asked alone, and its error raised.
+    The drift of each exported window of ``manifests``, in their order: first the filters checked (one after
+    the other: an error is raised), then ``max_concurrency`` windows asked at once, each its two requests one
+    after the other (an error is the window's note).
     """
     if not isinstance(max_concurrency, int) or max_concurrency < 1:
         raise AkinonConfigError(f"max_concurrency={max_concurrency!r} must be a whole number of at least 1.")
-    if not manifests:
-        return []
-    first = ask(hook, manifests[0])
-    log.info("Asking %s more windows of the tenant, %s at a time", len(manifests) - 1, max_concurrency)
+    ignored = _checked(hook, manifests)
+    asked = [manifest for manifest, note in zip(manifests, ignored, strict=True) if note is None]
+    log.info("Asking the tenant of %s windows, %s at a time", len(asked), max_concurrency)
     with ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="akinon-coverage-ask") as pool:
-        rest = list(pool.map(lambda manifest: _guarded(hook, manifest), manifests[1:]))
-    return [first, *rest]
+        answers = iter(list(pool.map(lambda manifest: _guarded(hook, manifest), asked)))
+    return [Drift(note=note) if note is not None else next(answers) for note in ignored]
