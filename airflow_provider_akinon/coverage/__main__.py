@@ -11,13 +11,17 @@ otherwise, 2 when the coverage could not be read or asked.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
+from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from airflow_provider_akinon.coverage.reader import Coverage
+    from airflow_provider_akinon.hooks.akinon import AkinonHook
 
 
 def _day(value: str) -> date:
@@ -59,14 +63,54 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Read the coverage and print it; return the exit status."""
     args = parser().parse_args(argv)
-    # the table is the output: Airflow reads this when first imported
-    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
+    # the table (or the JSON) is the output, and states what the logs would: Airflow reads this when first
+    # imported, and the loggers of the requests are quieted where Airflow was imported before (a caller's)
+    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
+    with _quiet():
+        return _run(args)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """The provider's loggers (and its hook's, under ``airflow.task``) at ERROR while the command runs."""
+    loggers = [logging.getLogger(name) for name in ("airflow_provider_akinon", "airflow.task")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _hook(base: type[AkinonHook], conn_id: str) -> AkinonHook:
+    """The command's hook: one retry (a person waits: seconds, not minutes), and its log a standard logger,
+    quieted with the provider's (Airflow 3's hook logs are configured once, when Airflow is imported)."""
+
+    class CommandHook(base):  # type: ignore[valid-type,misc]
+        @property
+        def log(self) -> logging.Logger:
+            return logging.getLogger("airflow_provider_akinon.coverage.requests")
+
+    return CommandHook(conn_id, max_retries=1)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Read the coverage the arguments ask for and print it; return the exit status."""
+    from airflow_provider_akinon.compat import AirflowException
     from airflow_provider_akinon.coverage.reader import read_coverage
     from airflow_provider_akinon.coverage.render import as_json, text
     from airflow_provider_akinon.errors import AkinonError
     from airflow_provider_akinon.hooks.akinon import AkinonHook
 
-    hook = None if args.no_drift else AkinonHook(args.conn, max_retries=1)
+    hook = None if args.no_drift else _hook(AkinonHook, args.conn)
+    try:
+        if hook is not None:
+            hook.config  # noqa: B018 - the connection, read before the storage is
+    except AirflowException as err:
+        print(f"Cannot use connection {args.conn!r}: {err} (--no-drift reads storage only)", file=sys.stderr)
+        return 2
     try:
         coverage = read_coverage(
             args.uri,

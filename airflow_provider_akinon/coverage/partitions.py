@@ -110,13 +110,14 @@ def _read(root: Any, store: Store, name: str, keys: set[str], staged: dict[str, 
 
 def read_partitions(root: Any) -> list[Partition]:
     """
-    Every partition under ``root`` (an ``ObjectStoragePath``), oldest first: one listing of the root, then
-    the manifests and leases it found, :data:`READERS` at a time.
+    Every partition under ``root`` (an ``ObjectStoragePath``), oldest first: a listing of the root (and of its
+    folders, for empty ones), then the manifests and leases it found, :data:`READERS` at a time.
     """
     store = store_for(root, "")
     entries = store.listing("", recursive=True)
     keys = {entry.key for entry in entries}
-    names = sorted({key.split("/", 1)[0] for key in keys if "/" in key and interval(key.split("/", 1)[0])})
+    named = {key.split("/", 1)[0] for key in keys if "/" in key}
+    names = sorted({name for name in named if interval(name)} | set(partition_names(store)))  # empty ones too
     staged = _staged(entries)
     with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="akinon-coverage-read") as pool:
         found = list(pool.map(lambda name: _read(root, store, name, keys, staged.get(name, {})), names))

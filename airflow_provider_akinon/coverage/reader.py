@@ -138,6 +138,8 @@ def apply_drift(
     """
     exported = {day.day: day for day in days if day.state == EXPORTED}
     windows = [j.partition for j in judged if j.state == EXPORTED and j.partition.start.date() in exported]
+    if not windows:
+        return 0, []
     reasons = {p.name: unaskable(p.manifest or {}, hook.host) for p in windows}
     asked = [p for p in windows if reasons[p.name] is None]
     before = hook.stats.requests

@@ -34,8 +34,9 @@ class TableCoverage:
     :param newest_export: the newest ``_exported_at`` of its rows: the latest export merged that left a row.
     :param changes: the changes feed compared with it (``None``: none given).
     :param last_merged: the latest partition of the feed merged into it.
-    :param not_merged: the feed's partitions after ``last_merged`` not merged.
-    :param no_rows: the feed's partitions before ``last_merged`` that left no row (overtaken, or not merged).
+    :param not_merged: the feed's partitions after ``last_merged`` not merged (of those with records).
+    :param no_rows: the feed's partitions before ``last_merged`` that left no row (overtaken, or not merged;
+        of those with records).
     """
 
     uri: str
@@ -108,7 +109,8 @@ def table_coverage(uri: Any, chosen: TableFormat, *, changes: Any = None) -> Tab
         return found
     feed = destination_path(changes)
     found.changes = str(feed).rstrip("/") + "/"
-    exported = [p for p in read_partitions(feed) if p.manifest is not None]
+    # an empty export has nothing to merge and leaves no row: neither merged nor not
+    exported = [p for p in read_partitions(feed) if p.manifest is not None and p.manifest.get("records")]
     merged = {p.name for p in exported if datetime.fromisoformat(str(p.manifest["created_at"])) in stamps}  # type: ignore[index]
     last = max((p for p in exported if p.name in merged), key=lambda p: p.start, default=None)
     found.last_merged = last.name if last is not None else None

@@ -90,7 +90,9 @@ class Tenant:
         self.server, self.root, self.date_field = server, root, date_field
         self.template: dict[str, Any] = {}
 
-    def export(self, start: datetime, end: datetime, *, hourly: bool = False) -> dict[str, Any]:
+    def export(
+        self, start: datetime, end: datetime, *, hourly: bool = False, **operator: Any
+    ) -> dict[str, Any]:
         """Export one window for real with the operator; its manifest becomes the template of the others."""
         dest = partition(self.root, start, hourly=hourly)
         FetchOrdersOperator(
@@ -99,6 +101,7 @@ class Tenant:
             start=api_time(start),
             end=api_time(end),
             date_field=self.date_field,
+            **operator,
         ).execute({})
         manifest = read_manifest(dest)
         self.template = {k: v for k, v in manifest.items() if k not in ADDED}
