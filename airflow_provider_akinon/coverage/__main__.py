@@ -72,8 +72,11 @@ def main(argv: list[str] | None = None) -> int:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """The provider's loggers (and its hook's, under ``airflow.task``) at ERROR while the command runs."""
-    loggers = [logging.getLogger(name) for name in ("airflow_provider_akinon", "airflow.task")]
+    """The provider's loggers, and those of its hook (Airflow 2: ``airflow.task``, and ``airflow.hooks`` for
+    the connection read), at ERROR while the command runs."""
+    loggers = [
+        logging.getLogger(name) for name in ("airflow_provider_akinon", "airflow.task", "airflow.hooks")
+    ]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.ERROR)
