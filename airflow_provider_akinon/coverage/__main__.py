@@ -4,8 +4,8 @@ Reads the partitions under an export root (``date=``, ``hour=``), their manifest
 every day whether it is exported, missing, left by a failed run, or not due yet; with a connection, asks
 the tenant (counted requests, ``--max-concurrency`` at a time) how many of each exported day's records
 changed since its export. A Delta or Iceberg table shows its version, and with ``--changes`` the last hour
-of the changes feed merged into it. Exit status 0 when every due day is exported and none drifted, 1
-otherwise, 2 when the coverage could not be read or asked.
+of the changes feed merged into it. Exit status 0 when every due day is exported and none drifted (a table:
+every hour of the feed merged), 1 otherwise, 2 when the coverage could not be read or asked.
 """
 
 from __future__ import annotations
@@ -143,11 +143,13 @@ def _heading(coverage: Coverage, args: argparse.Namespace, host: str | None) -> 
     lines = [f"Coverage of {args.list} at {coverage.uri}, {days[0].day} .. {days[-1].day} (UTC days)"]
     if host is None:
         lines.append("drift: not asked (--no-drift)")
-    else:
+    elif coverage.asked:
         lines.append(
             f"drift: asked of connection {args.conn!r} at {host}: {coverage.asked} requests, at most "
             f"{args.max_concurrency} at a time"
         )
+    else:
+        lines.append(f"drift: nothing asked of connection {args.conn!r} at {host}")
     return "\n".join(lines + coverage.notes) + "\n"
 
 

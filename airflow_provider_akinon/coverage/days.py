@@ -109,7 +109,7 @@ def _lease_notes(partition: Partition, lease: LeaseState, live: set[str]) -> lis
         parts = len(lease.intent.get("parts", ()))
         notes.append(
             f"stuck intent: run {lease.intent.get('token')} stopped moving in {parts} part"
-            f"{'s' if parts != 1 else ''} (the next run of the interval rolls them back)"
+            f"{'s' if parts != 1 else ''} (the next run of the interval rolls {'it' if parts == 1 else 'them'} back)"
         )
     pending = _pending(partition, lease)
     if pending is not None:

@@ -71,7 +71,9 @@ class Coverage:
 
     @property
     def whole(self) -> bool:
-        """Whether every due day is exported and none drifted."""
+        """Whether every due day is exported and none drifted (a table: every hour of its feed merged)."""
+        if self.table is not None:
+            return not self.table.not_merged
         return all(day.state in (EXPORTED, NOT_DUE) for day in self.days)
 
 

@@ -85,7 +85,7 @@ def _row(run: list[DayCoverage]) -> list[str]:
     stamps = sorted(_moment(d.exported_at, day_only=True) for d in run if d.exported_at)
     return [
         f"{head.day} .. {tail.day}", head.state, _number(sum(records)) if records else "", _number(head.version),
-        f"{stamps[0]} .. {stamps[-1]}" if stamps else "", head.provider_version or "",
+        " .. ".join(dict.fromkeys([stamps[0], stamps[-1]])) if stamps else "", head.provider_version or "",
         _number(sum(changed)) if changed else "", "; ".join([f"{len(run)} days", *head.details]),
     ]  # fmt: skip
 

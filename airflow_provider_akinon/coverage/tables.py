@@ -18,6 +18,7 @@ from airflow_provider_akinon.coverage.partitions import read_partitions
 from airflow_provider_akinon.exports.commit.storage import destination_path
 from airflow_provider_akinon.exports.tables.delta import Delta
 from airflow_provider_akinon.exports.tables.format import TableFormat
+from airflow_provider_akinon.timestamps import api_time
 
 EXPORTED_AT = "_exported_at"
 #: hours named in the printed table at most (JSON lists them all)
@@ -104,7 +105,7 @@ def table_coverage(uri: Any, chosen: TableFormat, *, changes: Any = None) -> Tab
     version = chosen.version(table)["table_version"]
     found = TableCoverage(str(table).rstrip("/") + "/", chosen.name, version)
     stamps = exported_at(chosen, table) if version is not None else set()
-    found.newest_export = max(stamps).isoformat() if stamps else None
+    found.newest_export = api_time(max(stamps)) if stamps else None
     if changes is None:
         return found
     feed = destination_path(changes)
