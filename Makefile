@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # after another on one of them while the other takes the rest; `make test XDIST=` runs everything in turn.
 XDIST ?= -n 2 --dist loadgroup
 
-.PHONY: test test3 test2 lint docs demo bench soak clean redis-server chromium postgresql
+.PHONY: test test3 test2 lint docs demo bench bench-peers soak clean redis-server chromium postgresql
 
 $(VENV)/bootstrap/bin/uv:
 	$(PYTHON) -m venv $(VENV)/bootstrap
@@ -29,6 +29,16 @@ $(AF3)/.installed: pyproject.toml airflow_provider_akinon/__init__.py Makefile |
 $(AF2)/.installed: pyproject.toml airflow_provider_akinon/__init__.py Makefile | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(AF2)
 	$(UV) pip install --quiet --python $(AF2) -e ".[test]" "apache-airflow==$(AIRFLOW2)" "cryptography<51"
+	touch $@
+
+# The peers `make bench` measures (benchmarks/peers.py), in a venv of their own, at the versions measured:
+# dlt's rest_api source into its filesystem destination (Parquet through pyarrow), Meltano's Singer SDK;
+# compiled to bytecode, as a deployment has it (PYTHONDONTWRITEBYTECODE here would compile every import anew).
+PEERS := $(VENV)/peers
+PEER_PINS := "dlt[parquet]==1.31.0" "pyarrow==26.0.1" "singer-sdk==0.54.9"
+$(PEERS)/.installed: Makefile | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(PEERS)
+	$(UV) pip install --quiet --reinstall --compile-bytecode --python $(PEERS) $(PEER_PINS)
 	touch $@
 
 # ruff; mypy (clean outside the shipped fake); the house rules no linter knows (scripts/check_house.py)
@@ -70,8 +80,12 @@ test2: $(AF2)/.installed
 demo: $(AF3)/.installed
 	$(AF3)/bin/python scripts/demo.py
 
-bench: $(AF3)/.installed
+bench: $(AF3)/.installed $(PEERS)/.installed
 	$(AF3)/bin/python benchmarks/bench.py
+
+# The peers alone (benchmarks/peers.py: dlt and a Singer tap, and this provider in the same servers).
+bench-peers: $(AF3)/.installed $(PEERS)/.installed
+	$(AF3)/bin/python benchmarks/peers.py
 
 # A whole deployment killed at random for 20 minutes (AKINON_SOAK_SEED replays a run); prints its table.
 soak: $(AF3)/.installed redis-server postgresql

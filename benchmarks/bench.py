@@ -497,6 +497,11 @@ def main() -> None:
         out.append(merged.stdout.rstrip() if merged.returncode == 0 else failed)
 
     out += shapes(big, scale)
+    import peers  # the peers a data team would pick instead: dlt, a Singer tap (benchmarks/peers.py)
+
+    peer_lines, peer_checks = peers.run(big, small, a["provider"], a["parquet"], b[8])
+    out += peer_lines
+    checks += peer_checks
     out.append("\nTargets:")
     out += [f"- {'met' if ok else 'MISSED'}: {label}" for label, ok in checks]
     print("\n".join(out))
