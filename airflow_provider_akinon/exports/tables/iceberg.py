@@ -17,7 +17,6 @@ from typing import Any
 from airflow_provider_akinon.compat import ObjectStoragePath
 from airflow_provider_akinon.exports.tables.current import table_schema
 from airflow_provider_akinon.exports.tables.format import TableFormat
-from airflow_provider_akinon.exports.tables.history import staged_versions
 from airflow_provider_akinon.exports.tables.iceberg_maintain import maintain_iceberg
 from airflow_provider_akinon.exports.tables.iceberg_table import (
     Keys,
@@ -63,38 +62,71 @@ def rewrite_history(
 def merge_into_iceberg(
     resource: Resource, table: ObjectStoragePath, parts: list[ObjectStoragePath], exported_at: datetime
 ) -> dict[str, Any]:
-    """Upsert the staged ``parts`` into the Iceberg ``table`` in one commit; return its version and counts."""
+    """
+    Upsert the staged ``parts`` into the Iceberg ``table`` in one commit; return its version and counts.
+
+    The records stay in Arrow: only their key, version and parent are read into Python to decide each
+    one by the rules of :mod:`.versions`, and the rows written are taken from the staged ones (memory is
+    the export's in Arrow, not a dict per record).
+    """
+    import pyarrow as pa
+
     schema = table_schema(resource)
     key, version, parent = resource.primary_key, resource.version_field, resource.parent_field
-    source = staged_versions(parts, exported_at)
+    source = staged_table(parts, exported_at, schema)
+    heads = source.select([name for name in (key, version, parent) if name]).to_pylist()
     counts: dict[str, int] = {}
 
-    def decide(iceberg: Any) -> tuple[list[Row], Keys | None]:
-        parents = tuple(sorted({row[parent] for row in source})) if parent else ()
-        held = {row[key]: row for row in rows_of(iceberg, Keys(key, tuple(row[key] for row in source)))}
-        if parent and parents:  # and the deletions this table of children remembers of their parents
-            held |= {row[key]: row for row in rows_of(iceberg, Keys(parent, parents)) if row[key] < 0}
-        known = {row[parent]: row[DELETED] for row in held.values() if parent and row[key] < 0}
-        decided: dict[int, Row] = {}
-        for row in source:
-            mark = known.get(row[parent]) if parent else None
-            if mark is not None and version and row.get(version) is not None and mark < row[version]:
+    def decide(iceberg: Any) -> tuple[Any, Keys | None]:
+        fields = [name for name in (key, version, parent, DELETED) if name]
+        held = {r[key]: r for r in rows_of(iceberg, Keys(key, tuple(h[key] for h in heads)), fields)}
+        if parent:  # and the deletions this table of children remembers of their parents
+            parents = tuple(sorted({h[parent] for h in heads}))
+            held |= {r[key]: r for r in rows_of(iceberg, Keys(parent, parents), fields) if r[key] < 0}
+        known = {r[parent]: r[DELETED] for r in held.values() if parent and r[key] < 0}
+        decided: dict[int, tuple[int, Any]] = {}  # key -> (the staged row, its deletion mark)
+        for n, head in enumerate(heads):
+            mark = known.get(head[parent]) if parent else None
+            if mark is not None and version and head.get(version) is not None and mark < head[version]:
                 mark = None  # a version newer than its parent's deletion lives
-            now = decided.get(row[key], held.get(row[key]))
-            new = merged(now, {**row, DELETED: mark}, version)
+            taken = decided.get(head[key])
+            now = {**heads[taken[0]], DELETED: taken[1]} if taken else held.get(head[key])
+            new = merged(now, {**head, DELETED: mark}, version)
             if new is not None:
-                decided[row[key]] = new
+                decided[head[key]] = (n, new[DELETED])
+        rows = source.take(pa.array([n for n, _ in decided.values()], pa.int64()))
+        marks = pa.array([mark for _, mark in decided.values()], schema.field(DELETED).type)
+        rows = rows.set_column(rows.schema.get_field_index(DELETED), DELETED, marks)
         replaced = tuple(k for k in decided if k in held)
         counts.update(inserted=len(decided) - len(replaced), updated=len(replaced))
-        return list(decided.values()), Keys(key, replaced) if replaced else None
+        return rows, Keys(key, replaced) if replaced else None
 
     result = commit(table, schema, decide, "merging")
     counts.setdefault("inserted", 0)
     counts.setdefault("updated", 0)
-    result = {**result, **counts, "unchanged": len(source) - counts["inserted"] - counts["updated"]}
+    result = {**result, **counts, "unchanged": len(heads) - counts["inserted"] - counts["updated"]}
     result.pop("rows", None)
     log.info("Merged %s into %s: %s", resource.name, table, result)
     return result
+
+
+def staged_table(parts: list[ObjectStoragePath], exported_at: datetime, schema: Any) -> Any:
+    """The staged Parquet files as one Arrow table of the table's ``schema``, stamped when they were exported."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables = []
+    for part in parts:
+        with part.fs.open(part.path, "rb") as handle:
+            tables.append(pq.read_table(handle))
+    staged = pa.concat_tables(tables) if tables else schema.empty_table()
+    count = staged.num_rows
+    stamps = pa.array([exported_at] * count, schema.field("_exported_at").type)
+    columns = {"_exported_at": stamps, DELETED: pa.nulls(count, schema.field(DELETED).type)}
+    return pa.table(
+        [columns[f.name] if f.name in columns else staged.column(f.name).cast(f.type) for f in schema],
+        schema=schema,
+    )
 
 
 def apply_iceberg_deletions(

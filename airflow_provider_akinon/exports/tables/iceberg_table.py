@@ -165,26 +165,27 @@ class Keys:
         )
 
 
-def rows_of(table: Any, keys: Keys) -> list[Row]:
-    """The table's rows whose ``keys.column`` is one of ``keys.values``."""
+def rows_of(table: Any, keys: Keys, fields: list[str] | None = None) -> list[Row]:
+    """The table's rows whose ``keys.column`` is one of ``keys.values`` (only their ``fields``, if given)."""
     if not keys.values:
         return []
-    scanned = table.scan(row_filter=keys.files()).to_arrow()
+    selected = ("*",) if fields is None else tuple(dict.fromkeys([keys.column, *fields]))
+    scanned = table.scan(row_filter=keys.files(), selected_fields=selected).to_arrow()
     return scanned.filter(keys.mask(scanned)).to_pylist()
 
 
 def commit(
     table_at: ObjectStoragePath,
     schema: Any,
-    decide: Callable[[Any], tuple[list[Row], Keys | None]],
+    decide: Callable[[Any], tuple[Any, Keys | None]],
     what: str,
 ) -> dict[str, Any]:
     """
     Read and decide on the current table, then replace the rows decided in one commit; decide again on
     the newer table when another writer committed first.
 
-    :param decide: given the table, the rows to write and the rows they replace (``None``: none; they are
-        appended).
+    :param decide: given the table, the rows to write (dicts, or an Arrow table) and the rows they replace
+        (``None``: none; they are appended).
     """
     from pyiceberg.exceptions import CommitFailedException
 
@@ -193,7 +194,7 @@ def commit(
         rows, replaced = decide(table)
         if not rows:  # nothing changes: no commit, no new snapshot
             return {"table": table.location(), "table_version": _version(table), "rows": 0}
-        arrow = _arrow(rows, table.schema().as_arrow())
+        arrow = _arrow(rows, table.schema().as_arrow())  # rows decided as dicts, or already in Arrow
         try:
             with table.transaction() as tx:
                 replace(tx, replaced, arrow)
@@ -277,10 +278,10 @@ def provider_properties(table: Any) -> Any:
     return table  # the transaction updated it in place
 
 
-def _arrow(rows: list[Row], schema: Any) -> Any:
+def _arrow(rows: Any, schema: Any) -> Any:
     import pyarrow as pa
 
-    return pa.Table.from_pylist(rows, schema=schema)
+    return rows.cast(schema) if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=schema)
 
 
 def _version(table: Any) -> int | None:
