@@ -34,7 +34,7 @@ from airflow_provider_akinon.coverage.days import (
     judge,
 )
 from airflow_provider_akinon.coverage.drift import MAX_CONCURRENCY, Drift, ask_all, unaskable
-from airflow_provider_akinon.coverage.partitions import partition_names, read_partitions
+from airflow_provider_akinon.coverage.partitions import Partition, partition_names, read_partitions
 from airflow_provider_akinon.coverage.tables import TableCoverage, table_coverage
 from airflow_provider_akinon.errors import DestinationError
 from airflow_provider_akinon.exports.commit.lease import Liveness
@@ -154,8 +154,11 @@ def apply_drift(
     )
     shared = set(reasons.values())
     common = [] if len(shared) != 1 or None in shared else sorted(str(r) for r in shared)
+    by_day: dict[date, list[Partition]] = {}
+    for window in windows:
+        by_day.setdefault(window.start.date(), []).append(window)
     for day in exported.values():
-        parts = [p for p in windows if p.start.date() == day.day]
+        parts = by_day.get(day.day, [])
         notes = [str(reasons[p.name]) for p in parts if reasons[p.name] is not None and not common]
         found = [drifts[p.name] for p in parts if p.name in drifts]
         _mark(day, found, notes, whole=len(found) == len(parts))
