@@ -140,7 +140,7 @@ def _heading(coverage: Coverage, args: argparse.Namespace, host: str | None) -> 
     if not coverage.days:
         return f"Coverage of {coverage.uri}\n"
     days = coverage.days
-    lines = [f"Coverage of {args.list} at {coverage.uri}, {days[0].day} .. {days[-1].day} (UTC days)"]
+    lines = [f"Coverage of {coverage.resource} at {coverage.uri}, {days[0].day} .. {days[-1].day} (UTC days)"]
     if host is None:
         lines.append("drift: not asked (--no-drift)")
     elif coverage.asked:

@@ -53,6 +53,7 @@ class Coverage:
     What an export root holds of a list: its days, or its table.
 
     :param uri: the folder read (the partitions' or the table's).
+    :param resource: the list its manifests name (the one asked for where none does).
     :param days: one :class:`~.days.DayCoverage` a day, oldest first (none for a table).
     :param table: the table's coverage (``None``: partitions).
     :param notes: what holds for every day (why no drift was asked, say).
@@ -60,6 +61,7 @@ class Coverage:
     """
 
     uri: str
+    resource: str = ""
     days: list[DayCoverage] = field(default_factory=list)
     table: TableCoverage | None = None
     notes: list[str] = field(default_factory=list)
@@ -117,14 +119,16 @@ def read_coverage(
     """
     folder, chosen = locate(uri, resource)
     if chosen is not None:
-        return Coverage(str(folder).rstrip("/") + "/", table=table_coverage(folder, chosen, changes=changes))
+        found = table_coverage(folder, chosen, changes=changes)
+        return Coverage(str(folder).rstrip("/") + "/", resource, table=found)
     today = today or datetime.now(UTC).date()
     timeout = lease_timeout if lease_timeout is not None else PublishSettings.from_config().lease_timeout
     store = store_for(folder, "")
     liveness = Liveness(store, "coverage-reader", lease_timeout=timeout)  # judges only: it never beats
     judged = [judge(partition, liveness) for partition in read_partitions(folder)]
     days = days_of(judged, day_range(judged, first, last, today), today)
-    coverage = Coverage(str(folder).rstrip("/") + "/", days)
+    named = next((str(j.partition.manifest["resource"]) for j in judged if j.partition.manifest), resource)
+    coverage = Coverage(str(folder).rstrip("/") + "/", named, days)
     if hook is not None:
         coverage.asked, coverage.notes = apply_drift(days, judged, hook, max_concurrency)
     return coverage

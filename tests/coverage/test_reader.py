@@ -112,6 +112,7 @@ def test_a_year_read_from_storage_only(year):
     root, *_ = year
     coverage = read_coverage(root, resource="orders", today=TODAY)
     assert (coverage.days[0].day, coverage.days[-1].day) == (YEAR[0], date(2026, 12, 30))
+    assert (coverage.uri, coverage.resource) == (f"file://{root}/akinon/orders/", "orders")
     assert {d.state for d in coverage.days} == {"exported", "missing", "failed"}
     assert all(d.changed is None for d in coverage.days)
     assert coverage.asked == 0
