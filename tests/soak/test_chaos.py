@@ -188,6 +188,10 @@ def run_soak(deployment, home, pg, since, web_port, s3_port, moto_port, api_port
         "--inserts", "0.4", "--updates", "1", "--deletes", "0.05", "--delete-recent", "10",
     )  # fmt: skip
 
+    # the watcher's first watermark: the orders after it are the ones an event run must export. It is
+    # waited for before the chaos, so that a slow machine's chaos cannot keep the watcher from starting
+    watching = re.compile(r"Watching orders of akinon_default after id (\d+)")
+    deployment.wait_for("the event watcher", lambda: watching.search(deployment.log("triggerer", 10**8)))
     chaos = Chaos(deployment.kill, deployment.restart, CHAOS, SEED)
     chaos.run(60 * MINUTES)
     stopped_chaos = time.monotonic()
@@ -200,8 +204,6 @@ def run_soak(deployment, home, pg, since, web_port, s3_port, moto_port, api_port
     for name in ("worker-1", "worker-2", "scheduler", "dag-processor", "triggerer", "api-server"):
         deployment.kill(name)
 
-    # the watcher's first watermark: the orders after it are the ones an event run must export
-    watching = re.compile(r"Watching orders of akinon_default after id (\d+)")
     after = int(watching.search(deployment.log("triggerer", 10**8))[1])
     tally = Tally()
     check_daily(bucket, tenant, days, tally)
