@@ -159,7 +159,11 @@ def _history(
     ]
     if not rows:
         return {"table": str(at), "deleted": 0}
-    done = write_history(table_format_at(at, table_format), resource_named(kind), at, rows)
+    import pyarrow as pa
+
+    done = write_history(
+        table_format_at(at, table_format), resource_named(kind), at, pa.Table.from_pylist(rows)
+    )
     return {**done, "deleted": len(rows)}
 
 

@@ -17,7 +17,9 @@ the new version, up to five times.
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from airflow_provider_akinon.compat import ObjectStoragePath
@@ -32,13 +34,14 @@ __all__ = ["Delta", "maintain_delta", "merge_into_table", "table_location", "tab
 
 
 def rewrite_history(
-    table: ObjectStoragePath, schema: Any, ids: tuple[str, str], keys: list[Any], decide: Any
+    table: ObjectStoragePath, schema: Any, ids: tuple[str, str], chunks: list[list[Any]], decide: Any
 ) -> dict[str, Any] | None:
     """
-    Read the rows of the records ``keys`` of a history table, let ``decide`` say which rows are new or
-    changed, and merge those in one commit, matched by :func:`~.versions.row_id` (``ids``: the key
-    and version fields). ``None``: another writer committed since the rows were read (the commit
-    failed, or landed after another), so they must be decided again.
+    For each chunk of keys of a history table, read the rows of those records and let ``decide(held,
+    chunk)`` say which rows are new or changed; merge them all in one commit, streamed chunk by chunk,
+    matched by :func:`~.versions.row_id` (``ids``: the key and version fields). ``None``: another writer
+    committed since the rows were read (the commit failed, or landed after another), so they must be
+    decided again.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -46,10 +49,17 @@ def rewrite_history(
 
     (key, _), uri, options = ids, *table_location(table)
     delta = open_table(uri, schema, options)
-    read_at = delta.version()
-    held = delta.to_pyarrow_dataset().to_table(filter=pc.field(key).isin(keys)).to_pylist()
-    rows = decide(held)
-    if not rows:
+    read_at, dataset = delta.version(), delta.to_pyarrow_dataset()
+
+    def batches() -> Iterator[Any]:
+        for chunk in chunks:  # one chunk of records in memory at a time
+            rows = decide(dataset.to_table(filter=pc.field(key).isin(chunk)).to_pylist(), chunk)
+            if rows:
+                yield pa.RecordBatch.from_pylist(rows, schema=schema)
+
+    decided = batches()
+    first = next(decided, None)
+    if first is None:
         return {"table": uri, "table_version": read_at, "inserted": 0, "updated": 0}
 
     def kept(
@@ -58,9 +68,10 @@ def rewrite_history(
         return f"({side}.{CURRENT} OR {side}.{VALID_TO} IS NOT NULL)"
 
     on = f"t.{q(key)} = s.{q(key)} AND t.{VALID_FROM} = s.{VALID_FROM} AND {kept('t')} = {kept('s')}"
+    source = pa.RecordBatchReader.from_batches(schema, itertools.chain([first], decided))
     try:
         metrics = (
-            delta.merge(pa.Table.from_pylist(rows, schema=schema), on, "s", "t")
+            delta.merge(source, on, "s", "t")
             .when_matched_update_all()
             .when_not_matched_insert_all()
             .execute()

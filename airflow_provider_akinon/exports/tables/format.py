@@ -7,9 +7,11 @@ staging and the summary are the same for every table.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from airflow_provider_akinon.exports.formats.parquet import Parquet
+from airflow_provider_akinon.exports.tables.versions import DELETED
 
 
 class TableFormat(Parquet):
@@ -38,11 +40,31 @@ class TableFormat(Parquet):
         raise NotImplementedError
 
     def rewrite(
-        self, table: Any, schema: Any, ids: tuple[str, str], keys: list[Any], decide: Any
+        self, table: Any, schema: Any, ids: tuple[str, str], chunks: list[list[Any]], decide: Any
     ) -> dict[str, Any] | None:
         """
-        A history table: read the rows of the records ``keys``, let ``decide`` say which rows are new or
-        changed, and write them in one commit (``ids``: the key and version fields). ``None``: another
-        writer committed since the rows were read, so they must be decided again.
+        A history table: for each chunk of keys (one in memory at a time), read the rows of those records
+        and let ``decide(held, chunk)`` say which rows are new or changed; write them all in one commit
+        (``ids``: the key and version fields). ``None``: another writer committed since the rows were read,
+        so they must be decided again.
         """
         raise NotImplementedError
+
+
+def staged_table(parts: list[Any], exported_at: datetime, schema: Any) -> Any:
+    """The staged Parquet files as one Arrow table of the table's ``schema``, stamped when they were exported."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables = []
+    for part in parts:
+        with part.fs.open(part.path, "rb") as handle:
+            tables.append(pq.read_table(handle))
+    staged = pa.concat_tables(tables) if tables else schema.empty_table()
+    count = staged.num_rows
+    stamps = pa.array([exported_at] * count, schema.field("_exported_at").type)
+    columns = {"_exported_at": stamps, DELETED: pa.nulls(count, schema.field(DELETED).type)}
+    return pa.table(
+        [columns[f.name] if f.name in columns else staged.column(f.name).cast(f.type) for f in schema],
+        schema=schema,
+    )

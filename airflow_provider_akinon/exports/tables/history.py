@@ -19,7 +19,7 @@ from typing import Any
 from airflow_provider_akinon.compat import ObjectStoragePath
 from airflow_provider_akinon.errors import AkinonConfigError, ExportConsistencyError
 from airflow_provider_akinon.exports.tables.current import table_schema
-from airflow_provider_akinon.exports.tables.format import TableFormat
+from airflow_provider_akinon.exports.tables.format import TableFormat, staged_table
 from airflow_provider_akinon.exports.tables.versions import (
     CURRENT,
     DELETED,
@@ -34,6 +34,8 @@ from airflow_provider_akinon.resources import Resource
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 5
+#: Records decided at once: a history merge's memory follows this, not the size of the export.
+CHUNK = 10_000
 
 
 def history_schema(resource: Resource) -> Any:
@@ -68,17 +70,6 @@ def _state(row: Row, key: str, version: str) -> tuple:
     return (*row_id(row, key, version), row.get(VALID_TO), row.get(CURRENT), row.get(DELETED))
 
 
-def staged_versions(parts: list[ObjectStoragePath], exported_at: datetime) -> list[Row]:
-    """The staged Parquet files' records, as versions a history table takes."""
-    import pyarrow.parquet as pq
-
-    rows: list[Row] = []
-    for part in parts:
-        with part.fs.open(part.path, "rb") as handle:
-            rows += pq.read_table(handle).to_pylist()
-    return [{**row, "_exported_at": exported_at, DELETED: None} for row in rows]
-
-
 def merge_history(
     table_format: Any,
     resource: Resource,
@@ -92,22 +83,31 @@ def merge_history(
         raise ExportConsistencyError(
             f"history=True keeps the versions of records; {resource.name} has no version field."
         )
-    coming = staged_versions(parts, exported_at)
+    coming = staged_table(parts, exported_at, table_schema(resource))
     return write_history(table_format, resource, table, coming)
 
 
-def write_history(table_format: Any, resource: Resource, table: ObjectStoragePath, coming: list[Row]) -> dict:
-    """Decide the rows of the records in ``coming`` with what the table holds of them, and write them."""
+def write_history(table_format: Any, resource: Resource, table: ObjectStoragePath, coming: Any) -> dict:
+    """
+    Decide the rows of the records in ``coming`` (an Arrow table of versions, or of deletions) with what the
+    table holds of them, :data:`CHUNK` records at a time, and write them in one commit.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     key, version = resource.primary_key, resource.version_field or ""
     schema = history_schema(resource)
-    for attempt in range(1, MAX_ROUNDS + 1):
-        done = table_format.rewrite(
-            table,
-            schema,
-            (key, version),
-            sorted({row[key] for row in coming}),
-            lambda held: decided_rows(held, coming, key, version),
+    keys = sorted(set(coming.column(key).to_pylist()))
+    chunks = [keys[start : start + CHUNK] for start in range(0, len(keys), CHUNK)]
+
+    def decide(held: list[Row], chunk: list[Any]) -> list[Row]:
+        mine = coming.filter(
+            pc.is_in(coming.column(key), value_set=pa.array(chunk, coming.schema.field(key).type))
         )
+        return decided_rows(held, mine.to_pylist(), key, version)
+
+    for attempt in range(1, MAX_ROUNDS + 1):
+        done = table_format.rewrite(table, schema, (key, version), chunks, decide)
         if done is not None:
             log.info("History of %s in %s: %s", resource.name, table, done)
             return done

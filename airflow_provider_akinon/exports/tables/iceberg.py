@@ -11,12 +11,13 @@ the table's snapshot as it was. Snowflake, BigQuery, Athena, Trino, Spark and Du
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from airflow_provider_akinon.compat import ObjectStoragePath
 from airflow_provider_akinon.exports.tables.current import table_schema
-from airflow_provider_akinon.exports.tables.format import TableFormat
+from airflow_provider_akinon.exports.tables.format import TableFormat, staged_table
 from airflow_provider_akinon.exports.tables.iceberg_maintain import maintain_iceberg
 from airflow_provider_akinon.exports.tables.iceberg_table import (
     Keys,
@@ -33,30 +34,33 @@ log = logging.getLogger(__name__)
 
 
 def rewrite_history(
-    table: ObjectStoragePath, schema: Any, ids: tuple[str, str], keys: list[Any], decide: Any
+    table: ObjectStoragePath, schema: Any, ids: tuple[str, str], chunks: list[list[Any]], decide: Any
 ) -> dict[str, Any] | None:
     """
-    Read the rows of the records ``keys`` of a history table, let ``decide`` say which rows are new or
-    changed, and write the records' rows so in one commit; ``ids``: the key and version fields (a row
-    is identified by :func:`~.versions.row_id`).
+    Read the rows of the records of each chunk of keys of a history table, let ``decide(held, chunk)`` say
+    which rows are new or changed, and write the records' rows so, every chunk in one commit; ``ids``: the
+    key and version fields (a row is identified by :func:`~.versions.row_id`).
     """
     key, version = ids
-    counts: dict[str, int] = {}
+    counts = {"inserted": 0, "updated": 0}
 
-    def decided(iceberg: Any) -> tuple[list[Row], Keys | None]:
-        held = rows_of(iceberg, Keys(key, tuple(keys)))
-        rows = decide(held)
-        new = {row_id(row, key, version) for row in rows}
-        before = {row_id(row, key, version) for row in held}
-        touched = {row[key] for row in rows}
-        kept = [r for r in held if r[key] in touched and row_id(r, key, version) not in new]
-        counts.update(inserted=len(new - before), updated=len(new & before))
-        replaced = tuple(sorted(touched & {row[key] for row in held}))
-        return [*kept, *rows] if rows else [], Keys(key, replaced) if replaced else None
+    def decided(iceberg: Any) -> Iterator[tuple[list[Row], Keys | None]]:
+        counts.update(inserted=0, updated=0)
+        for chunk in chunks:  # one chunk of records in memory at a time
+            held = rows_of(iceberg, Keys(key, tuple(chunk)))
+            rows = decide(held, chunk)
+            new = {row_id(row, key, version) for row in rows}
+            before = {row_id(row, key, version) for row in held}
+            touched = {row[key] for row in rows}
+            kept = [r for r in held if r[key] in touched and row_id(r, key, version) not in new]
+            counts["inserted"] += len(new - before)
+            counts["updated"] += len(new & before)
+            replaced = tuple(sorted(touched & {row[key] for row in held}))
+            yield ([*kept, *rows] if rows else []), (Keys(key, replaced) if replaced else None)
 
     result = commit(table, schema, decided, "writing the history")
     result.pop("rows", None)
-    return {**result, "inserted": counts.get("inserted", 0), "updated": counts.get("updated", 0)}
+    return {**result, **counts}
 
 
 def merge_into_iceberg(
@@ -77,7 +81,7 @@ def merge_into_iceberg(
     heads = source.select([name for name in (key, version, parent) if name]).to_pylist()
     counts: dict[str, int] = {}
 
-    def decide(iceberg: Any) -> tuple[Any, Keys | None]:
+    def decide(iceberg: Any) -> Iterator[tuple[Any, Keys | None]]:
         fields = [name for name in (key, version, parent, DELETED) if name]
         held = {r[key]: r for r in rows_of(iceberg, Keys(key, tuple(h[key] for h in heads)), fields)}
         if parent:  # and the deletions this table of children remembers of their parents
@@ -99,7 +103,7 @@ def merge_into_iceberg(
         rows = rows.set_column(rows.schema.get_field_index(DELETED), DELETED, marks)
         replaced = tuple(k for k in decided if k in held)
         counts.update(inserted=len(decided) - len(replaced), updated=len(replaced))
-        return rows, Keys(key, replaced) if replaced else None
+        yield rows, Keys(key, replaced) if replaced else None
 
     result = commit(table, schema, decide, "merging")
     counts.setdefault("inserted", 0)
@@ -110,32 +114,13 @@ def merge_into_iceberg(
     return result
 
 
-def staged_table(parts: list[ObjectStoragePath], exported_at: datetime, schema: Any) -> Any:
-    """The staged Parquet files as one Arrow table of the table's ``schema``, stamped when they were exported."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    tables = []
-    for part in parts:
-        with part.fs.open(part.path, "rb") as handle:
-            tables.append(pq.read_table(handle))
-    staged = pa.concat_tables(tables) if tables else schema.empty_table()
-    count = staged.num_rows
-    stamps = pa.array([exported_at] * count, schema.field("_exported_at").type)
-    columns = {"_exported_at": stamps, DELETED: pa.nulls(count, schema.field(DELETED).type)}
-    return pa.table(
-        [columns[f.name] if f.name in columns else staged.column(f.name).cast(f.type) for f in schema],
-        schema=schema,
-    )
-
-
 def apply_iceberg_deletions(
     source: list[Row], table: ObjectStoragePath, match: str, schema: Any | None
 ) -> dict[str, Any]:
     """Mark the rows ``source`` (deletions, as :mod:`.deletions` reads them) names, in one commit."""
     counts: dict[str, int] = {"deleted": 0, "tombstones": 0}
 
-    def decide(iceberg: Any) -> tuple[list[Row], Keys | None]:
+    def decide(iceberg: Any) -> Iterator[tuple[list[Row], Keys | None]]:
         names = iceberg.schema().as_arrow().names
         key = names[0]  # the table's key leads its columns (schema_for)
         version = "modified_date" if "modified_date" in names else None
@@ -161,7 +146,7 @@ def apply_iceberg_deletions(
                 new_tombs.add(s["tomb_key"])
         counts.update(deleted=len(decided) - len(new_tombs), tombstones=len(new_tombs))
         replaced = tuple(k for k in decided if k not in new_tombs)
-        return list(decided.values()), Keys(key, replaced) if replaced else None
+        yield list(decided.values()), Keys(key, replaced) if replaced else None
 
     result = commit(table, schema, decide, "applying deletions")
     result.pop("rows", None)

@@ -22,7 +22,7 @@ import itertools
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,34 +177,31 @@ def rows_of(table: Any, keys: Keys, fields: list[str] | None = None) -> list[Row
 def commit(
     table_at: ObjectStoragePath,
     schema: Any,
-    decide: Callable[[Any], tuple[Any, Keys | None]],
+    decide: Callable[[Any], Iterable[tuple[Any, Keys | None]]],
     what: str,
 ) -> dict[str, Any]:
     """
-    Read and decide on the current table, then replace the rows decided in one commit; decide again on
-    the newer table when another writer committed first.
+    Read and decide on the current table, then replace the rows decided in one commit of one snapshot;
+    decide again on the newer table when another writer committed first.
 
-    :param decide: given the table, the rows to write (dicts, or an Arrow table) and the rows they replace
-        (``None``: none; they are appended).
+    :param decide: given the table, batches of the rows to write (dicts, or an Arrow table) and of the rows
+        they replace (``None``: none): each batch written as it is decided, so memory follows a batch.
     """
     from pyiceberg.exceptions import CommitFailedException
 
     for attempt in range(1, MAX_COMMITS + 1):
         table = provider_properties(open_table(table_at, schema))
-        rows, replaced = decide(table)
-        if not rows:  # nothing changes: no commit, no new snapshot
-            return {"table": table.location(), "table_version": _version(table), "rows": 0}
-        arrow = _arrow(rows, table.schema().as_arrow())  # rows decided as dicts, or already in Arrow
         try:
             with table.transaction() as tx:
-                replace(tx, replaced, arrow)
+                written = replace(tx, decide(table))
         except CommitFailedException as err:
             log.warning(
                 "Another writer committed to %s first (%s); %s again (%d)", table_at, err, what, attempt
             )
             continue
-        table = open_table(table_at, None)
-        return {"table": table.location(), "table_version": _version(table), "rows": len(rows)}
+        if written:
+            table = open_table(table_at, None)
+        return {"table": table.location(), "table_version": _version(table), "rows": written}
     raise ExportConsistencyError(
         f"{table_at}: other writers kept committing first during {MAX_COMMITS} attempts; the table is unchanged "
         "by this export. Retry it, or run fewer merges into one table at once (max_active_runs)."
@@ -251,21 +248,36 @@ class Rewrite:
         return len(self.added)
 
 
-def replace(tx: Any, replaced: Keys | None, rows: Any) -> None:
-    """In one snapshot of ``tx``: the data files holding the rows ``replaced`` (``None``: none) rewritten
-    without them, and ``rows`` (an Arrow table) appended."""
+def replace(tx: Any, batches: Iterable[tuple[Any, Keys | None]]) -> int:
+    """
+    In one snapshot of ``tx``: the rows of ``batches`` written (each batch as it comes), and the data files
+    holding the rows they replace rewritten without them; the rows written (none: no snapshot at all).
+    """
     import pyarrow.compute as pc
 
-    rewrite = Rewrite(tx)
-    if replaced is not None and replaced.values:
-        for task in tx._scan(row_filter=replaced.files()).plan_files():  # the files that may hold them
+    rewrite, schema = Rewrite(tx), tx.table_metadata.schema().as_arrow()
+    column, written = None, 0
+    gone_keys: list[Any] = []
+    for rows, replaced in batches:
+        if len(rows):
+            arrow = _arrow(rows, schema)  # decided as dicts, or already in Arrow
+            rewrite.write(arrow)
+            written += len(arrow)
+        if replaced is not None:
+            column = replaced.column
+            gone_keys += replaced.values
+    if not written:
+        return 0
+    if column is not None and gone_keys:
+        gone = Keys(column, tuple(gone_keys))
+        for task in tx._scan(row_filter=gone.files()).plan_files():  # the files that may hold them
             held = rewrite.read([task])
-            gone = replaced.mask(held)
-            if pc.any(gone).as_py():
+            matched = gone.mask(held)
+            if pc.any(matched).as_py():
                 rewrite.deleted.append(task.file)
-                rewrite.write(held.filter(pc.invert(gone)))
-    rewrite.write(rows)
+                rewrite.write(held.filter(pc.invert(matched)))
     rewrite.commit()
+    return written
 
 
 def provider_properties(table: Any) -> Any:

@@ -133,8 +133,11 @@ WITHOUT_PYICEBERG = pytest.mark.skipif(
 @given(batches=batches, data=st.data())
 @pytest.mark.parametrize("table_format", ["delta", pytest.param("iceberg", marks=WITHOUT_PYICEBERG)])
 def test_a_history_table_takes_windows_and_deletions_in_any_order(
-    tmp_path_factory, table_format, batches, data
+    tmp_path_factory, monkeypatch, table_format, batches, data
 ):
+    from airflow_provider_akinon.exports.tables import history
+
+    monkeypatch.setattr(history, "CHUNK", 2)  # records decided a chunk at a time: several chunks a commit
     pytest.importorskip("deltalake")
     from airflow_provider_akinon.exports import apply_deletions, destination_path
     from airflow_provider_akinon.exports.tables.history import merge_history
