@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -28,6 +29,7 @@ from airflow_provider_akinon.exports.tables.current import (
     table_location,
     table_schema,
 )
+from airflow_provider_akinon.exports.tables.format import CHUNK
 from airflow_provider_akinon.exports.tables.iceberg import Iceberg, apply_iceberg_deletions
 from airflow_provider_akinon.exports.tables.iceberg_table import is_iceberg
 from airflow_provider_akinon.exports.tables.iceberg_table import open_table as open_iceberg
@@ -161,9 +163,13 @@ def _history(
         return {"table": str(at), "deleted": 0}
     import pyarrow as pa
 
-    done = write_history(
-        table_format_at(at, table_format), resource_named(kind), at, pa.Table.from_pylist(rows)
-    )
+    deletions = pa.Table.from_pylist(rows)
+    keys = deletions.column(key).to_pylist()
+    chunks = [
+        (keys[start : start + CHUNK], partial(deletions.slice, start, CHUNK))
+        for start in range(0, len(keys), CHUNK)
+    ]
+    done = write_history(table_format_at(at, table_format), resource_named(kind), at, chunks)
     return {**done, "deleted": len(rows)}
 
 

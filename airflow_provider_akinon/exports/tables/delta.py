@@ -52,8 +52,8 @@ def rewrite_history(
     read_at, dataset = delta.version(), delta.to_pyarrow_dataset()
 
     def batches() -> Iterator[Any]:
-        for chunk in chunks:  # one chunk of records in memory at a time
-            rows = decide(dataset.to_table(filter=pc.field(key).isin(chunk)).to_pylist(), chunk)
+        for n, chunk in enumerate(chunks):  # one chunk of records in memory at a time
+            rows = decide(dataset.to_table(filter=pc.field(key).isin(chunk)).to_pylist(), n)
             if rows:
                 yield pa.RecordBatch.from_pylist(rows, schema=schema)
 
@@ -62,16 +62,10 @@ def rewrite_history(
     if first is None:
         return {"table": uri, "table_version": read_at, "inserted": 0, "updated": 0}
 
-    def kept(
-        side: str,
-    ) -> str:  # a version (current, or ended), not a deletion's own row: versions.is_deletion
-        return f"({side}.{CURRENT} OR {side}.{VALID_TO} IS NOT NULL)"
-
-    on = f"t.{q(key)} = s.{q(key)} AND t.{VALID_FROM} = s.{VALID_FROM} AND {kept('t')} = {kept('s')}"
     source = pa.RecordBatchReader.from_batches(schema, itertools.chain([first], decided))
     try:
         metrics = (
-            delta.merge(source, on, "s", "t")
+            delta.merge(source, _same_row(key), "s", "t")
             .when_matched_update_all()
             .when_not_matched_insert_all()
             .execute()
@@ -86,6 +80,16 @@ def rewrite_history(
         "inserted": metrics.get("num_target_rows_inserted", 0),
         "updated": metrics.get("num_target_rows_updated", 0),
     }
+
+
+def _same_row(key: str) -> str:
+    """The merge predicate of a history row: its record, its start, and whether it is a version (current,
+    or ended) or a deletion's own row (:func:`~.versions.is_deletion`)."""
+
+    def kept(side: str) -> str:
+        return f"({side}.{CURRENT} OR {side}.{VALID_TO} IS NOT NULL)"
+
+    return f"t.{q(key)} = s.{q(key)} AND t.{VALID_FROM} = s.{VALID_FROM} AND {kept('t')} = {kept('s')}"
 
 
 def table_version(table: ObjectStoragePath) -> dict[str, Any]:

@@ -7,6 +7,7 @@ staging and the summary are the same for every table.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -44,27 +45,68 @@ class TableFormat(Parquet):
     ) -> dict[str, Any] | None:
         """
         A history table: for each chunk of keys (one in memory at a time), read the rows of those records
-        and let ``decide(held, chunk)`` say which rows are new or changed; write them all in one commit
-        (``ids``: the key and version fields). ``None``: another writer committed since the rows were read,
-        so they must be decided again.
+        and let ``decide(held, n)`` say which rows of the ``n``-th chunk are new or changed; write them all
+        in one commit (``ids``: the key and version fields). ``None``: another writer committed since the
+        rows were read, so they must be decided again.
         """
         raise NotImplementedError
 
 
-def staged_table(parts: list[Any], exported_at: datetime, schema: Any) -> Any:
-    """The staged Parquet files as one Arrow table of the table's ``schema``, stamped when they were exported."""
-    import pyarrow as pa
+#: Records of an export a merge decides at once: its memory follows this, not the size of the export.
+CHUNK = 10_000
+
+
+@dataclass(frozen=True)
+class Staged:
+    """
+    A chunk of an export's staged records: whole row groups of one staged Parquet part, about
+    :data:`CHUNK` records (a merge reads one chunk at a time).
+    """
+
+    part: Any
+    groups: tuple[int, ...]
+
+    def read(self, columns: list[str] | None = None) -> Any:
+        """The chunk's records as an Arrow table (only ``columns``, if given)."""
+        import pyarrow.parquet as pq
+
+        with self.part.fs.open(self.part.path, "rb") as handle:
+            return pq.ParquetFile(handle).read_row_groups(list(self.groups), columns=columns)
+
+    def keys(self, key: str) -> list[Any]:
+        """The chunk's keys."""
+        return self.read([key]).column(key).to_pylist()
+
+    def rows(self, exported_at: datetime, schema: Any) -> Any:
+        """The chunk's records as an Arrow table of the table's ``schema``, stamped when they were exported."""
+        import pyarrow as pa
+
+        staged = self.read()
+        count = staged.num_rows
+        stamps = pa.array([exported_at] * count, schema.field("_exported_at").type)
+        columns = {"_exported_at": stamps, DELETED: pa.nulls(count, schema.field(DELETED).type)}
+        return pa.table(
+            [columns[f.name] if f.name in columns else staged.column(f.name).cast(f.type) for f in schema],
+            schema=schema,
+        )
+
+
+def staged_chunks(parts: list[Any], size: int | None = None) -> list[Staged]:
+    """The staged ``parts`` cut into chunks of whole row groups of about ``size`` records (:data:`CHUNK`)."""
     import pyarrow.parquet as pq
 
-    tables = []
+    size = size or CHUNK
+    chunks: list[Staged] = []
     for part in parts:
         with part.fs.open(part.path, "rb") as handle:
-            tables.append(pq.read_table(handle))
-    staged = pa.concat_tables(tables) if tables else schema.empty_table()
-    count = staged.num_rows
-    stamps = pa.array([exported_at] * count, schema.field("_exported_at").type)
-    columns = {"_exported_at": stamps, DELETED: pa.nulls(count, schema.field(DELETED).type)}
-    return pa.table(
-        [columns[f.name] if f.name in columns else staged.column(f.name).cast(f.type) for f in schema],
-        schema=schema,
-    )
+            meta = pq.ParquetFile(handle).metadata
+        group, rows = [], 0
+        for n in range(meta.num_row_groups):
+            group.append(n)
+            rows += meta.row_group(n).num_rows
+            if rows >= size:
+                chunks.append(Staged(part, tuple(group)))
+                group, rows = [], 0
+        if group:
+            chunks.append(Staged(part, tuple(group)))
+    return chunks

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from airflow_provider_akinon.compat import ObjectStoragePath
 from airflow_provider_akinon.errors import AkinonConfigError, ExportConsistencyError
 from airflow_provider_akinon.exports.tables.current import table_schema
-from airflow_provider_akinon.exports.tables.format import TableFormat, staged_table
+from airflow_provider_akinon.exports.tables.format import TableFormat, staged_chunks
 from airflow_provider_akinon.exports.tables.versions import (
     CURRENT,
     DELETED,
@@ -34,8 +35,6 @@ from airflow_provider_akinon.resources import Resource
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 5
-#: Records decided at once: a history merge's memory follows this, not the size of the export.
-CHUNK = 10_000
 
 
 def history_schema(resource: Resource) -> Any:
@@ -83,31 +82,27 @@ def merge_history(
         raise ExportConsistencyError(
             f"history=True keeps the versions of records; {resource.name} has no version field."
         )
-    coming = staged_table(parts, exported_at, table_schema(resource))
-    return write_history(table_format, resource, table, coming)
+    schema, key = table_schema(resource), resource.primary_key
+    chunks = [(chunk.keys(key), partial(chunk.rows, exported_at, schema)) for chunk in staged_chunks(parts)]
+    return write_history(table_format, resource, table, chunks)
 
 
-def write_history(table_format: Any, resource: Resource, table: ObjectStoragePath, coming: Any) -> dict:
+def write_history(
+    table_format: Any, resource: Resource, table: ObjectStoragePath, chunks: list[tuple[list[Any], Any]]
+) -> dict:
     """
-    Decide the rows of the records in ``coming`` (an Arrow table of versions, or of deletions) with what the
-    table holds of them, :data:`CHUNK` records at a time, and write them in one commit.
+    Decide the rows of the records each chunk brings (its keys, and how to read its versions or deletions:
+    an Arrow table) with what the table holds of them, one chunk in memory at a time, and write them all in
+    one commit.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     key, version = resource.primary_key, resource.version_field or ""
     schema = history_schema(resource)
-    keys = sorted(set(coming.column(key).to_pylist()))
-    chunks = [keys[start : start + CHUNK] for start in range(0, len(keys), CHUNK)]
 
-    def decide(held: list[Row], chunk: list[Any]) -> list[Row]:
-        mine = coming.filter(
-            pc.is_in(coming.column(key), value_set=pa.array(chunk, coming.schema.field(key).type))
-        )
-        return decided_rows(held, mine.to_pylist(), key, version)
+    def decide(held: list[Row], n: int) -> list[Row]:
+        return decided_rows(held, chunks[n][1]().to_pylist(), key, version)
 
     for attempt in range(1, MAX_ROUNDS + 1):
-        done = table_format.rewrite(table, schema, (key, version), chunks, decide)
+        done = table_format.rewrite(table, schema, (key, version), [keys for keys, _ in chunks], decide)
         if done is not None:
             log.info("History of %s in %s: %s", resource.name, table, done)
             return done

@@ -17,12 +17,12 @@ from typing import Any
 
 from airflow_provider_akinon.compat import ObjectStoragePath
 from airflow_provider_akinon.exports.tables.current import table_schema
-from airflow_provider_akinon.exports.tables.format import TableFormat, staged_table
+from airflow_provider_akinon.exports.tables.format import TableFormat, staged_chunks
 from airflow_provider_akinon.exports.tables.iceberg_maintain import maintain_iceberg
+from airflow_provider_akinon.exports.tables.iceberg_snapshot import commit
 from airflow_provider_akinon.exports.tables.iceberg_table import (
     Keys,
     columns_at,
-    commit,
     is_iceberg,
     rows_of,
     table_version,
@@ -46,9 +46,9 @@ def rewrite_history(
 
     def decided(iceberg: Any) -> Iterator[tuple[list[Row], Keys | None]]:
         counts.update(inserted=0, updated=0)
-        for chunk in chunks:  # one chunk of records in memory at a time
+        for n, chunk in enumerate(chunks):  # one chunk of records in memory at a time
             held = rows_of(iceberg, Keys(key, tuple(chunk)))
-            rows = decide(held, chunk)
+            rows = decide(held, n)
             new = {row_id(row, key, version) for row in rows}
             before = {row_id(row, key, version) for row in held}
             touched = {row[key] for row in rows}
@@ -69,49 +69,64 @@ def merge_into_iceberg(
     """
     Upsert the staged ``parts`` into the Iceberg ``table`` in one commit; return its version and counts.
 
-    The records stay in Arrow: only their key, version and parent are read into Python to decide each
-    one by the rules of :mod:`.versions`, and the rows written are taken from the staged ones (memory is
-    the export's in Arrow, not a dict per record).
+    The records stay in Arrow, a chunk of whole row groups at a time (:func:`~.format.staged_chunks`): only
+    their key, version and parent are read into Python to decide each one by the rules of
+    :mod:`.versions`, and the rows written are taken from the staged ones: memory follows a chunk, not the
+    export.
     """
-    import pyarrow as pa
-
     schema = table_schema(resource)
     key, version, parent = resource.primary_key, resource.version_field, resource.parent_field
-    source = staged_table(parts, exported_at, schema)
-    heads = source.select([name for name in (key, version, parent) if name]).to_pylist()
-    counts: dict[str, int] = {}
+    chunks = staged_chunks(parts)
+    counts = {"inserted": 0, "updated": 0, "staged": 0}
 
     def decide(iceberg: Any) -> Iterator[tuple[Any, Keys | None]]:
-        fields = [name for name in (key, version, parent, DELETED) if name]
-        held = {r[key]: r for r in rows_of(iceberg, Keys(key, tuple(h[key] for h in heads)), fields)}
-        if parent:  # and the deletions this table of children remembers of their parents
-            parents = tuple(sorted({h[parent] for h in heads}))
-            held |= {r[key]: r for r in rows_of(iceberg, Keys(parent, parents), fields) if r[key] < 0}
-        known = {r[parent]: r[DELETED] for r in held.values() if parent and r[key] < 0}
-        decided: dict[int, tuple[int, Any]] = {}  # key -> (the staged row, its deletion mark)
-        for n, head in enumerate(heads):
-            mark = known.get(head[parent]) if parent else None
-            if mark is not None and version and head.get(version) is not None and mark < head[version]:
-                mark = None  # a version newer than its parent's deletion lives
-            taken = decided.get(head[key])
-            now = {**heads[taken[0]], DELETED: taken[1]} if taken else held.get(head[key])
-            new = merged(now, {**head, DELETED: mark}, version)
-            if new is not None:
-                decided[head[key]] = (n, new[DELETED])
-        rows = source.take(pa.array([n for n, _ in decided.values()], pa.int64()))
-        marks = pa.array([mark for _, mark in decided.values()], schema.field(DELETED).type)
-        rows = rows.set_column(rows.schema.get_field_index(DELETED), DELETED, marks)
-        replaced = tuple(k for k in decided if k in held)
-        counts.update(inserted=len(decided) - len(replaced), updated=len(replaced))
-        yield rows, Keys(key, replaced) if replaced else None
+        counts.update(inserted=0, updated=0, staged=0)
+        for chunk in chunks:
+            source = chunk.rows(exported_at, schema)
+            rows, replaced = _decided(iceberg, source, (key, version, parent), counts)
+            yield rows, Keys(key, replaced) if replaced else None
 
     result = commit(table, schema, decide, "merging")
-    counts.setdefault("inserted", 0)
-    counts.setdefault("updated", 0)
-    result = {**result, **counts, "unchanged": len(heads) - counts["inserted"] - counts["updated"]}
+    staged = counts.pop("staged")
+    result = {**result, **counts, "unchanged": staged - counts["inserted"] - counts["updated"]}
     result.pop("rows", None)
     log.info("Merged %s into %s: %s", resource.name, table, result)
     return result
+
+
+def _decided(
+    iceberg: Any, source: Any, fields: tuple[str, str | None, str | None], counts: dict[str, int]
+) -> tuple[Any, tuple[Any, ...]]:
+    """The rows of ``source`` (a chunk of staged records) that change the table, with their deletion marks,
+    and the keys they replace; ``counts`` gain what was decided."""
+    import pyarrow as pa
+
+    key, version, parent = fields
+    heads = source.select([name for name in fields if name]).to_pylist()
+    wanted = [name for name in (key, version, parent, DELETED) if name]
+    held = {r[key]: r for r in rows_of(iceberg, Keys(key, tuple(h[key] for h in heads)), wanted)}
+    if parent:  # and the deletions this table of children remembers of their parents
+        parents = tuple(sorted({h[parent] for h in heads}))
+        held |= {r[key]: r for r in rows_of(iceberg, Keys(parent, parents), wanted) if r[key] < 0}
+    known = {r[parent]: r[DELETED] for r in held.values() if parent and r[key] < 0}
+    decided: dict[int, tuple[int, Any]] = {}  # key -> (the staged row, its deletion mark)
+    for n, head in enumerate(heads):
+        mark = known.get(head[parent]) if parent else None
+        if mark is not None and version and head.get(version) is not None and mark < head[version]:
+            mark = None  # a version newer than its parent's deletion lives
+        taken = decided.get(head[key])
+        now = {**heads[taken[0]], DELETED: taken[1]} if taken else held.get(head[key])
+        new = merged(now, {**head, DELETED: mark}, version)
+        if new is not None:
+            decided[head[key]] = (n, new[DELETED])
+    rows = source.take(pa.array([n for n, _ in decided.values()], pa.int64()))
+    marks = pa.array([mark for _, mark in decided.values()], source.schema.field(DELETED).type)
+    rows = rows.set_column(rows.schema.get_field_index(DELETED), DELETED, marks)
+    replaced = tuple(k for k in decided if k in held)
+    counts["inserted"] += len(decided) - len(replaced)
+    counts["updated"] += len(replaced)
+    counts["staged"] += len(heads)
+    return rows, replaced
 
 
 def apply_iceberg_deletions(

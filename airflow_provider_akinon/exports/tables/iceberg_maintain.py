@@ -25,7 +25,8 @@ from typing import Any
 
 from airflow_provider_akinon.compat import ObjectStoragePath
 from airflow_provider_akinon.exports.commit.storage import destination_path
-from airflow_provider_akinon.exports.tables.iceberg_table import Rewrite, open_table, provider_properties
+from airflow_provider_akinon.exports.tables.iceberg_snapshot import Rewrite
+from airflow_provider_akinon.exports.tables.iceberg_table import open_table, provider_properties
 
 log = logging.getLogger(__name__)
 

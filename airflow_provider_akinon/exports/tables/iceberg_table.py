@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import logging
 import re
-import uuid
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from airflow_provider_akinon.compat import ObjectStoragePath
-from airflow_provider_akinon.errors import DestinationError, ExportConsistencyError
+from airflow_provider_akinon.errors import DestinationError
 from airflow_provider_akinon.exports.tables.versions import Row
 
 log = logging.getLogger(__name__)
@@ -174,112 +171,6 @@ def rows_of(table: Any, keys: Keys, fields: list[str] | None = None) -> list[Row
     return scanned.filter(keys.mask(scanned)).to_pylist()
 
 
-def commit(
-    table_at: ObjectStoragePath,
-    schema: Any,
-    decide: Callable[[Any], Iterable[tuple[Any, Keys | None]]],
-    what: str,
-) -> dict[str, Any]:
-    """
-    Read and decide on the current table, then replace the rows decided in one commit of one snapshot;
-    decide again on the newer table when another writer committed first.
-
-    :param decide: given the table, batches of the rows to write (dicts, or an Arrow table) and of the rows
-        they replace (``None``: none): each batch written as it is decided, so memory follows a batch.
-    """
-    from pyiceberg.exceptions import CommitFailedException
-
-    for attempt in range(1, MAX_COMMITS + 1):
-        table = provider_properties(open_table(table_at, schema))
-        try:
-            with table.transaction() as tx:
-                written = replace(tx, decide(table))
-        except CommitFailedException as err:
-            log.warning(
-                "Another writer committed to %s first (%s); %s again (%d)", table_at, err, what, attempt
-            )
-            continue
-        if written:
-            table = open_table(table_at, None)
-        return {"table": table.location(), "table_version": _version(table), "rows": written}
-    raise ExportConsistencyError(
-        f"{table_at}: other writers kept committing first during {MAX_COMMITS} attempts; the table is unchanged "
-        "by this export. Retry it, or run fewer merges into one table at once (max_active_runs)."
-    )
-
-
-class Rewrite:
-    """
-    One snapshot of a transaction that deletes data files and adds others (PyIceberg's own pieces, as its
-    ``delete`` uses them: ``pyiceberg`` is pinned to the versions tested): a merge's (:func:`replace`) and a
-    compaction's. PyIceberg's ``overwrite`` makes two snapshots (a delete, then an append): a reader of the
-    one between sees the replaced records missing.
-    """
-
-    def __init__(self, tx: Any) -> None:
-        self.tx, self.meta, self.io = tx, tx.table_metadata, tx._table.io
-        self.uuid, self.counter = uuid.uuid4(), itertools.count(0)
-        self.deleted: list[Any] = []
-        self.added: list[Any] = []
-
-    def read(self, tasks: list[Any]) -> Any:
-        """The rows of the data files of ``tasks`` (scan tasks), as one Arrow table."""
-        from pyiceberg.expressions import AlwaysTrue
-        from pyiceberg.io.pyarrow import ArrowScan
-
-        return ArrowScan(self.meta, self.io, self.meta.schema(), AlwaysTrue()).to_table(tasks=tasks)
-
-    def write(self, rows: Any) -> None:
-        """Add ``rows`` (an Arrow table) as new data files."""
-        from pyiceberg.io.pyarrow import _dataframe_to_data_files
-
-        if len(rows):
-            self.added += _dataframe_to_data_files(
-                self.meta, rows, self.io, write_uuid=self.uuid, counter=self.counter
-            )
-
-    def commit(self) -> int:
-        """Stage the snapshot in the transaction (committed with it); the data files it added."""
-        with self.tx.update_snapshot().overwrite(commit_uuid=self.uuid) as snapshot:
-            for data_file in self.deleted:
-                snapshot.delete_data_file(data_file)
-            for data_file in self.added:
-                snapshot.append_data_file(data_file)
-        return len(self.added)
-
-
-def replace(tx: Any, batches: Iterable[tuple[Any, Keys | None]]) -> int:
-    """
-    In one snapshot of ``tx``: the rows of ``batches`` written (each batch as it comes), and the data files
-    holding the rows they replace rewritten without them; the rows written (none: no snapshot at all).
-    """
-    import pyarrow.compute as pc
-
-    rewrite, schema = Rewrite(tx), tx.table_metadata.schema().as_arrow()
-    column, written = None, 0
-    gone_keys: list[Any] = []
-    for rows, replaced in batches:
-        if len(rows):
-            arrow = _arrow(rows, schema)  # decided as dicts, or already in Arrow
-            rewrite.write(arrow)
-            written += len(arrow)
-        if replaced is not None:
-            column = replaced.column
-            gone_keys += replaced.values
-    if not written:
-        return 0
-    if column is not None and gone_keys:
-        gone = Keys(column, tuple(gone_keys))
-        for task in tx._scan(row_filter=gone.files()).plan_files():  # the files that may hold them
-            held = rewrite.read([task])
-            matched = gone.mask(held)
-            if pc.any(matched).as_py():
-                rewrite.deleted.append(task.file)
-                rewrite.write(held.filter(pc.invert(matched)))
-    rewrite.commit()
-    return written
-
-
 def provider_properties(table: Any) -> Any:
     """``table`` with :data:`PROPERTIES` set, in a commit of their own before any data commit (a table created
     elsewhere would replay this merge's first commit on a newer table otherwise)."""
@@ -290,13 +181,14 @@ def provider_properties(table: Any) -> Any:
     return table  # the transaction updated it in place
 
 
-def _arrow(rows: Any, schema: Any) -> Any:
+def as_arrow(rows: Any, schema: Any) -> Any:
+    """``rows`` (dicts, or an Arrow table) as an Arrow table of ``schema``."""
     import pyarrow as pa
 
     return rows.cast(schema) if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=schema)
 
 
-def _version(table: Any) -> int | None:
+def table_version_of(table: Any) -> int | None:
     """The table's version: the sequence number of its last commit (``None`` before the first)."""
     snapshot = table.current_snapshot()
     return snapshot.sequence_number if snapshot is not None else None
@@ -304,7 +196,7 @@ def _version(table: Any) -> int | None:
 
 def table_version(table: ObjectStoragePath) -> dict[str, Any]:
     """The table's current version, for an export that merged nothing."""
-    version = _version(open_table(table, None)) if is_iceberg(table) else None
+    version = table_version_of(open_table(table, None)) if is_iceberg(table) else None
     return {
         "table": _location(table),
         "table_version": version,

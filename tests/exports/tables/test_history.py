@@ -135,9 +135,9 @@ WITHOUT_PYICEBERG = pytest.mark.skipif(
 def test_a_history_table_takes_windows_and_deletions_in_any_order(
     tmp_path_factory, monkeypatch, table_format, batches, data
 ):
-    from airflow_provider_akinon.exports.tables import history
+    from airflow_provider_akinon.exports.tables import format as tables
 
-    monkeypatch.setattr(history, "CHUNK", 2)  # records decided a chunk at a time: several chunks a commit
+    monkeypatch.setattr(tables, "CHUNK", 2)  # records decided a chunk at a time: several chunks a commit
     pytest.importorskip("deltalake")
     from airflow_provider_akinon.exports import apply_deletions, destination_path
     from airflow_provider_akinon.exports.tables.history import merge_history
