@@ -15,7 +15,10 @@ Scenarios and targets:
       >= 7x a sequential per-order loop; batched with order__in: >= 20x
   (d) merging 20,000 changed orders into a Delta table of 1,000,000 (benchmarks/table_merge.py):
       seconds and peak RSS, and the same for a rerun
-  (f) the same merge into an Apache Iceberg table of 1,000,000 (benchmarks/table_merge.py --format iceberg)
+  (f) the same merge into an Apache Iceberg table of 1,000,000 (benchmarks/table_merge.py --format iceberg):
+      within 2x of (d)'s time
+  (i) the first load of 100,000 and of 1,000,000 exported orders into an empty table, Iceberg current state
+      and Delta and Iceberg history: peak RSS under 600 MB and flat as the export grows
   (e) a 20,000-order day of a 200,000-order tenant, 20 ms per request, for each tenant shape: the date
       filter honoured (keyset), ignored with id lookups (bisection), without id lookups (newest first),
       nothing but page (a full scan): requests and seconds against the keyset walk
@@ -361,6 +364,45 @@ def shapes(big: int, scale: int) -> list[str]:
     ]
 
 
+def table_merge(label: str, arguments: list[str], out: list[str]) -> str:
+    """Run benchmarks/table_merge.py with ``arguments``; its table joins ``out``, and is returned."""
+    merged = subprocess.run(
+        [sys.executable, str(HERE.parent / "table_merge.py"), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    text = merged.stdout.rstrip() if merged.returncode == 0 else f"\n{label} failed:\n{merged.stderr[-2000:]}"
+    out.append(text)
+    return text
+
+
+def merge_checks(merges: dict[str, str], loads: str) -> list[tuple[str, bool]]:
+    """(f) within 2x of (d)'s time; (i) every first load's peak RSS under 600 MB, and flat (within 25%)
+    between the two export sizes."""
+
+    def seconds(table: str) -> float:
+        rows = [line for line in table.splitlines() if line.startswith("| changes |")]
+        return float(rows[0].split("|")[2]) if rows else float("nan")
+
+    ratio = seconds(merges["(f)"]) / seconds(merges["(d)"])
+    peaks: dict[str, list[float]] = {}
+    for line in loads.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 4 and cells[3].replace(".", "").isdigit():
+            peaks.setdefault(cells[0], []).append(float(cells[3]))
+    under = bool(peaks) and all(max(values) < 600 for values in peaks.values())
+    flat = bool(peaks) and all(max(values) <= 1.25 * min(values) for values in peaks.values())
+    shown = "; ".join(
+        f"{name}: {' -> '.join(f'{v:.0f}' for v in values)} MB" for name, values in peaks.items()
+    )
+    return [
+        (f"(f) Iceberg merge within 2x of (d) Delta's time ({ratio:.1f}x)", ratio <= 2),
+        (f"(i) first loads' peak RSS under 600 MB ({shown})", under),
+        ("(i) peak RSS flat (within 25%) from the smaller export to the 10x larger one", flat),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command")
@@ -474,27 +516,23 @@ def main() -> None:
             c_seq["seconds"] / c_batch["seconds"] >= 20,
         ),
     ]
+    merges = {}
     for label, table_format in (("(d)", "delta"), ("(f)", "iceberg")):
         print(
             f"{label} {table_format} merge of {20_000 // scale:,} changes into {1_000_000 // scale:,} orders ..."
         )
-        merged = subprocess.run(
-            [
-                sys.executable,
-                str(HERE.parent / "table_merge.py"),
-                "--format",
-                table_format,
-                "--rows",
-                str(1_000_000 // scale),
-                "--changed",
-                str(20_000 // scale),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=3600,
-        )
-        failed = f"\n{label} failed:\n{merged.stderr[-2000:]}"
-        out.append(merged.stdout.rstrip() if merged.returncode == 0 else failed)
+        arguments = [
+            "--format",
+            table_format,
+            "--rows",
+            str(1_000_000 // scale),
+            "--changed",
+            str(20_000 // scale),
+        ]
+        merges[label] = table_merge(label, arguments, out)
+    print(f"(i) first loads of {100_000 // scale:,} and {1_000_000 // scale:,} orders ...")
+    loads = table_merge("(i)", ["--loads", str(100_000 // scale), str(1_000_000 // scale)], out)
+    checks += merge_checks(merges, loads)
 
     out += shapes(big, scale)
     import peers  # the peers a data team would pick instead: dlt, a Singer tap (benchmarks/peers.py)

@@ -54,7 +54,10 @@ def build(folder: Path, rows: int, changed: int, file_format: str) -> tuple[str,
         append(table, pa.table(columns, schema=schema), file_format)
 
     data = AkinonData(orders=changed, start="2026-02-01", days=1, seed=3)
-    chosen = sorted(random.Random(5).sample(range(rows - 100_000 + 1, rows + 1), changed))
+    if rows:  # newer versions of orders among the newest 100,000
+        chosen = sorted(random.Random(5).sample(range(max(1, rows - 100_000 + 1), rows + 1), changed))
+    else:  # a first load: the orders themselves
+        chosen = list(range(1, changed + 1))
     writer = PartWriter(
         ObjectStoragePath(f"file://{folder}/staging"), "s00000", format_named("parquet"), ORDERS, 1 << 40
     )
@@ -83,8 +86,8 @@ def append(table: str, rows, file_format: str) -> None:
     write_deltalake(table, rows, mode="append")
 
 
-def merge(file_format: str, table: str, parts: list[str]) -> dict:
-    """Child process: one merge, timed, with this process's peak RSS."""
+def merge(file_format: str, table: str, parts: list[str], history: bool = False) -> dict:
+    """Child process: one merge (into a history table with ``history``), timed, with this process's peak RSS."""
     import logging
 
     from airflow_provider_akinon.compat import ObjectStoragePath
@@ -95,7 +98,12 @@ def merge(file_format: str, table: str, parts: list[str]) -> dict:
     staged = [ObjectStoragePath(f"file://{part}") for part in parts]
     target = ObjectStoragePath(f"file://{table}")
     started = time.perf_counter()
-    result = format_named(file_format).merge(ORDERS, target, staged, datetime.now(UTC))
+    chosen = format_named(file_format)
+    if history:
+        from airflow_provider_akinon.exports.tables.history import History
+
+        chosen = History.of(chosen)
+    result = chosen.merge(ORDERS, target, staged, datetime.now(UTC))
     return {
         **result,
         "seconds": time.perf_counter() - started,
@@ -103,8 +111,31 @@ def merge(file_format: str, table: str, parts: list[str]) -> dict:
     }
 
 
-def measure(file_format: str, table: str, parts: list[str]) -> dict:
-    return run_child(str(HERE), "--format", file_format, "--merge", table, *parts, what="merge")
+def measure(file_format: str, table: str, parts: list[str], history: bool = False) -> dict:
+    flags = ["--history"] if history else []
+    return run_child(str(HERE), "--format", file_format, *flags, "--merge", table, *parts, what="merge")
+
+
+def loads(sizes: list[int]) -> list[str]:
+    """(i): the first load of ``sizes`` orders into an empty table, current state (Iceberg) and history
+    (Delta, Iceberg): peak RSS as the export grows (a merge reads it a chunk at a time)."""
+    lines = [
+        "\n(i) the first load of an export into an empty table (file://, one commit): peak RSS as the export grows",
+        "| merge | orders exported | seconds | peak RSS MB |",
+        "|---|---|---|---|",
+    ]
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            _, parts = build(Path(tmp), 0, size, "delta")
+            for label, file_format, history in (
+                ("Iceberg, current state", "iceberg", False),
+                ("Delta, history", "delta", True),
+                ("Iceberg, history", "iceberg", True),
+            ):
+                table = str(Path(tmp) / f"{file_format}-{history}")
+                result = measure(file_format, table, parts, history)
+                lines.append(f"| {label} | {size:,} | {result['seconds']:.2f} | {result['rss_mb']:.0f} |")
+    return lines
 
 
 def run(rows: int, changed: int, file_format: str) -> list[str]:
@@ -131,10 +162,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--changed", type=int, default=20_000)
     parser.add_argument("--format", default="delta", choices=("delta", "iceberg"))
+    parser.add_argument("--history", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--merge", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--loads", type=int, nargs="+", help="(i): first loads of these many orders")
     args = parser.parse_args()
     if args.merge:
-        report(merge(args.format, args.merge[0], args.merge[1:]))
+        report(merge(args.format, args.merge[0], args.merge[1:], args.history))
+        return
+    if args.loads:
+        print("\n".join(loads(args.loads)))
         return
     print("\n".join(run(args.rows, args.changed, args.format)))
 
