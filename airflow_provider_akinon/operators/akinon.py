@@ -77,7 +77,9 @@ class FetchAkinonListOperator(BaseOperator):
         one event without a key: a DAG scheduled the usual way (``schedule=[asset]``) runs on it, which
         keyed events would not trigger. A consumer of both kinds needs two outlets.
     :param history: with ``delta`` or ``iceberg``: keep every version the exports saw (``valid_from``,
-        ``valid_to``, ``is_current``) instead of the current state.
+        ``valid_to``, ``is_current``) instead of the current state: ``True``, or the table's layout as a
+        dict (``validity_columns``, ``open_end``, ``version_on``, ``deletion_rows``: see
+        :class:`~airflow_provider_akinon.exports.tables.history_options.HistoryOptions`).
     :param page_size: records per request; default: the connection's, else the largest the API allows.
     :param max_concurrency: requests in flight at once (bounded memory: page size x concurrency).
     :param window_step: walk a long window in sub-windows of this size (a timedelta, or ``P1D``).
@@ -130,7 +132,7 @@ class FetchAkinonListOperator(BaseOperator):
         orders_from: Any = None,
         window_on: str = "orders",
         allow_full_scan: bool = False,
-        history: bool = False,
+        history: Any = False,
         partition_by: Any = None,
         partition_events: bool = False,
         **kwargs: Any,
@@ -158,7 +160,7 @@ class FetchAkinonListOperator(BaseOperator):
         resource = self.list_resource
         file_format = format_named(self.file_format)
         if self.history:
-            file_format = History.of(file_format)
+            file_format = History.of(file_format, self.history)
         ask = build_ask(resource, {name: getattr(self, name) for name in ARGUMENTS}, context)
         step = parse_step(self.partition_by, ask.window)
         exports = Exports(self.hook, resource, file_format=file_format, max_file_bytes=self.max_file_bytes)

@@ -102,7 +102,7 @@ def apply_deletions(
     match: str = "id",
     resource: str | None = None,
     table_format: str | None = None,
-    history: bool = False,
+    history: Any = False,
 ) -> dict[str, Any]:
     """
     Mark as deleted in the Delta or Iceberg ``table`` the rows the ``deleted_items`` export ``deletions`` names.
@@ -114,15 +114,17 @@ def apply_deletions(
         exist yet, it is created to hold the tombstones. Default: ``orders`` where ``match`` is ``id``.
     :param table_format: ``delta`` or ``iceberg``: needed where the folder holds no table yet (the table
         is created in that format); else what the folder holds, which it must match.
-    :param history: the table is a history table (``history=True``): each deletion is a row of its own,
-        and ends the version it deleted.
+    :param history: the table is a history table (``history=True``, or the options it was created with:
+        a dict or :class:`~.history_options.HistoryOptions`): each deletion ends the version it deleted
+        (and is a row of its own, unless ``deletion_rows`` is off); a table of children
+        (``resource='order_items', match='order'``) retires the items of each deleted order.
     """
     uri = deletions.get("uri") if isinstance(deletions, dict) else deletions
     kind = resource or ("orders" if match == "id" else None)
     at = destination_path(table)
     chosen = table_format_at(at, table_format, default=None)  # never the other format beside a table
     if history:
-        return _history(uri, at, model, match, kind, chosen.name)
+        return _history(uri, at, model, match, kind, chosen.name, history)
     if chosen.name == Iceberg.name:
         return _iceberg(uri, at, model, match, kind)
     from deltalake import DeltaTable
@@ -144,20 +146,27 @@ def apply_deletions(
 
 
 def _history(
-    uri: Any, at: Any, model: str, match: str, kind: str | None, table_format: str | None
+    uri: Any, at: Any, model: str, match: str, kind: str | None, table_format: str | None, history: Any
 ) -> dict[str, Any]:
-    """The deletions of records of a history table: rows of their own; the versions they ended close."""
+    """The deletions of records of a history table: rows of their own; the versions they ended close. A
+    table of children (``match`` their parent's column) retires the children of a deleted parent: each
+    of them is deleted at its parent's deletion."""
     from airflow_provider_akinon.exports.tables.history import write_history
+    from airflow_provider_akinon.exports.tables.history_options import HistoryOptions
 
-    if kind is None or resource_named(kind).primary_key != match:
+    if kind is None:
         raise AkinonConfigError(
-            "A history table takes deletions of its own records (match its key, resource='orders'); "
-            "the versions of a deleted order's items end with their own deletions."
+            "A history table takes deletions of the list it holds: name it (resource='orders', or "
+            "resource='order_items' with match='order' to retire the items of deleted orders)."
         )
-    key = resource_named(kind).primary_key
+    resource = resource_named(kind)
+    key, chosen = resource.primary_key, table_format_at(at, table_format)
+    deleted = _deletions(uri, model, tombstone_keys=False, every=True).to_pylist()
+    if match != key:
+        deleted = list(_children(chosen, at, match, key, deleted))
     rows = [
         {key: d["object_id"], DELETED: d["d"], "_record": d["record"], "_exported_at": d["exported_at"]}
-        for d in _deletions(uri, model, tombstone_keys=False, every=True).to_pylist()
+        for d in deleted
     ]
     if not rows:
         return {"table": str(at), "deleted": 0}
@@ -169,8 +178,47 @@ def _history(
         (keys[start : start + CHUNK], partial(deletions.slice, start, CHUNK))
         for start in range(0, len(keys), CHUNK)
     ]
-    done = write_history(table_format_at(at, table_format), resource_named(kind), at, chunks)
+    done = write_history(chosen, resource, at, chunks, HistoryOptions.of(history))
     return {**done, "deleted": len(rows)}
+
+
+def _children(chosen: Any, at: Any, match: str, key: str, deleted: list[dict]) -> Any:
+    """The deletions of the children a history table holds of the deleted parents (``match``: the
+    children's column naming their parent), a chunk of parents at a time: each child is deleted when its
+    parent was."""
+    columns = chosen.columns(at)
+    if columns is None:  # no table, no children yet: nothing to retire
+        return
+    if match not in columns:
+        raise AkinonConfigError(
+            f"{at} has no column {match!r} naming the parent of its records: match the parent's column "
+            f"(one of {columns[:8]}), or key={key!r} for deletions of its own records."
+        )
+    for start in range(0, len(deleted), CHUNK):
+        parents: dict[Any, list[dict]] = {}
+        for d in deleted[start : start + CHUNK]:
+            parents.setdefault(d["object_id"], []).append(d)
+        held = _rows_where(chosen, at, match, list(parents), [key, match])
+        for child, parent in sorted(set(zip(held[key], held[match], strict=True))):
+            for d in parents[parent]:
+                yield {**d, "object_id": child}
+
+
+def _rows_where(chosen: Any, at: Any, column: str, values: list[Any], columns: list[str]) -> dict:
+    """The ``columns`` of the table's rows whose ``column`` is one of ``values``, as lists."""
+    if chosen.name == Iceberg.name:
+        from pyiceberg.expressions import In
+
+        found = open_iceberg(at, None).scan(row_filter=In(column, values), selected_fields=tuple(columns))
+        table = found.to_arrow()
+    else:
+        import pyarrow.compute as pc
+        from deltalake import DeltaTable
+
+        location, options = table_location(at)
+        dataset = DeltaTable(location, storage_options=options).to_pyarrow_dataset()
+        table = dataset.to_table(filter=pc.field(column).isin(values), columns=columns)
+    return {name: table.column(name).to_pylist() for name in columns}
 
 
 def _iceberg(uri: Any, at: Any, model: str, match: str, kind: str | None) -> dict[str, Any]:

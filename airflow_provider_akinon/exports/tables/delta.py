@@ -26,7 +26,7 @@ from airflow_provider_akinon.compat import ObjectStoragePath
 from airflow_provider_akinon.exports.commit.storage import DELTA_LOG, destination_path
 from airflow_provider_akinon.exports.tables.current import merge_into_table, open_table, q, table_location
 from airflow_provider_akinon.exports.tables.format import TableFormat
-from airflow_provider_akinon.exports.tables.versions import CURRENT, VALID_FROM, VALID_TO
+from airflow_provider_akinon.exports.tables.history_options import GONE, HistoryOptions
 
 log = logging.getLogger(__name__)
 
@@ -34,40 +34,42 @@ __all__ = ["Delta", "maintain_delta", "merge_into_table", "table_location", "tab
 
 
 def rewrite_history(
-    table: ObjectStoragePath, schema: Any, ids: tuple[str, str], chunks: list[list[Any]], decide: Any
+    table: ObjectStoragePath, schema: Any, ids: tuple[str, str, Any], chunks: list[list[Any]], decide: Any
 ) -> dict[str, Any] | None:
     """
     For each chunk of keys of a history table, read the rows of those records and let ``decide(held,
-    chunk)`` say which rows are new or changed; merge them all in one commit, streamed chunk by chunk,
-    matched by :func:`~.versions.row_id` (``ids``: the key and version fields). ``None``: another writer
-    committed since the rows were read (the commit failed, or landed after another), so they must be
-    decided again.
+    chunk)`` say which rows are new or changed (or ``_gone``); merge them all in one commit, streamed
+    chunk by chunk, matched by :func:`~.versions.row_id` (``ids``: the key, the version field and the
+    table's :class:`~.history_options.HistoryOptions`). ``None``: another writer committed since the rows
+    were read (the commit failed, or landed after another), so they must be decided again.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
     from deltalake.exceptions import CommitFailedError
 
-    (key, _), uri, options = ids, *table_location(table)
+    (key, _, layout), uri, options = ids, *table_location(table)
     delta = open_table(uri, schema, options)
     read_at, dataset = delta.version(), delta.to_pyarrow_dataset()
+    source_schema = schema.append(pa.field(GONE, pa.bool_()))
 
     def batches() -> Iterator[Any]:
         for n, chunk in enumerate(chunks):  # one chunk of records in memory at a time
             rows = decide(dataset.to_table(filter=pc.field(key).isin(chunk)).to_pylist(), n)
             if rows:
-                yield pa.RecordBatch.from_pylist(rows, schema=schema)
+                yield pa.RecordBatch.from_pylist([{GONE: False, **row} for row in rows], schema=source_schema)
 
     decided = batches()
     first = next(decided, None)
     if first is None:
         return {"table": uri, "table_version": read_at, "inserted": 0, "updated": 0}
 
-    source = pa.RecordBatchReader.from_batches(schema, itertools.chain([first], decided))
+    source = pa.RecordBatchReader.from_batches(source_schema, itertools.chain([first], decided))
     try:
         metrics = (
-            delta.merge(source, _same_row(key), "s", "t")
-            .when_matched_update_all()
-            .when_not_matched_insert_all()
+            delta.merge(source, _same_row(key, layout), "s", "t")
+            .when_matched_delete(f"s.{GONE}")
+            .when_matched_update_all(f"NOT s.{GONE}", except_cols=[GONE])
+            .when_not_matched_insert_all(f"NOT s.{GONE}", except_cols=[GONE])
             .execute()
         )
     except CommitFailedError:
@@ -82,14 +84,15 @@ def rewrite_history(
     }
 
 
-def _same_row(key: str) -> str:
+def _same_row(key: str, layout: HistoryOptions) -> str:
     """The merge predicate of a history row: its record, its start, and whether it is a version (current,
     or ended) or a deletion's own row (:func:`~.versions.is_deletion`)."""
+    start = q(layout.valid_from)
 
     def kept(side: str) -> str:
-        return f"({side}.{CURRENT} OR {side}.{VALID_TO} IS NOT NULL)"
+        return f"({side}.{q(layout.is_current)} OR {side}.{q(layout.valid_to)} IS NOT NULL)"
 
-    return f"t.{q(key)} = s.{q(key)} AND t.{VALID_FROM} = s.{VALID_FROM} AND {kept('t')} = {kept('s')}"
+    return f"t.{q(key)} = s.{q(key)} AND t.{start} = s.{start} AND {kept('t')} = {kept('s')}"
 
 
 def table_version(table: ObjectStoragePath) -> dict[str, Any]:

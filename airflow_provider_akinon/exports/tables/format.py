@@ -41,13 +41,13 @@ class TableFormat(Parquet):
         raise NotImplementedError
 
     def rewrite(
-        self, table: Any, schema: Any, ids: tuple[str, str], chunks: list[list[Any]], decide: Any
+        self, table: Any, schema: Any, ids: tuple[str, str, Any], chunks: list[list[Any]], decide: Any
     ) -> dict[str, Any] | None:
         """
         A history table: for each chunk of keys (one in memory at a time), read the rows of those records
         and let ``decide(held, n)`` say which rows of the ``n``-th chunk are new or changed; write them all
-        in one commit (``ids``: the key and version fields). ``None``: another writer committed since the
-        rows were read, so they must be decided again.
+        in one commit (``ids``: the key and version fields, and the table's layout). ``None``: another
+        writer committed since the rows were read, so they must be decided again.
         """
         raise NotImplementedError
 

@@ -2,7 +2,8 @@
 
 A row is one version of a record: its columns as exported, ``valid_from`` (its ``modified_date``),
 ``valid_to`` (the next version's, or the deletion that ended it), ``is_current`` and ``_deleted_at``
-(the deletion that ended it). Deletions applied to a history table are rows of their own. An export
+(the deletion that ended it). Deletions applied to a history table are rows of their own. The names, the
+open end, what makes a version and the deletions' rows are options (:mod:`.history_options`). An export
 reads every row of the records it brings, decides their rows again from all the versions and deletions
 known (:func:`~airflow_provider_akinon.exports.tables.versions.history_of`) and writes them in one
 commit: so a version is never kept twice, a replayed or older window changes nothing, and a later window
@@ -21,13 +22,20 @@ from airflow_provider_akinon.compat import ObjectStoragePath
 from airflow_provider_akinon.errors import AkinonConfigError, ExportConsistencyError
 from airflow_provider_akinon.exports.tables.current import table_schema
 from airflow_provider_akinon.exports.tables.format import TableFormat, staged_chunks
+from airflow_provider_akinon.exports.tables.history_options import (
+    CONTENT,
+    FOLDED,
+    GONE,
+    HistoryOptions,
+    content_hash,
+)
 from airflow_provider_akinon.exports.tables.versions import (
     CURRENT,
     DELETED,
-    VALID_FROM,
     VALID_TO,
     Row,
     history_of,
+    is_deletion,
     row_id,
 )
 from airflow_provider_akinon.resources import Resource
@@ -37,36 +45,55 @@ log = logging.getLogger(__name__)
 MAX_ROUNDS = 5
 
 
-def history_schema(resource: Resource) -> Any:
-    """The current-state schema of ``resource`` plus ``valid_from``, ``valid_to`` and ``is_current``."""
+def history_schema(resource: Resource, options: HistoryOptions | None = None) -> Any:
+    """The current-state schema of ``resource`` plus the validity columns (``valid_from``, ``valid_to``,
+    ``is_current``) and, where versions are told by content, the content's hash and the starts folded."""
     import pyarrow as pa
 
+    options = options or HistoryOptions()
     stamp = pa.timestamp("us", tz="UTC")
-    return (
+    schema = (
         table_schema(resource)
-        .append(pa.field(VALID_FROM, stamp, nullable=False))
-        .append(pa.field(VALID_TO, stamp, nullable=True))
-        .append(pa.field(CURRENT, pa.bool_(), nullable=False))
+        .append(pa.field(options.valid_from, stamp, nullable=False))
+        .append(pa.field(options.valid_to, stamp, nullable=True))
+        .append(pa.field(options.is_current, pa.bool_(), nullable=False))
     )
+    if options.content:
+        schema = schema.append(pa.field(CONTENT, pa.string())).append(pa.field(FOLDED, pa.list_(stamp)))
+    return schema
 
 
-def decided_rows(held: list[Row], coming: list[Row], key: str, version: str) -> list[Row]:
-    """The rows of every record in ``coming``, decided again with what the table ``held`` of them; only
-    those that differ from what it holds."""
+def decided_rows(
+    held: list[Row], coming: list[Row], key: str, version: str, options: HistoryOptions | None = None
+) -> list[Row]:
+    """
+    The rows of every record in ``coming``, decided again with what the table ``held`` of them (both in the
+    table's names); only those that differ from what it holds, and those it holds that the rules no longer
+    decide, marked ``_gone``.
+    """
+    options = options or HistoryOptions()
+    content = CONTENT if options.content else None
     rows: dict[Any, list[Row]] = {}
-    for row in [*held, *coming]:
+    for row in held:
+        rows.setdefault(row[key], []).append(options.inward(row))
+    for row in coming:
+        if content and not is_deletion(row, version):
+            row = {**row, CONTENT: content_hash(row, version)}
         rows.setdefault(row[key], []).append(row)
-    before = {_state(row, key, version) for row in held}
-    return [
-        row
-        for record in rows.values()
-        for row in history_of(record, version)
-        if _state(row, key, version) not in before
-    ]
+    before = {_state(options.inward(row), key, version): row for row in held}
+    decided, kept = [], set()
+    for record in rows.values():
+        for row in history_of(record, version, key=key, content=content, deletion_rows=options.deletion_rows):
+            kept.add(row_id(row, key, version))
+            if _state(row, key, version) not in before:
+                decided.append(options.outward(row))
+    gone = [row for state, row in before.items() if tuple(state[:3]) not in kept]
+    return decided + [{**row, GONE: True} for row in gone]
 
 
 def _state(row: Row, key: str, version: str) -> tuple:
-    return (*row_id(row, key, version), row.get(VALID_TO), row.get(CURRENT), row.get(DELETED))
+    folded = tuple(row.get(FOLDED) or ())
+    return (*row_id(row, key, version), row.get(VALID_TO), row.get(CURRENT), row.get(DELETED), folded)
 
 
 def merge_history(
@@ -75,6 +102,7 @@ def merge_history(
     table: ObjectStoragePath,
     parts: list[ObjectStoragePath],
     exported_at: datetime,
+    options: HistoryOptions | None = None,
 ) -> dict[str, Any]:
     """Add the staged versions to the history ``table`` (``table_format``'s), in one commit."""
     version = resource.version_field
@@ -84,25 +112,31 @@ def merge_history(
         )
     schema, key = table_schema(resource), resource.primary_key
     chunks = [(chunk.keys(key), partial(chunk.rows, exported_at, schema)) for chunk in staged_chunks(parts)]
-    return write_history(table_format, resource, table, chunks)
+    return write_history(table_format, resource, table, chunks, options)
 
 
 def write_history(
-    table_format: Any, resource: Resource, table: ObjectStoragePath, chunks: list[tuple[list[Any], Any]]
+    table_format: Any,
+    resource: Resource,
+    table: ObjectStoragePath,
+    chunks: list[tuple[list[Any], Any]],
+    options: HistoryOptions | None = None,
 ) -> dict:
     """
     Decide the rows of the records each chunk brings (its keys, and how to read its versions or deletions:
     an Arrow table) with what the table holds of them, one chunk in memory at a time, and write them all in
     one commit.
     """
+    options = options or HistoryOptions()
     key, version = resource.primary_key, resource.version_field or ""
-    schema = history_schema(resource)
+    schema = history_schema(resource, options)
+    options.check(table_format.columns(table))
 
     def decide(held: list[Row], n: int) -> list[Row]:
-        return decided_rows(held, chunks[n][1]().to_pylist(), key, version)
+        return decided_rows(held, chunks[n][1]().to_pylist(), key, version, options)
 
     for attempt in range(1, MAX_ROUNDS + 1):
-        done = table_format.rewrite(table, schema, (key, version), [keys for keys, _ in chunks], decide)
+        done = table_format.rewrite(table, schema, (key, version, options), [k for k, _ in chunks], decide)
         if done is not None:
             log.info("History of %s in %s: %s", resource.name, table, done)
             return done
@@ -119,21 +153,24 @@ class History(TableFormat):
     ``table_format`` (Delta or Iceberg), which decides how rows are read and written.
 
     :param table_format: the table format whose tables hold the history.
+    :param options: the table's layout (:class:`~.history_options.HistoryOptions`; default: ``history=True``'s).
     """
 
-    def __init__(self, table_format: Any) -> None:
+    def __init__(self, table_format: Any, options: HistoryOptions | None = None) -> None:
         self.table_format = table_format
+        self.options = options or HistoryOptions()
         self.name, self.needs = table_format.name, table_format.needs
 
     @classmethod
-    def of(cls, file_format: Any) -> History:
-        """The history table of ``file_format``; a format that is not a table has none."""
+    def of(cls, file_format: Any, history: Any = True) -> History:
+        """The history table of ``file_format`` laid out as ``history`` says (``True``, a dict of options or
+        :class:`~.history_options.HistoryOptions`); a format that is not a table has none."""
         if not file_format.table:
             raise AkinonConfigError(
                 f"history=True keeps versions in a table: use file_format='delta' or 'iceberg', not "
                 f"{file_format.name!r}."
             )
-        return cls(file_format)
+        return cls(file_format, HistoryOptions.of(history))
 
     def merge(
         self,
@@ -143,7 +180,7 @@ class History(TableFormat):
         exported_at: datetime,
     ) -> dict[str, Any]:
         """Add the staged versions to the history table, in one commit."""
-        return merge_history(self.table_format, resource, table, parts, exported_at)
+        return merge_history(self.table_format, resource, table, parts, exported_at, self.options)
 
     def version(self, table: ObjectStoragePath) -> dict[str, Any]:
         """The history table's version."""

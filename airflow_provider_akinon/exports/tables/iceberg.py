@@ -18,6 +18,7 @@ from typing import Any
 from airflow_provider_akinon.compat import ObjectStoragePath
 from airflow_provider_akinon.exports.tables.current import table_schema
 from airflow_provider_akinon.exports.tables.format import TableFormat, staged_chunks
+from airflow_provider_akinon.exports.tables.history_options import GONE
 from airflow_provider_akinon.exports.tables.iceberg_maintain import maintain_iceberg
 from airflow_provider_akinon.exports.tables.iceberg_snapshot import commit
 from airflow_provider_akinon.exports.tables.iceberg_table import (
@@ -34,29 +35,35 @@ log = logging.getLogger(__name__)
 
 
 def rewrite_history(
-    table: ObjectStoragePath, schema: Any, ids: tuple[str, str], chunks: list[list[Any]], decide: Any
+    table: ObjectStoragePath, schema: Any, ids: tuple[str, str, Any], chunks: list[list[Any]], decide: Any
 ) -> dict[str, Any] | None:
     """
     Read the rows of the records of each chunk of keys of a history table, let ``decide(held, chunk)`` say
-    which rows are new or changed, and write the records' rows so, every chunk in one commit; ``ids``: the
-    key and version fields (a row is identified by :func:`~.versions.row_id`).
+    which rows are new or changed (and which it holds no more: ``_gone``), and write the records' rows so,
+    every chunk in one commit; ``ids``: the key and version fields and the table's
+    :class:`~.history_options.HistoryOptions` (a row is identified by :func:`~.versions.row_id`).
     """
-    key, version = ids
+    key, version, layout = ids
     counts = {"inserted": 0, "updated": 0}
+
+    def rid(row: Row) -> tuple:
+        return row_id(layout.inward(row), key, version)
 
     def decided(iceberg: Any) -> Iterator[tuple[list[Row], Keys | None]]:
         counts.update(inserted=0, updated=0)
         for n, chunk in enumerate(chunks):  # one chunk of records in memory at a time
             held = rows_of(iceberg, Keys(key, tuple(chunk)))
             rows = decide(held, n)
-            new = {row_id(row, key, version) for row in rows}
-            before = {row_id(row, key, version) for row in held}
-            touched = {row[key] for row in rows}
-            kept = [r for r in held if r[key] in touched and row_id(r, key, version) not in new]
+            gone = {rid(row) for row in rows if row.get(GONE)}
+            rows = [row for row in rows if not row.get(GONE)]
+            new = {rid(row) for row in rows}
+            before = {rid(row) for row in held}
+            touched = {row[key] for row in rows} | {k for k, *_ in gone}
+            kept = [r for r in held if r[key] in touched and rid(r) not in new | gone]
             counts["inserted"] += len(new - before)
             counts["updated"] += len(new & before)
             replaced = tuple(sorted(touched & {row[key] for row in held}))
-            yield ([*kept, *rows] if rows else []), (Keys(key, replaced) if replaced else None)
+            yield ([*kept, *rows] if touched else []), (Keys(key, replaced) if replaced else None)
 
     result = commit(table, schema, decided, "writing the history")
     result.pop("rows", None)

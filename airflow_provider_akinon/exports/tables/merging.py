@@ -11,11 +11,11 @@ from airflow_provider_akinon.exports.commit.pinned import pinned_copies
 from airflow_provider_akinon.exports.commit.storage import destination_path
 from airflow_provider_akinon.exports.formats.base import Format
 from airflow_provider_akinon.exports.formats.parquet import Parquet
+from airflow_provider_akinon.exports.tables.current import table_schema
 from airflow_provider_akinon.exports.tables.delta import Delta
 from airflow_provider_akinon.exports.tables.format import TableFormat
 from airflow_provider_akinon.exports.tables.history import History
 from airflow_provider_akinon.exports.tables.iceberg import Iceberg
-from airflow_provider_akinon.exports.tables.versions import VALID_FROM
 from airflow_provider_akinon.resources import Resource, resource_named
 
 #: The table formats, by name (the registry of every format, ``exports/registry.py``, lists them too).
@@ -29,12 +29,13 @@ def held_at(table: Any) -> TableFormat | None:
 
 
 def table_format_at(
-    table: Any, table_format: str | None = None, *, history: bool = False, default: str | None = Delta.name
+    table: Any, table_format: str | None = None, *, history: Any = False, default: str | None = Delta.name
 ) -> TableFormat:
     """
     The table format of ``table``: what the destination holds, which ``table_format`` (if given) must be;
     where it holds none, ``table_format``, else ``default`` (``None``: refused, naming the argument). The
-    other format's table is never created beside one; its history table with ``history``.
+    other format's table is never created beside one; its history table with ``history`` (``True``, or
+    the table's options: :class:`~.history_options.HistoryOptions` or a dict of them).
     """
     held = held_at(table)
     name = table_format or (held.name if held is not None else default)
@@ -54,7 +55,7 @@ def table_format_at(
             f"would split the data. Merge with table_format={held.name!r}, or give the {name} table a folder "
             "of its own."
         )
-    return History.of(chosen) if history else chosen
+    return History.of(chosen, history) if history else chosen
 
 
 def preflight(chosen: Format, resource: Resource, table: Any) -> None:
@@ -66,16 +67,22 @@ def preflight(chosen: Format, resource: Resource, table: Any) -> None:
     history = isinstance(chosen, History)
     base = table_format_at(table, chosen.name)
     columns = base.columns(destination_path(table))
-    if columns is not None and (VALID_FROM in columns) != history:
+    if isinstance(chosen, History):
+        held_history = columns is not None and chosen.options.valid_from in columns
+    else:  # a history table of any layout holds columns beyond the current state's
+        held_history = columns is not None and bool(set(columns) - set(table_schema(resource).names))
+    if columns is not None and held_history != history:
         kind = ("a current-state", "history") if history else ("a history", "current-state")
         raise DestinationError(
             f"{destination_path(table)} holds {kind[0]} table of {resource.name}; this {kind[1]} export is "
             f"not merged into it. Give it a folder of its own{'' if history else ', or export with history=True'}."
         )
+    if isinstance(chosen, History):
+        chosen.options.check(columns)
 
 
 def merge_export(
-    export: Any, table: Any, *, table_format: str | None = None, history: bool = False
+    export: Any, table: Any, *, table_format: str | None = None, history: Any = False
 ) -> dict[str, Any]:
     """
     Merge a published Parquet export (a partition of the changes feed) into the table ``table``.
@@ -85,7 +92,9 @@ def merge_export(
 
     :param table_format: ``delta`` or ``iceberg``; default: what the folder holds, else ``delta``. A
         format other than the table's there is refused.
-    :param history: keep every version (a history table) instead of the current state.
+    :param history: keep every version (a history table) instead of the current state: ``True``, or
+        its layout as a dict or :class:`~.history_options.HistoryOptions` (``validity_columns``,
+        ``open_end``, ``version_on``, ``deletion_rows``).
     """
     folder = destination_path(export.get("uri") if isinstance(export, dict) else export)
     into = table_format_at(table, table_format, history=history)
