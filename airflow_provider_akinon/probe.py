@@ -8,9 +8,10 @@ and prints the answers as a table. Exit status 0 when the API answered, 2 when i
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
+
+from airflow_provider_akinon.quiet import quiet_airflow
 
 
 def table(rows: list[tuple[str, str]]) -> str:
@@ -40,8 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    # the table is the output (it states what the logs would): Airflow reads this when first imported
-    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
+    # the table is the output (it states what the logs would): Airflow reads the level when first imported
+    with quiet_airflow():
+        return _probe(args)
+
+
+def _probe(args: argparse.Namespace) -> int:
+    """Probe what the command was asked about and print the table; return the exit status."""
     from airflow_provider_akinon.errors import AkinonError
     from airflow_provider_akinon.exports.estimate import day_estimate
     from airflow_provider_akinon.hooks.akinon import AkinonHook

@@ -37,6 +37,18 @@ from airflow_provider_akinon.testing import AkinonData, FakeAkinonServer  # noqa
 PASSWORD = "s3cret-Pa55"
 
 
+@pytest.fixture(autouse=True)
+def _airflow_settings_kept():
+    """A test leaves Airflow's settings in the environment as it found them (after its monkeypatch is
+    undone): every Airflow a later test starts inherits them. A command run in-process once left
+    AIRFLOW__LOGGING__LOGGING_LEVEL=ERROR behind, and every deployment after it logged nothing."""
+    before = {k: v for k, v in os.environ.items() if k.startswith("AIRFLOW__")}
+    yield
+    after = {k: v for k, v in os.environ.items() if k.startswith("AIRFLOW__")}
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"the test left Airflow settings changed in os.environ: {changed}"
+
+
 @pytest.fixture
 def server():
     """A fake tenant of 500 orders over 2026-01-01..03, with faults off."""

@@ -47,6 +47,8 @@ def base_env(home: Path, **extra: str) -> dict[str, str]:
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # the tests read the components' logs: at INFO, whatever the calling process was set to
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
         "AIRFLOW__CORE__FERNET_KEY": "VXxIkaL6jlRV8dGuTb2Pvb2Hp3o3m6Skjvdh8-3m-hA=",
         "AIRFLOW__API_AUTH__JWT_SECRET": "akinon-test-jwt-secret-0123456789abcdef",

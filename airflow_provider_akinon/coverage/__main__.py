@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING
+
+from airflow_provider_akinon.quiet import quiet_airflow
 
 if TYPE_CHECKING:
     from airflow_provider_akinon.coverage.reader import Coverage
@@ -65,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     # the table (or the JSON) is the output, and states what the logs would: Airflow reads this when first
     # imported, and the loggers of the requests are quieted where Airflow was imported before (a caller's)
-    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
-    with _quiet():
+    with quiet_airflow(), _quiet():
         return _run(args)
 
 
