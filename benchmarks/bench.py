@@ -19,6 +19,9 @@ Scenarios and targets:
       within 2x of (d)'s time
   (i) the first load of 100,000 and of 1,000,000 exported orders into an empty table, Iceberg current state
       and Delta and Iceberg history: peak RSS under 600 MB and flat as the export grows
+  (h) a year of hourly merges (8,760 commits of ~30 orders, compressed in time; benchmarks/year_of_hours.py)
+      into a Delta and an Iceberg table, maintain() weekly: the last merge within 2x the tenth, files on
+      disk within 2x the live files, the table exact
   (e) a 20,000-order day of a 200,000-order tenant, 20 ms per request, for each tenant shape: the date
       filter honoured (keyset), ignored with id lookups (bisection), without id lookups (newest first),
       nothing but page (a full scan): requests and seconds against the keyset walk
@@ -388,6 +391,22 @@ def table_merge(label: str, arguments: list[str], out: list[str]) -> str:
     return text
 
 
+def year_of_hours(hours: int, out: list[str]) -> list[tuple[str, bool]]:
+    """Run benchmarks/year_of_hours.py; its table joins ``out``, its targets are returned."""
+    ran = subprocess.run(
+        [sys.executable, str(HERE.parent / "year_of_hours.py"), "--hours", str(hours)],
+        capture_output=True,
+        text=True,
+        timeout=4 * 3600,
+    )
+    if ran.returncode:
+        out.append(f"\n(h) failed:\n{ran.stderr[-2000:]}")
+        return [("(h) ran", False)]
+    lines = ran.stdout.rstrip().splitlines()
+    out += [line for line in lines if not line.startswith("[")]
+    return [(line.split("] ", 1)[1], line.startswith("[met]")) for line in lines if line.startswith("[")]
+
+
 def merge_checks(merges: dict[str, str], loads: str) -> list[tuple[str, bool]]:
     """(f) within 2x of (d)'s time; (i) every first load's peak RSS under 600 MB, and flat (within 25%)
     between the two export sizes."""
@@ -557,6 +576,8 @@ def main() -> None:
     print(f"(i) first loads of {100_000 // scale:,} and {1_000_000 // scale:,} orders ...")
     loads = table_merge("(i)", ["--loads", str(100_000 // scale), str(1_000_000 // scale)], out)
     checks += merge_checks(merges, loads)
+    print(f"(h) a year of hourly merges ({8_760 // scale:,} commits) into Delta and Iceberg ...", flush=True)
+    checks += year_of_hours(8_760 // scale, out)
 
     out += shapes(big, scale)
     import peers  # the peers a data team would pick instead: dlt, a Singer tap (benchmarks/peers.py)

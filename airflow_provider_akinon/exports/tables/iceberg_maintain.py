@@ -25,7 +25,7 @@ from typing import Any
 
 from airflow_provider_akinon.compat import ObjectStoragePath
 from airflow_provider_akinon.exports.commit.storage import destination_path
-from airflow_provider_akinon.exports.tables.iceberg_snapshot import Rewrite
+from airflow_provider_akinon.exports.tables.iceberg_snapshot import Rewrite, transaction
 from airflow_provider_akinon.exports.tables.iceberg_table import open_table, provider_properties
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def _compact(iceberg: Any, small_bytes: int, target_bytes: int) -> tuple[int, in
             bins.append([])
         bins[-1].append(task)
     try:
-        with iceberg.transaction() as tx:
+        with transaction(iceberg) as tx:
             rewrite = Rewrite(tx)
             for group in bins:  # one bin in memory at a time
                 rewrite.deleted += [task.file for task in group]

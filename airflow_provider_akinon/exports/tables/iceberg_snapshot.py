@@ -9,6 +9,7 @@ without them.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import uuid
@@ -60,13 +61,73 @@ class Rewrite:
             )
 
     def commit(self) -> int:
-        """Stage the snapshot in the transaction (committed with it); the data files it added."""
-        with self.tx.update_snapshot().overwrite(commit_uuid=self.uuid) as snapshot:
+        """Stage the snapshot in the transaction (committed with it); the data files it added. Its
+        manifests are merged as the table's ``commit.manifest.*`` properties say (PyIceberg merges only
+        appends'): an hourly feed's manifests would otherwise grow by one a commit, and every merge reads
+        them all."""
+        producer = self.tx.update_snapshot().overwrite(commit_uuid=self.uuid)
+        producer.__class__ = _merging_overwrite()
+        with producer as snapshot:
             for data_file in self.deleted:
                 snapshot.delete_data_file(data_file)
             for data_file in self.added:
                 snapshot.append_data_file(data_file)
         return len(self.added)
+
+
+@functools.cache
+def _merging_overwrite() -> type:
+    """PyIceberg's overwrite, its data manifests merged as its merge-append merges them."""
+    from pyiceberg.manifest import ManifestContent
+    from pyiceberg.table import TableProperties
+    from pyiceberg.table.update.snapshot import _ManifestMergeManager, _OverwriteFiles
+    from pyiceberg.utils.properties import property_as_int
+
+    class MergingOverwrite(_OverwriteFiles):
+        def _process_manifests(self, manifests: list[Any]) -> list[Any]:
+            properties = self._transaction.table_metadata.properties
+            merger = _ManifestMergeManager(
+                target_size_bytes=property_as_int(
+                    properties,
+                    TableProperties.MANIFEST_TARGET_SIZE_BYTES,
+                    TableProperties.MANIFEST_TARGET_SIZE_BYTES_DEFAULT,
+                ),
+                min_count_to_merge=property_as_int(
+                    properties,
+                    TableProperties.MANIFEST_MIN_MERGE_COUNT,
+                    TableProperties.MANIFEST_MIN_MERGE_COUNT_DEFAULT,
+                ),
+                merge_enabled=True,
+                snapshot_producer=self,
+            )
+            data = [m for m in manifests if m.content == ManifestContent.DATA]
+            return merger.merge_manifests(data) + [m for m in manifests if m.content != ManifestContent.DATA]
+
+    return MergingOverwrite
+
+
+@functools.cache
+def _memo_transaction() -> type:
+    """PyIceberg's transaction, its metadata built once per staged update: PyIceberg rebuilds and
+    deep-copies the whole metadata (every snapshot) at each read of it, a dozen times a commit."""
+    from pyiceberg.table import Transaction
+    from pyiceberg.table.update import update_table_metadata
+
+    class MemoTransaction(Transaction):
+        @property
+        def table_metadata(self) -> Any:
+            base, updates = self._table.metadata, self._updates
+            memo = self.__dict__.get("_memo")
+            if memo is None or memo[0] is not base or memo[1] is not updates:
+                memo = self.__dict__["_memo"] = (base, updates, update_table_metadata(base, updates))
+            return memo[2]
+
+    return MemoTransaction
+
+
+def transaction(table: Any) -> Any:
+    """A transaction of ``table`` (PyIceberg's, its metadata built once per update: frozen models, shared)."""
+    return _memo_transaction()(table)
 
 
 def replace(tx: Any, batches: Iterable[tuple[Any, Keys | None]]) -> int:
@@ -119,7 +180,7 @@ def commit(
     for attempt in range(1, MAX_COMMITS + 1):
         table = provider_properties(open_table(table_at, schema))
         try:
-            with table.transaction() as tx:
+            with transaction(table) as tx:
                 written = replace(tx, decide(table))
         except CommitFailedException as err:
             log.warning(

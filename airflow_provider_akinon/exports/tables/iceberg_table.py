@@ -35,9 +35,12 @@ NAMESPACE = "akinon"
 CATALOG_CONN_ID = "iceberg_default"
 #: The properties of every table this provider merges into: no commit retries (PyIceberg replays a commit
 #: that lost a race on the newer table; a merge must decide its rows again), and old metadata files
-#: removed after each commit (each commit writes one: an hourly feed would keep 8,760 a year).
+#: removed after each commit (each commit writes one: an hourly feed would keep 8,760 a year), and the
+#: manifests merged (each commit adds one).
 PROPERTIES = {
     "commit.retry.num-retries": "0",
+    # an hourly feed adds a manifest a commit: merged once there are this many (iceberg_snapshot.Rewrite)
+    "commit.manifest.min-count-to-merge": "16",
     "write.metadata.delete-after-commit.enabled": "true",
     "write.metadata.previous-versions-max": "20",
 }
