@@ -6,7 +6,7 @@ AIRFLOW3 ?= 3.3.2
 AIRFLOW2 ?= 2.11.*
 AF3 := $(VENV)/af3
 AF2 := $(VENV)/af2
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= --durations=15
 # Two pytest-xdist workers (this machine's two cores): the real deployments (marker `scheduler`) run one
 # after another on one of them while the other takes the rest; `make test XDIST=` runs everything in turn.
 XDIST ?= -n 2 --dist loadgroup
