@@ -74,13 +74,15 @@ def decided_rows(
     options = options or HistoryOptions()
     content = CONTENT if options.content else None
     rows: dict[Any, list[Row]] = {}
+    before: dict[tuple, Row] = {}  # what the table holds, by its state in the rules' names
     for row in held:
-        rows.setdefault(row[key], []).append(options.inward(row))
+        inward = options.inward(row)
+        rows.setdefault(row[key], []).append(inward)
+        before[_state(inward, key, version)] = row
     for row in coming:
         if content and not is_deletion(row, version):
             row = {**row, CONTENT: content_hash(row, version)}
         rows.setdefault(row[key], []).append(row)
-    before = {_state(options.inward(row), key, version): row for row in held}
     decided, kept = [], set()
     for record in rows.values():
         for row in history_of(record, version, key=key, content=content, deletion_rows=options.deletion_rows):
