@@ -139,41 +139,51 @@ def test_a_history_table_takes_windows_and_deletions_in_any_order(
 
     monkeypatch.setattr(tables, "CHUNK", 2)  # records decided a chunk at a time: several chunks a commit
     pytest.importorskip("deltalake")
-    from airflow_provider_akinon.exports import apply_deletions, destination_path
-    from airflow_provider_akinon.exports.tables.history import merge_history
-    from airflow_provider_akinon.exports.tables.merging import table_format_at
-    from airflow_provider_akinon.resources import ORDERS
+    from airflow_provider_akinon.exports import destination_path
 
     root = tmp_path_factory.mktemp("history")
     table = destination_path(str(root / "orders"))
-    counter = itertools.count()
     order_of = data.draw(st.permutations(batches + data.draw(st.lists(st.sampled_from(batches), max_size=2))))
-    fmt = table_format_at(table, table_format)
-    for batch in order_of:
-        windows: list[list[dict]] = []
-        for kind, key, minute in batch:  # a window holds one version of a record, as a modified_date one does
-            if kind == "v":
-                free = next((w for w in windows if all(r["id"] != key for r in w)), None)
-                if free is None:
-                    windows.append(free := [])
-                free.append(order(key, minute))
-        for records in windows:
-            parts = write_parts(root / f"w{next(counter)}", ORDERS, records)
-            merge_history(fmt, ORDERS, table, parts, at(5_000))
-        for _, key, minute in [item for item in batch if item[0] == "n"]:  # each seen by an export of its own
-            parts = write_parts(
-                root / f"n{next(counter)}", ORDERS, [{**order(key, minute), "modified_date": None}]
-            )
-            merge_history(fmt, ORDERS, table, parts, at(minute))
-        gone = [(k, m) for kind, k, m in batch if kind == "d"]
-        if gone:
-            export = write_deletions(root / f"d{next(counter)}", gone)
-            apply_deletions(export, str(table), history=True, table_format=table_format)
+
+    def record(key: int, minute: int, versioned: bool) -> dict:
+        return order(key, minute) if versioned else {**order(key, minute), "modified_date": None}
+
+    replay(order_of, root, table, table_format, True, record)
     rows = _read(table_format, str(table))
     seen = [item for batch in batches for item in batch]
     versions = {(k, m) for kind, k, m in seen if kind in "vn"}
     deletions = {(k, m) for kind, k, m in seen if kind == "d"}
     assert shape(rows) == model(versions, deletions)
+
+
+def replay(order_of: list, root, table, table_format: str, history, record) -> None:
+    """Merge the drawn batches, in ``order_of``, into the history ``table`` (laid out as ``history`` says) as
+    exports would: a batch's versions in windows holding one version of a record each (as a modified_date
+    window does), each NULL version by an export of its own, then its deletions. ``record(key, minute,
+    versioned)``: the record a version is."""
+    from airflow_provider_akinon.exports import apply_deletions
+    from airflow_provider_akinon.exports.tables.merging import table_format_at
+    from airflow_provider_akinon.resources import ORDERS
+
+    counter = itertools.count()
+    chosen = table_format_at(table, table_format, history=history)
+    for batch in order_of:
+        windows: list[list[dict]] = []
+        for kind, key, minute in batch:
+            if kind == "v":
+                free = next((w for w in windows if all(r["id"] != key for r in w)), None)
+                if free is None:
+                    windows.append(free := [])
+                free.append(record(key, minute, True))
+        for records in windows:
+            chosen.merge(ORDERS, table, write_parts(root / f"w{next(counter)}", ORDERS, records), at(5_000))
+        for _, key, minute in [item for item in batch if item[0] == "n"]:  # each seen by an export of its own
+            parts = write_parts(root / f"n{next(counter)}", ORDERS, [record(key, minute, False)])
+            chosen.merge(ORDERS, table, parts, at(minute))
+        gone = [(k, m) for kind, k, m in batch if kind == "d"]
+        if gone:
+            export = write_deletions(root / f"d{next(counter)}", gone)
+            apply_deletions(export, str(table), history=history, table_format=table_format)
 
 
 def _read(table_format: str, table: str) -> list[dict]:

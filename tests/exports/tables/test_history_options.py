@@ -8,8 +8,6 @@ Delta and Iceberg tables."""
 
 from __future__ import annotations
 
-import itertools
-
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,7 +22,7 @@ from airflow_provider_akinon.exports.tables.history_options import (
 )
 from airflow_provider_akinon.exports.tables.versions import DELETED, is_deletion, row_id
 from tests.exports.tables.test_current_state import stamp, write_deletions, write_parts
-from tests.exports.tables.test_history import WITHOUT_PYICEBERG, _read, at
+from tests.exports.tables.test_history import WITHOUT_PYICEBERG, _read, at, replay
 
 KEY, VERSION = "id", "modified_date"
 
@@ -146,36 +144,21 @@ def test_a_history_table_of_any_layout_takes_windows_and_deletions_in_any_order(
     tmp_path_factory, monkeypatch, table_format, batches, options, data
 ):
     pytest.importorskip("deltalake")
-    from airflow_provider_akinon.exports import apply_deletions, destination_path
+    from airflow_provider_akinon.exports import destination_path
     from airflow_provider_akinon.exports.tables import format as tables
-    from airflow_provider_akinon.exports.tables.history import merge_history
-    from airflow_provider_akinon.exports.tables.merging import table_format_at
-    from airflow_provider_akinon.resources import ORDERS
 
     monkeypatch.setattr(tables, "CHUNK", 2)  # several chunks a commit
     root = tmp_path_factory.mktemp("layout")
     table = destination_path(str(root / "orders"))
-    counter = itertools.count()
     order_of = data.draw(st.permutations(batches + data.draw(st.lists(st.sampled_from(batches), max_size=2))))
-    history = table_format_at(table, table_format, history=options)
-    for batch in order_of:
-        windows: list[list[dict]] = []
-        for kind, key, minute in batch:  # a window holds one version of a record
-            if kind == "v":
-                free = next((w for w in windows if all(r["id"] != key for r in w)), None)
-                if free is None:
-                    windows.append(free := [])
-                free.append(record(key, minute))
-        for records in windows:
-            parts = write_parts(root / f"w{next(counter)}", ORDERS, records)
-            history.merge(ORDERS, table, parts, at(5_000))
-        for _, key, minute in [item for item in batch if item[0] == "n"]:  # each seen by an export of its own
-            parts = write_parts(root / f"n{next(counter)}", ORDERS, [record(key, minute, versioned=False)])
-            merge_history(history.table_format, ORDERS, table, parts, at(minute), options)
-        gone = [(k, m) for kind, k, m in batch if kind == "d"]
-        if gone:
-            export = write_deletions(root / f"d{next(counter)}", gone)
-            apply_deletions(export, str(table), history=options, table_format=table_format)
+    replay(
+        order_of,
+        root,
+        table,
+        table_format,
+        options,
+        lambda k, m, versioned: record(k, m, versioned=versioned),
+    )
     seen = [item for batch in batches for item in batch]
     assert shape(_read(table_format, str(table)), options) == model(seen, options)
 
