@@ -7,8 +7,8 @@ into `{base}/akinon/changes/<list>/hour=YYYY-MM-DDTHH/` — the changes feed, ev
 partition is merged into `{base}/akinon/current/<list>/`, a Delta Lake table of the current state: one
 row per order (per item), the newest `modified_date` winning, so hours may run in any order and a
 backfill never overwrites a newer version. The orders Akinon deleted in the hour (`deleted_items/`, cut on
-`deleted_date`) are removed from both tables where the deletion is newer than the row. Once a week (the
-Monday 00:00 run) the tables are compacted and files unreferenced for 7 days are vacuumed.
+`deleted_date`) are removed from both tables where the deletion is newer than the row. Once a day (the
+00:00 run) the day's small files are compacted by key and files unreferenced for 7 days are vacuumed.
 
 Items are cut on their own `modified_date` where the tenant's items endpoint allows it (`window_on="auto"`),
 else they are the items of the changed orders. Tasks run in `default_pool`, or in the pool `AKINON_POOL`
@@ -108,16 +108,12 @@ with DAG(
         ]
 
     @task.short_circuit(pool="default_pool")
-    def weekly(data_interval_start=None) -> bool:
-        return (
-            data_interval_start is not None
-            and data_interval_start.weekday() == 0
-            and data_interval_start.hour == 0
-        )
+    def daily(data_interval_start=None) -> bool:
+        return data_interval_start is not None and data_interval_start.hour == 0
 
     @task(pool="default_pool")
     def compact_and_vacuum() -> list[dict]:
-        """Compact small files; vacuum what no version of the last 7 days references."""
+        """Compact the day's small files by key; vacuum what no version of the last 7 days references."""
         from airflow_provider_akinon.exports import maintain
 
         return [maintain(current_table(resource), retention_days=7) for resource in RESOURCES]
@@ -128,5 +124,5 @@ with DAG(
     ]
     orders >> items
     deletions_applied = apply_deletions(deleted.output)
-    merged >> deletions_applied >> weekly() >> compact_and_vacuum()
+    merged >> deletions_applied >> daily() >> compact_and_vacuum()
     # [END howto_akinon_changes]

@@ -23,8 +23,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from airflow_provider_akinon.compat import ObjectStoragePath
-from airflow_provider_akinon.exports.commit.storage import DELTA_LOG, destination_path
+from airflow_provider_akinon.exports.commit.storage import DELTA_LOG
 from airflow_provider_akinon.exports.tables.current import merge_into_table, open_table, q, table_location
+from airflow_provider_akinon.exports.tables.delta_maintain import maintain_delta
 from airflow_provider_akinon.exports.tables.format import TableFormat
 from airflow_provider_akinon.exports.tables.history_options import GONE, HistoryOptions
 
@@ -106,28 +107,6 @@ def table_version(table: ObjectStoragePath) -> dict[str, Any]:
         else None
     )
     return {"table": uri, "table_version": version, "inserted": 0, "updated": 0, "unchanged": 0}
-
-
-def maintain_delta(table: Any, *, retention_days: float = 7) -> dict[str, Any]:
-    """Compact small files of ``table`` and vacuum files unreferenced for longer than ``retention_days``."""
-    from deltalake import DeltaTable
-
-    uri, options = table_location(destination_path(table))
-    delta = DeltaTable(uri, storage_options=options)
-    compacted = delta.optimize.compact()
-    # below the table's own retention (7 days by default) delta-rs asks for this to be said explicitly
-    removed = delta.vacuum(
-        retention_hours=int(retention_days * 24),
-        dry_run=False,
-        enforce_retention_duration=retention_days >= 7,
-    )
-    return {
-        "table": uri,
-        "table_version": delta.version(),
-        "files_added": compacted.get("numFilesAdded", 0),
-        "files_removed": compacted.get("numFilesRemoved", 0),
-        "vacuumed": len(removed),
-    }
 
 
 def holds_delta(table: ObjectStoragePath) -> bool:

@@ -35,9 +35,10 @@ class TableFormat(Parquet):
         """The columns of this format's table at ``table`` (``None``: none there yet)."""
         raise NotImplementedError
 
-    def maintain(self, table: Any, *, retention_days: float = 7) -> dict[str, Any]:
-        """Keep the table at ``table`` fast: compact its small files, drop what no version of the last
-        ``retention_days`` needs; return what was done."""
+    def maintain(self, table: Any, *, retention_days: float = 7, layout: Any = None) -> dict[str, Any]:
+        """Keep the table at ``table`` fast: compact its small files as ``layout`` (a
+        :class:`~.layout.Layout`) says, drop what no version of the last ``retention_days`` needs; return
+        what was done."""
         raise NotImplementedError
 
     def rewrite(

@@ -5,8 +5,9 @@ metadata file: left alone, every merge plans over more manifests and reads more 
 before. :func:`maintain_iceberg` (what ``maintain()`` runs on an Iceberg table) does what Iceberg's own
 maintenance actions do, in this order:
 
-1. **compact**: the live data files smaller than ``small_bytes`` are read in bins of up to ``target_bytes``
-   and rewritten as larger files, in one snapshot of the same rows (a reader sees no change);
+1. **compact**: the rows of the live data files not yet settled are sorted by key and rewritten as
+   :class:`~.layout.Layout` cuts them (the newest keys in the smallest files, where the merges land), in
+   one snapshot of the same rows (a reader sees no change);
 2. **expire** the snapshots older than ``retention_days`` (never the current one): time travel reaches
    back that far, no further;
 3. **remove orphans**: files under the table's ``data/`` and ``metadata/`` that no remaining snapshot,
@@ -27,27 +28,19 @@ from airflow_provider_akinon.compat import ObjectStoragePath
 from airflow_provider_akinon.exports.commit.storage import destination_path
 from airflow_provider_akinon.exports.tables.iceberg_snapshot import Rewrite, transaction
 from airflow_provider_akinon.exports.tables.iceberg_table import open_table, provider_properties
+from airflow_provider_akinon.exports.tables.layout import Layout
 
 log = logging.getLogger(__name__)
 
-#: Data files smaller than this are compacted ...
-SMALL_BYTES = 32 * 1024 * 1024
-#: ... into files of about this size.
-TARGET_BYTES = 128 * 1024 * 1024
-
 
 def maintain_iceberg(
-    table: Any,
-    *,
-    retention_days: float = 7,
-    small_bytes: int = SMALL_BYTES,
-    target_bytes: int = TARGET_BYTES,
+    table: Any, *, retention_days: float = 7, layout: Layout | None = None
 ) -> dict[str, Any]:
-    """Compact the small files of the Iceberg ``table``, expire its snapshots older than ``retention_days``
-    and remove the files no snapshot references any longer; return what was done."""
+    """Compact the small files of the Iceberg ``table`` by key, expire its snapshots older than
+    ``retention_days`` and remove the files no snapshot references any longer; return what was done."""
     at = destination_path(table)
     iceberg = provider_properties(open_table(at, None))
-    added, removed = _compact(iceberg, small_bytes, target_bytes)
+    added, removed = _compact(iceberg, layout or Layout())
     cutoff = datetime.now(UTC) - timedelta(days=retention_days)
     expired = _expire(iceberg, cutoff)
     orphans = _remove_orphans(at, iceberg, cutoff)
@@ -62,35 +55,41 @@ def maintain_iceberg(
     }
 
 
-def _compact(iceberg: Any, small_bytes: int, target_bytes: int) -> tuple[int, int]:
-    """Rewrite the small live data files in bins of up to ``target_bytes``, in one snapshot."""
+def _compact(iceberg: Any, layout: Layout) -> tuple[int, int]:
+    """Rewrite the rows of the unsettled live data files as ``layout`` cuts them, in one snapshot."""
     from pyiceberg.exceptions import CommitFailedException
 
-    small = [t for t in iceberg.scan().plan_files() if t.file.file_size_in_bytes < small_bytes]
-    if len(small) < 2:
+    small = [t for t in iceberg.scan().plan_files() if not layout.settled(t.file.record_count)]
+    key = iceberg.schema().as_arrow().names[0]  # the list's key leads every table of this provider
+    if not small or layout.arranged([_bounds(iceberg, task.file, key) for task in small]):
         return 0, 0
-    bins: list[list[Any]] = [[]]
-    for task in small:
-        if (
-            bins[-1]
-            and sum(t.file.file_size_in_bytes for t in bins[-1]) + task.file.file_size_in_bytes > target_bytes
-        ):
-            bins.append([])
-        bins[-1].append(task)
     try:
         with transaction(iceberg) as tx:
             rewrite = Rewrite(tx)
-            for group in bins:  # one bin in memory at a time
-                rewrite.deleted += [task.file for task in group]
-                rewrite.write(rewrite.read(group))
+            rewrite.deleted += [task.file for task in small]
+            for piece in layout.pieces(rewrite.read(small), key):
+                rewrite.write(piece)
             added = rewrite.commit()
     except CommitFailedException as err:
         log.warning(
             "A merge committed to %s meanwhile (%s): compaction skipped this time", iceberg.location(), err
         )
         return 0, 0
-    log.info("Compacted %d small files of %s into %d", len(small), iceberg.location(), added)
+    log.info(
+        "Compacted %d small files of %s into %d, sorted by %s", len(small), iceberg.location(), added, key
+    )
     return added, len(small)
+
+
+def _bounds(iceberg: Any, data_file: Any, key: str) -> tuple[int, Any, Any]:
+    """A data file's rows and its lowest and highest ``key`` (its statistics)."""
+    from pyiceberg.conversions import from_bytes
+
+    field = iceberg.schema().find_field(key)
+    low, high = data_file.lower_bounds.get(field.field_id), data_file.upper_bounds.get(field.field_id)
+    if low is None or high is None:
+        return data_file.record_count, None, None
+    return data_file.record_count, from_bytes(field.field_type, low), from_bytes(field.field_type, high)
 
 
 def _expire(iceberg: Any, cutoff: datetime) -> int:

@@ -16,6 +16,7 @@ from airflow_provider_akinon.exports.tables.delta import Delta
 from airflow_provider_akinon.exports.tables.format import TableFormat
 from airflow_provider_akinon.exports.tables.history import History
 from airflow_provider_akinon.exports.tables.iceberg import Iceberg
+from airflow_provider_akinon.exports.tables.layout import FILE_ROWS, TAIL_ROWS, Layout
 from airflow_provider_akinon.resources import Resource, resource_named
 
 #: The table formats, by name (the registry of every format, ``exports/registry.py``, lists them too).
@@ -109,12 +110,25 @@ def merge_export(
         return into.merge(resource_named(manifest["resource"]), destination_path(table), parts, exported_at)
 
 
-def maintain(table: Any, *, retention_days: float = 7, table_format: str | None = None) -> dict[str, Any]:
+def maintain(
+    table: Any,
+    *,
+    retention_days: float = 7,
+    table_format: str | None = None,
+    tail_rows: int = TAIL_ROWS,
+    file_rows: int = FILE_ROWS,
+) -> dict[str, Any]:
     """
-    Keep the Delta or Iceberg ``table`` fast for years: compact its small files and drop what no version of
-    the last ``retention_days`` needs (Delta: ``optimize.compact`` and ``vacuum``; Iceberg: compaction,
-    snapshot expiry and orphan removal). Run it on a schedule (weekly, as the hourly example DAG does).
+    Keep the Delta or Iceberg ``table`` fast for years: compact its small files, sorted by key, and drop
+    what no version of the last ``retention_days`` needs (Delta: compaction and ``vacuum``; Iceberg:
+    compaction, snapshot expiry and orphan removal). Run it on a schedule (daily, as the hourly example
+    DAG does): a merge then reads at most a day of small files.
 
     :param table_format: ``delta`` or ``iceberg``; default: what the folder holds.
+    :param tail_rows: the rows of the file holding the newest keys, where merges land; each older file
+        holds twice the one above it (:mod:`~airflow_provider_akinon.exports.tables.layout`) ...
+    :param file_rows: ... up to this many; files of half as many or more are settled and left alone.
     """
-    return table_format_at(table, table_format, default=None).maintain(table, retention_days=retention_days)
+    layout = Layout(tail_rows=tail_rows, file_rows=file_rows)
+    chosen = table_format_at(table, table_format, default=None)
+    return chosen.maintain(table, retention_days=retention_days, layout=layout)
