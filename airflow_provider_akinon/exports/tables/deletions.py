@@ -35,6 +35,7 @@ from airflow_provider_akinon.exports.tables.iceberg_table import is_iceberg
 from airflow_provider_akinon.exports.tables.iceberg_table import open_table as open_iceberg
 from airflow_provider_akinon.exports.tables.iceberg_table import table_version as iceberg_version
 from airflow_provider_akinon.exports.tables.merging import table_format_at
+from airflow_provider_akinon.exports.tables.tombstones import rows_where
 from airflow_provider_akinon.resources import resource_named
 from airflow_provider_akinon.timestamps import parse_instant
 
@@ -162,24 +163,33 @@ def _history(
     resource = resource_named(kind)
     key, chosen = resource.primary_key, table_format_at(at, table_format)
     deleted = _deletions(uri, model, tombstone_keys=False, every=True).to_pylist()
-    if match != key:
+    tombstones = []
+    if match != key:  # each deleted parent leaves a tombstone: its children merged later are retired too
+        tombstones = [{**d, "object_id": -d["object_id"], match: d["object_id"]} for d in deleted]
         deleted = list(_children(chosen, at, match, key, deleted))
     rows = [
-        {key: d["object_id"], DELETED: d["d"], "_record": d["record"], "_exported_at": d["exported_at"]}
-        for d in deleted
+        {
+            key: d["object_id"],
+            **({match: d.get(match)} if match != key else {}),
+            DELETED: d["d"],
+            "_record": d["record"],
+            "_exported_at": d["exported_at"],
+        }
+        for d in deleted + tombstones
     ]
     if not rows:
         return {"table": str(at), "deleted": 0}
     import pyarrow as pa
 
     deletions = pa.Table.from_pylist(rows)
+    deleted = [row for row in rows if row[key] is not None and row[key] >= 0] if match != key else rows
     keys = deletions.column(key).to_pylist()
     chunks = [
         (keys[start : start + CHUNK], partial(deletions.slice, start, CHUNK))
         for start in range(0, len(keys), CHUNK)
     ]
     done = write_history(chosen, resource, at, chunks, HistoryOptions.of(history))
-    return {**done, "deleted": len(rows)}
+    return {**done, "deleted": len(deleted), **({"tombstones": len(tombstones)} if match != key else {})}
 
 
 def _children(chosen: Any, at: Any, match: str, key: str, deleted: list[dict]) -> Any:
@@ -198,27 +208,10 @@ def _children(chosen: Any, at: Any, match: str, key: str, deleted: list[dict]) -
         parents: dict[Any, list[dict]] = {}
         for d in deleted[start : start + CHUNK]:
             parents.setdefault(d["object_id"], []).append(d)
-        held = _rows_where(chosen, at, match, list(parents), [key, match])
+        held = rows_where(chosen, at, match, list(parents), [key, match])
         for child, parent in sorted(set(zip(held[key], held[match], strict=True))):
             for d in parents[parent]:
                 yield {**d, "object_id": child}
-
-
-def _rows_where(chosen: Any, at: Any, column: str, values: list[Any], columns: list[str]) -> dict:
-    """The ``columns`` of the table's rows whose ``column`` is one of ``values``, as lists."""
-    if chosen.name == Iceberg.name:
-        from pyiceberg.expressions import In
-
-        found = open_iceberg(at, None).scan(row_filter=In(column, values), selected_fields=tuple(columns))
-        table = found.to_arrow()
-    else:
-        import pyarrow.compute as pc
-        from deltalake import DeltaTable
-
-        location, options = table_location(at)
-        dataset = DeltaTable(location, storage_options=options).to_pyarrow_dataset()
-        table = dataset.to_table(filter=pc.field(column).isin(values), columns=columns)
-    return {name: table.column(name).to_pylist() for name in columns}
 
 
 def _iceberg(uri: Any, at: Any, model: str, match: str, kind: str | None) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from airflow_provider_akinon.exports.tables.history_options import (
     HistoryOptions,
     content_hash,
 )
+from airflow_provider_akinon.exports.tables.tombstones import parents_deleted
 from airflow_provider_akinon.exports.tables.versions import (
     CURRENT,
     DELETED,
@@ -135,7 +136,10 @@ def write_history(
     options.check(table_format.columns(table))
 
     def decide(held: list[Row], n: int) -> list[Row]:
-        return decided_rows(held, chunks[n][1]().to_pylist(), key, version, options)
+        coming = chunks[n][1]().to_pylist()
+        if resource.parent_field:
+            coming += retired(table_format, table, resource, coming)
+        return decided_rows(held, coming, key, version, options)
 
     for attempt in range(1, MAX_ROUNDS + 1):
         done = table_format.rewrite(table, schema, (key, version, options), [k for k, _ in chunks], decide)
@@ -147,6 +151,27 @@ def write_history(
         f"{table}: other writers kept committing first during {MAX_ROUNDS} attempts; the history is unchanged "
         "by this export. Retry it, or run fewer merges into one table at once (max_active_runs)."
     )
+
+
+def retired(table_format: Any, table: ObjectStoragePath, resource: Resource, coming: list[Row]) -> list[Row]:
+    """The deletions of the children in ``coming`` whose parent's deletion the table holds (a tombstone
+    left by ``apply_deletions(..., match=<parent>)``): each child deleted when its parent was, as if it had
+    been in the table then."""
+    key, parent = resource.primary_key, resource.parent_field or ""
+    children = [
+        row for row in coming if row.get(key) is not None and row[key] >= 0 and row.get(parent) is not None
+    ]
+    deleted = parents_deleted(table_format, table, key, parent, sorted({row[parent] for row in children}))
+    return [
+        {
+            key: row[key],
+            DELETED: tomb[DELETED],
+            "_record": tomb["_record"],
+            "_exported_at": tomb["_exported_at"],
+        }
+        for row in children
+        for tomb in deleted.get(row[parent], [])
+    ]
 
 
 class History(TableFormat):

@@ -237,8 +237,46 @@ def test_the_items_of_a_deleted_order_are_retired_with_it(tmp_path, table_format
     closed = {(r["pk"], r["valid_to"]) for r in rows if not r["is_current"] and not is_deletion(r, VERSION)}
     assert live == {12, 20}  # item 12 changed after its order's deletion: it stays, as a current table's row
     assert closed == {(10, at(20)), (11, at(20))}
-    assert {r["pk"] for r in rows if is_deletion(r, VERSION)} == {10, 11, 12}
-    assert len(rows) == 4 + 3
+    assert {r["pk"] for r in rows if is_deletion(r, VERSION)} == {10, 11, 12, -1}  # -1: the order's tombstone
+    assert len(rows) == 4 + 3 + 1
+
+
+@pytest.mark.parametrize("table_format", ["delta", pytest.param("iceberg", marks=WITHOUT_PYICEBERG)])
+def test_items_merged_after_their_orders_deletion_are_retired_as_if_merged_before(tmp_path, table_format):
+    """Before: items of a deleted order merged after the deletion was applied stayed current for ever (the
+    deletion reached only the items the table held). Now the order's tombstone retires them: every order
+    of two item windows and the deletion gives the same rows."""
+    import itertools
+
+    pytest.importorskip("deltalake")
+    from airflow_provider_akinon.exports import apply_deletions, destination_path
+    from airflow_provider_akinon.exports.tables.merging import table_format_at
+    from airflow_provider_akinon.resources import ORDER_ITEMS
+
+    def items(*rows: tuple[int, int, int]) -> list[dict]:
+        return [{"pk": pk, "order": o, "status": "s", VERSION: stamp(at(m))} for pk, o, m in rows]
+
+    windows = [items((10, 1, 0), (20, 2, 1)), items((11, 1, 2), (12, 1, 30), (10, 1, 5), (21, 2, 3))]
+    export = write_deletions(tmp_path / "d", [(1, 20)])
+    seen = set()
+    for n, steps in enumerate(itertools.permutations(["w0", "w1", "deletion"])):
+        table = destination_path(str(tmp_path / f"items{n}"))
+        for step in steps:
+            if step == "deletion":
+                apply_deletions(
+                    export, str(table), history=True, resource="order_items", match="order",
+                    table_format=table_format,
+                )  # fmt: skip
+            else:
+                history = table_format_at(table, table_format, history=True)
+                parts = write_parts(tmp_path / f"{n}{step}", ORDER_ITEMS, windows[int(step[1])])
+                history.merge(ORDER_ITEMS, table, parts, at(40))
+        rows = _read(table_format, str(table))
+        seen.add(
+            frozenset((r["pk"], r["valid_from"], r["valid_to"], r["is_current"], r[DELETED]) for r in rows)
+        )
+        assert {r["pk"] for r in rows if r["is_current"]} == {12, 20, 21}, steps
+    assert len(seen) == 1  # the same rows whichever came first
 
 
 def test_a_deletion_with_no_version_is_kept_until_one_comes():
