@@ -20,7 +20,7 @@ Scenarios and targets:
   (i) the first load of 100,000 and of 1,000,000 exported orders into an empty table, Iceberg current state
       and Delta and Iceberg history: peak RSS under 600 MB and flat as the export grows
   (h) a year of hourly merges (8,760 commits of ~30 orders, compressed in time; benchmarks/year_of_hours.py)
-      into a Delta and an Iceberg table, maintain() weekly: the last merge within 2x the tenth, files on
+      into a Delta and an Iceberg table, maintain() daily: the last merge within 2x the tenth, files on
       disk within 2x the live files, the table exact
   (e) a 20,000-order day of a 200,000-order tenant, 20 ms per request, for each tenant shape: the date
       filter honoured (keyset), ignored with id lookups (bisection), without id lookups (newest first),
