@@ -63,10 +63,9 @@ def rewrite_history(
     first = next(decided, None)
     if first is None:
         return {"table": uri, "table_version": read_at, "inserted": 0, "updated": 0}
-
     source = pa.RecordBatchReader.from_batches(source_schema, itertools.chain([first], decided))
     if not delta.file_uris():  # an empty table: every row decided is new
-        return _first_rows(delta, schema, source, read_at, uri)
+        return _first_rows(delta, schema, source, uri)
     try:
         metrics = (
             delta.merge(source, _same_row(key, layout), "s", "t")
@@ -87,11 +86,11 @@ def rewrite_history(
     }
 
 
-def _first_rows(delta: Any, schema: Any, source: Any, read_at: int, uri: str) -> dict[str, Any] | None:
+def _first_rows(delta: Any, schema: Any, source: Any, uri: str) -> dict[str, Any] | None:
     """The first rows of an empty history table, appended as they are decided: memory follows a chunk
     (delta-rs's merge holds its whole source: 1.1 GB for a first load of 1,000,000 orders). Committed only
-    as the version after ``read_at`` (no retry at a later one): ``None`` if another writer came first, so
-    the rows are decided again against its."""
+    as the version after the one ``delta`` read (no retry at a later one): ``None`` if another writer came
+    first, so the rows are decided again against its."""
     import pyarrow as pa
     from deltalake import CommitProperties, write_deltalake
     from deltalake.exceptions import CommitFailedError
