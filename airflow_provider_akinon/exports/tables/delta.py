@@ -18,6 +18,7 @@ the new version, up to five times.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 from airflow_provider_akinon.compat import ObjectStoragePath
 from airflow_provider_akinon.exports.commit.storage import DELTA_LOG
 from airflow_provider_akinon.exports.tables.current import merge_into_table, open_table, q, table_location
-from airflow_provider_akinon.exports.tables.delta_maintain import maintain_delta
+from airflow_provider_akinon.exports.tables.delta_maintain import add_file, maintain_delta
 from airflow_provider_akinon.exports.tables.format import TableFormat
 from airflow_provider_akinon.exports.tables.history_options import GONE, HistoryOptions
 
@@ -65,7 +66,7 @@ def rewrite_history(
         return {"table": uri, "table_version": read_at, "inserted": 0, "updated": 0}
     source = pa.RecordBatchReader.from_batches(source_schema, itertools.chain([first], decided))
     if not delta.file_uris():  # an empty table: every row decided is new
-        return _first_rows(delta, schema, source, uri)
+        return _first_rows(delta, table, schema, source, (key, uri))
     try:
         metrics = (
             delta.merge(source, _same_row(key, layout), "s", "t")
@@ -86,33 +87,34 @@ def rewrite_history(
     }
 
 
-def _first_rows(delta: Any, schema: Any, source: Any, uri: str) -> dict[str, Any] | None:
-    """The first rows of an empty history table, appended as they are decided: memory follows a chunk
-    (delta-rs's merge holds its whole source: 1.1 GB for a first load of 1,000,000 orders). Committed only
-    as the version after the one ``delta`` read (no retry at a later one): ``None`` if another writer came
-    first, so the rows are decided again against its."""
+def _first_rows(delta: Any, table: ObjectStoragePath, schema: Any, source: Any, names: tuple) -> dict | None:
+    """The first rows of an empty history table, each decided chunk written as a file of its own and all
+    added in one commit: memory follows a chunk (delta-rs's merge held its whole source, and its writer
+    too: 1.1 GB for a first load of 1,000,000 orders). Committed only as the version after the one
+    ``delta`` read (no retry at a later one): ``None`` if another writer came first, so the rows are
+    decided again against its (the files written stay unreferenced: the vacuum removes them). ``names``:
+    the key and the table's URI."""
     import pyarrow as pa
-    from deltalake import CommitProperties, write_deltalake
+    from deltalake import CommitProperties
     from deltalake.exceptions import CommitFailedError
 
-    written = [0]
-
-    def rows() -> Iterator[Any]:
-        for batch in source:  # nothing is held, so no row is gone
-            written[0] += batch.num_rows
-            yield batch.select(schema.names)
-
+    key, uri = names
+    actions = [
+        add_file(table, pa.Table.from_batches([b]).select(schema.names), key, data_change=True)
+        for b in source
+    ]
     try:
-        write_deltalake(
-            delta,
-            pa.RecordBatchReader.from_batches(schema, rows()),
+        delta.create_write_transaction(
+            actions,
             mode="append",
+            schema=delta.schema(),
             commit_properties=CommitProperties(max_commit_retries=0),
         )
     except CommitFailedError:
         return None
     delta.update_incremental()
-    return {"table": uri, "table_version": delta.version(), "inserted": written[0], "updated": 0}
+    inserted = sum(json.loads(action.stats)["numRecords"] for action in actions)
+    return {"table": uri, "table_version": delta.version(), "inserted": inserted, "updated": 0}
 
 
 def _same_row(key: str, layout: HistoryOptions) -> str:

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 import uuid
+from datetime import UTC, timedelta
+from decimal import Decimal
 from typing import Any
 
 from airflow_provider_akinon.compat import ObjectStoragePath
@@ -54,9 +57,8 @@ def maintain_delta(table: Any, *, retention_days: float = 7, layout: Layout | No
 def _compact(delta: Any, at: ObjectStoragePath, layout: Layout) -> tuple[int, int]:
     """Rewrite the unsettled files' rows as ``layout`` cuts them, in one commit; the files added and removed."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
     from deltalake.exceptions import CommitFailedError
-    from deltalake.transaction import AddAction, RemoveAction
+    from deltalake.transaction import RemoveAction
 
     files = pa.table(delta.get_add_actions(flatten=True)).to_pylist()
     if any(file.get("partition_values") for file in files):
@@ -72,18 +74,7 @@ def _compact(delta: Any, at: ObjectStoragePath, layout: Layout) -> tuple[int, in
         return 0, 0
     rows = pa.concat_tables([_read(at / f["path"]).cast(schema) for f in small])
     now = int(time.time() * 1000)
-    actions: list[Any] = []
-    for piece in layout.pieces(rows, key):
-        name = f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
-        with (at / name).open("wb") as out:
-            pq.write_table(piece, out, compression="snappy")
-        stats = {
-            "numRecords": len(piece),
-            "minValues": {key: piece.column(key)[0].as_py()},
-            "maxValues": {key: piece.column(key)[-1].as_py()},
-            "nullCount": {key: piece.column(key).null_count},
-        }
-        actions.append(AddAction(name, (at / name).stat()["size"], {}, now, False, json.dumps(stats)))
+    actions = [add_file(at, piece, key, data_change=False) for piece in layout.pieces(rows, key)]
     added = len(actions)
     actions += [
         RemoveAction(path=f["path"], data_change=False, deletion_timestamp=now, size=f["size_bytes"])
@@ -96,6 +87,70 @@ def _compact(delta: Any, at: ObjectStoragePath, layout: Layout) -> tuple[int, in
         return 0, 0  # the files it wrote are referenced by no version: the vacuum removes them
     log.info("Compacted %d small files of %s into %d, sorted by %s", len(small), at, added, key)
     return added, len(small)
+
+
+def add_file(at: ObjectStoragePath, rows: Any, key: str, *, data_change: bool) -> Any:
+    """``rows`` (Arrow) written as a Parquet file of the Delta table at ``at``: the action that adds it to a
+    commit, with its statistics (:func:`file_stats`: merges skip files by its ``key``'s range)."""
+    import pyarrow.parquet as pq
+    from deltalake.transaction import AddAction
+
+    name = f"part-00000-{uuid.uuid4()}-c000.snappy.parquet"
+    with (at / name).open("wb") as out:
+        pq.write_table(rows, out, compression="snappy")
+    stats = {"numRecords": len(rows), **file_stats(rows)}
+    size = (at / name).stat()["size"]
+    return AddAction(name, size, {}, int(time.time() * 1000), data_change, json.dumps(stats))
+
+
+def file_stats(rows: Any) -> dict[str, Any]:
+    """
+    Delta's statistics of ``rows``: for every column its nulls, and bounds a reader may trust (a reader
+    skips a file by them). Every column needs them: deltalake's own Arrow dataset reads a column without
+    bounds as bounded by NULL and skips the file for any filter on it. Bounds are widened where Delta's
+    JSON cannot hold the value exactly: timestamps to the millisecond, decimals to the nearest doubles
+    outside, strings to their first 32 characters (the maximum followed by the highest code point).
+    """
+    import pyarrow.compute as pc
+    import pyarrow.types as t
+
+    low: dict[str, Any] = {}
+    high: dict[str, Any] = {}
+    for name in rows.column_names:
+        column = rows.column(name)
+        kind = column.type
+        if column.null_count == len(column) or not (
+            t.is_integer(kind) or t.is_floating(kind) or t.is_decimal(kind) or t.is_timestamp(kind)
+            or t.is_string(kind) or t.is_large_string(kind) or t.is_boolean(kind) or t.is_date(kind)
+        ):  # fmt: skip
+            continue
+        bounds = pc.min_max(column)
+        least, most = bounds["min"].as_py(), bounds["max"].as_py()
+        if t.is_timestamp(kind):
+            least = least.replace(microsecond=least.microsecond // 1000 * 1000)
+            if most.microsecond % 1000:
+                most = most.replace(microsecond=most.microsecond // 1000 * 1000) + timedelta(milliseconds=1)
+            least, most = (_instant(v) for v in (least, most))
+        elif t.is_decimal(kind):
+            least, most = _double(least, -math.inf), _double(most, math.inf)
+        elif t.is_date(kind):
+            least, most = least.isoformat(), most.isoformat()
+        elif t.is_string(kind) or t.is_large_string(kind):
+            least, most = least[:32], most if len(most) <= 32 else most[:32] + "\U0010ffff"
+        low[name], high[name] = least, most
+    nulls = {name: rows.column(name).null_count for name in rows.column_names}
+    return {"minValues": low, "maxValues": high, "nullCount": nulls}
+
+
+def _double(value: Any, outward: float) -> float:
+    """A decimal as a double: itself where exact, else the next double beyond it towards ``outward``."""
+    near = float(value)
+    return near if Decimal(near) == value else math.nextafter(near, outward)
+
+
+def _instant(value: Any) -> str:
+    """A timestamp as Delta's statistics write it (UTC, milliseconds)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def _expire_log(delta: Any, retention_days: float) -> None:

@@ -301,8 +301,8 @@ def test_a_high_open_end_is_kept_only_by_the_current_version():
 
 
 def test_two_first_loads_of_a_delta_history_table_at_once_keep_each_version_once(tmp_path, monkeypatch):
-    """A first load into an empty Delta history table is appended as it is decided (delta-rs's merge held
-    the whole export: 1.1 GB for 1,000,000 orders). Two first loads at once: the one that commits second
+    """A first load into an empty Delta history table is written a chunk at a time and added in one commit
+    (delta-rs's merge held the whole export: 1.1 GB for 1,000,000 orders). Two first loads at once: the one that commits second
     is refused (no commit retried at a later version) and decides again against the first's rows."""
     pytest.importorskip("deltalake")
     import deltalake
@@ -312,7 +312,7 @@ def test_two_first_loads_of_a_delta_history_table_at_once_keep_each_version_once
     from airflow_provider_akinon.resources import ORDERS
 
     table = destination_path(str(tmp_path / "orders"))
-    append, calls = deltalake.write_deltalake, []
+    commit, calls = deltalake.DeltaTable.create_write_transaction, []
 
     def load(name: str, keys: list[int]) -> dict:
         history = table_format_at(table, "delta", history=True)
@@ -320,13 +320,13 @@ def test_two_first_loads_of_a_delta_history_table_at_once_keep_each_version_once
             ORDERS, table, write_parts(tmp_path / name, ORDERS, [record(k, 1) for k in keys]), at(9)
         )
 
-    def the_other_load_commits_first(*args, **kwargs):
+    def the_other_load_commits_first(self, *args, **kwargs):
         calls.append(len(calls))
-        if len(calls) == 1:  # the first load has decided its rows: the second commits before it
+        if len(calls) == 1:  # the first load has written its files: the second commits before it
             assert load("b", [2, 3])["inserted"] == 2
-        return append(*args, **kwargs)
+        return commit(self, *args, **kwargs)
 
-    monkeypatch.setattr(deltalake, "write_deltalake", the_other_load_commits_first)
+    monkeypatch.setattr(deltalake.DeltaTable, "create_write_transaction", the_other_load_commits_first)
     first = load("a", [1, 2])
     rows = _read("delta", str(table))
     assert sorted(r[KEY] for r in rows) == [1, 2, 3]  # the version of 2 once, not twice
