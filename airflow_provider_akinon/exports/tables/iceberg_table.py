@@ -19,9 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +32,6 @@ log = logging.getLogger(__name__)
 
 MAX_COMMITS = 5
 NAMESPACE = "akinon"
-_CATALOGS_LOCK = threading.Lock()
 CATALOG_CONN_ID = "iceberg_default"
 #: The properties of every table this provider merges into: no commit retries (PyIceberg replays a commit
 #: that lost a race on the newer table; a merge must decide its rows again), and old metadata files
@@ -69,34 +66,12 @@ def catalog_for(table: ObjectStoragePath) -> tuple[Any, str, str]:
             f"file_format='iceberg' at {table} needs a catalog: create the Airflow connection "
             f"{CATALOG_CONN_ID!r} with PyIceberg's catalog properties in its extras (type, uri, warehouse)."
         )
-    folder = Path(table.path) / "_akinon"
-    folder.mkdir(parents=True, exist_ok=True)
-    return _folder_catalog(folder / "iceberg.db", location), identifier, location
-
-
-_CATALOGS: dict[tuple[int, str, str], Any] = {}
-
-
-def _folder_catalog(db: Path, location: str) -> Any:
-    """
-    The SQL catalog kept in a table's folder, one per process and database file: each new one opened its
-    engine again and SQLAlchemy compiled its statements again, about 0.3 s each time (a merge opens its
-    table two or three times). Never an engine inherited across a fork (the key holds the process id); a
-    database file that is not there (yet, or any longer) gets a new catalog, which creates its tables; and
-    the kept one's pooled connections are closed at each use, so a file replaced meanwhile is the one read.
-    """
     from pyiceberg.catalog.sql import SqlCatalog
 
-    key = (os.getpid(), str(db), location)
-    with _CATALOGS_LOCK:
-        kept = _CATALOGS.get(key) if db.exists() else None
-        if kept is None:
-            if len(_CATALOGS) >= 64:  # a process that opened many tables keeps the latest ones
-                _CATALOGS.clear()
-            kept = _CATALOGS[key] = SqlCatalog("akinon", uri=f"sqlite:///{db}", warehouse=location)
-        else:
-            kept.engine.dispose()
-        return kept
+    folder = Path(table.path) / "_akinon"
+    folder.mkdir(parents=True, exist_ok=True)
+    catalog = SqlCatalog("akinon", uri=f"sqlite:///{folder / 'iceberg.db'}", warehouse=location)
+    return catalog, identifier, location
 
 
 def _location(table: ObjectStoragePath) -> str:
