@@ -20,6 +20,9 @@ from hypothesis import strategies as st
 
 from airflow_provider_akinon.errors import AkinonConfigError
 from airflow_provider_akinon.exports.tables.layout import Layout
+from tests.exports.tables.test_history import WITHOUT_PYICEBERG
+
+FORMATS = ["delta", pytest.param("iceberg", marks=WITHOUT_PYICEBERG)]
 
 layouts = st.builds(Layout, tail_rows=st.integers(1, 20), file_rows=st.integers(20, 200))
 
@@ -115,7 +118,7 @@ def hours_of_a_shop(file_format: str, table: Path, hours: int) -> None:
         next_id += 3
 
 
-@pytest.mark.parametrize("file_format", ["delta", "iceberg"])
+@pytest.mark.parametrize("file_format", FORMATS)
 def test_compaction_keeps_every_row_lays_the_newest_keys_in_the_smallest_files_and_merges_touch_only_them(
     file_format, tmp_path
 ):
@@ -142,7 +145,7 @@ def test_compaction_keeps_every_row_lays_the_newest_keys_in_the_smallest_files_a
     assert held(file_format, table) == {**before, max(before): str(START + timedelta(hours=24))}
 
 
-@pytest.mark.parametrize("file_format", ["delta", "iceberg"])
+@pytest.mark.parametrize("file_format", FORMATS)
 def test_a_merge_committing_during_compaction_wins_and_the_compaction_waits(
     file_format, tmp_path, monkeypatch
 ):
