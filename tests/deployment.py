@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -241,8 +241,10 @@ class Deployment:
         path = self.home / f"{name}.log"
         return path.read_text(errors="replace")[-chars:] if path.exists() else ""
 
-    def logs(self) -> str:
-        return "\n".join(f"--- {name} ---\n{self.log(name)}" for name in self.procs)
+    def logs(self, first: Sequence[str] = ()) -> str:
+        """Every component's log tail, ``first`` (the ones that exited) at the top: CI shows a failure's head."""
+        names = [*first, *(name for name in self.procs if name not in first)]
+        return "\n".join(f"--- {name} ---\n{self.log(name)}" for name in names)
 
     def task_logs(self) -> dict[str, str]:
         """Every task log the components wrote, by path: what a person reads in the UI."""
@@ -289,7 +291,7 @@ class Deployment:
                 return value
             crashed = [n for n, p in self.procs.items() if p.poll() is not None and n not in self.killed]
             if time.monotonic() - self.started > self.deadline or crashed:
-                pytest.fail(f"timed out waiting for {what} (exited: {crashed})\n{self.logs()}")
+                pytest.fail(f"timed out waiting for {what} (exited: {crashed})\n{self.logs(crashed)}")
             time.sleep(pause)  # polling a condition, not synchronising on time
 
 

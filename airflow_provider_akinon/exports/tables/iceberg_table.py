@@ -4,7 +4,8 @@ The table at a destination is ``akinon.<folder name>_<hash of the whole destinat
 table per destination: two tenants' ``.../orders`` folders are two tables): the catalog of the Airflow
 connection ``iceberg_default`` where one exists (its extras are PyIceberg's catalog properties: ``type``
 ``rest`` or ``sql``, ``uri``, ``warehouse``, credentials), else a SQL catalog on SQLite kept in the folder
-itself (``_akinon/iceberg.db``; local folders only), so a table needs no server. A catalog entry of that
+itself (``_akinon/iceberg.db``, :mod:`~airflow_provider_akinon.exports.tables.iceberg_catalog`; local folders
+only), so a table needs no server. A catalog entry of that
 name whose location is not the destination is refused, never written.
 
 A merge reads the table's rows of the changed keys, decides each row by the rules of
@@ -66,11 +67,11 @@ def catalog_for(table: ObjectStoragePath) -> tuple[Any, str, str]:
             f"file_format='iceberg' at {table} needs a catalog: create the Airflow connection "
             f"{CATALOG_CONN_ID!r} with PyIceberg's catalog properties in its extras (type, uri, warehouse)."
         )
-    from pyiceberg.catalog.sql import SqlCatalog
+    from airflow_provider_akinon.exports.tables.iceberg_catalog import FolderCatalog
 
     folder = Path(table.path) / "_akinon"
     folder.mkdir(parents=True, exist_ok=True)
-    catalog = SqlCatalog("akinon", uri=f"sqlite:///{folder / 'iceberg.db'}", warehouse=location)
+    catalog = FolderCatalog("akinon", uri=f"sqlite:///{folder / 'iceberg.db'}", warehouse=location)
     return catalog, identifier, location
 
 
