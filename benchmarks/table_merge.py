@@ -119,7 +119,8 @@ def warm_imports(file_format: str) -> None:
 
     names = ["pyarrow.dataset", "pyarrow.parquet"]
     names += (
-        ["pyiceberg.catalog.sql", "pyiceberg.table", "pyiceberg.io.pyarrow", "pyiceberg.expressions"]
+        ["airflow_provider_akinon.exports.tables.iceberg_catalog", "pyiceberg.table", "pyiceberg.io.pyarrow"]
+        + ["pyiceberg.expressions"]
         if file_format == "iceberg"
         else ["deltalake"]
     )
