@@ -7,6 +7,8 @@ a short :func:`excerpt` taken after the connection's password and token were cut
 
 from __future__ import annotations
 
+from typing import Any
+
 import urllib3
 
 from airflow_provider_akinon.compat import AirflowException
@@ -43,6 +45,19 @@ class AkinonPageError(AkinonApiError):
 
 class ExportConsistencyError(AkinonError):
     """The API's records or counts disagree with what was asked for; nothing was published."""
+
+
+class SchemaContractError(ExportConsistencyError):
+    """A record broke the list's ``schema_contract`` (a new field, a changed type); nothing was published."""
+
+
+class SchemaConflict(Exception):
+    """A field held values of type ``old`` and a page brings ``new``: no type holds both (the contract's to
+    settle; :mod:`~airflow_provider_akinon.schema.meet`)."""
+
+    def __init__(self, path: str, old: Any, new: Any) -> None:
+        super().__init__(f"{path}: {old} meets {new}")
+        self.path, self.old, self.new = path, old, new
 
 
 class DestinationError(AkinonError):

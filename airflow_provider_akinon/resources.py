@@ -38,6 +38,8 @@ class Resource:
     :param timestamp_fields: top-level timestamps, typed in Parquet.
     :param string_fields: other top-level scalars worth a typed Parquet column.
     :param integer_fields: other top-level integers worth a typed Parquet column.
+    :param map_fields: names of dicts whose keys are data, not fields (a product's ``attributes``), at any
+        depth: typed as ``map<string, ...>`` columns, not a column per key.
     """
 
     name: str
@@ -54,6 +56,7 @@ class Resource:
     timestamp_fields: tuple[str, ...] = ()
     string_fields: tuple[str, ...] = ()
     integer_fields: tuple[str, ...] = ()
+    map_fields: tuple[str, ...] = ("attributes", "attributes_kwargs", "extra_field")
 
     def check_date_field(self, date_field: str) -> str:
         """Refuse a ``date_field`` this list cannot be cut on, naming the ones it can."""

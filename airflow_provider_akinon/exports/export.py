@@ -19,6 +19,7 @@ from airflow_provider_akinon.exports.tables.merging import preflight
 from airflow_provider_akinon.exports.walks.context import Tally
 from airflow_provider_akinon.hooks.akinon import AkinonHook
 from airflow_provider_akinon.resources import Resource
+from airflow_provider_akinon.schema.contract import Contract
 from airflow_provider_akinon.timestamps import api_time
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class Export:
         file_format: Format,
         max_file_bytes: int,
         label: str,
+        schema_contract: Any = None,
     ) -> None:
         self.hook = hook
         self.resource = resource
@@ -56,6 +58,7 @@ class Export:
         self.max_file_bytes = max_file_bytes
         self.progress = Progress(hook.stats, label)
         self.writers: list[PartWriter] = []
+        self.shaper = file_format.shaper(resource, hook.config.timezone, Contract.of(schema_contract))
 
     def __enter__(self) -> Export:
         """Before any request: refuse what the format or the destination cannot take, start this run's
@@ -80,6 +83,7 @@ class Export:
             self.max_file_bytes,
             self.hook.config.timezone,
             guard=lambda what, path: self.target.writable(what, path),
+            shaper=self.shaper,
         )
         self.writers.append(writer)
         return writer
@@ -91,7 +95,10 @@ class Export:
             wait_until(plan.not_before)
             tally, how = walks.run(plan, self.hook, self, self.progress)
             parts: list[PartFile] = [part for writer in self.writers for part in writer.close()]
-            self._check(tally, sum(p.records for p in parts))
+            discarded = 0 if self.shaper is None else self.shaper.discarded
+            self._check(tally, sum(p.records for p in parts) + discarded)
+            if self.shaper is not None:  # every part of the export's final schema
+                parts = self.shaper.finish(self.target.staging, parts)
             now = datetime.now(UTC)
             manifest = {
                 **meta,
@@ -107,6 +114,7 @@ class Export:
                 "end": tally.end(),
                 **({"orders_gone": tally.gone} if tally.gone else {}),
                 "created_at": api_time(now),
+                **(self.shaper.describe() if self.shaper is not None else {}),
             }
             manifest = self.finish(parts, manifest, now)
         except BaseException:
@@ -137,8 +145,8 @@ class Export:
         name = self.resource.name
         if in_files != tally.written:
             raise ExportConsistencyError(
-                f"{name}: the part files hold {in_files} records but {tally.written} were written; "
-                "nothing was published."
+                f"{name}: the part files hold {in_files} records (with those the schema contract discarded) "
+                f"but {tally.written} were written; nothing was published."
             )
         if tally.written + tally.skipped + tally.cut - tally.left != tally.count:
             raise ExportConsistencyError(

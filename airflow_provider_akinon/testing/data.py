@@ -11,8 +11,10 @@ from __future__ import annotations
 import bisect
 import random
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import accumulate
+from typing import Any
 
 import orjson
 
@@ -86,6 +88,8 @@ class AkinonData(RecordShapes):
         self.null_dates: set[int] = set()
         #: deleted orders (gone from every list) and when: what ``deleted_items/`` lists
         self.deleted: dict[int, float] = {}
+        #: (first order id, list name, change): the tenant's schema moving (see :meth:`drift`)
+        self.drifts: list[tuple[int, str, Callable[[dict], Any]]] = []
         self.adjacent = Adjacent(self)
         step = (self.end - self.start) / max(orders, 1)
         rng = random.Random(seed)
@@ -250,13 +254,27 @@ class AkinonData(RecordShapes):
             order = self.order(order_id)
             if order_id in self.null_dates:
                 order["created_date"] = None
-            cached = self._cache[key] = orjson.dumps(order)
+            cached = self._cache[key] = orjson.dumps(self._drifted("orders", order_id, order))
         return cached
 
     def items_json(self, order_id: int) -> list[bytes]:
         """The order's items, each as JSON bytes."""
-        return [orjson.dumps(item) for item in self.items(order_id)]
+        return [orjson.dumps(self._drifted("order_items", order_id, i)) for i in self.items(order_id)]
 
     def discounts_json(self, order_id: int) -> list[bytes]:
         """The order's discount items, each as JSON bytes."""
-        return [orjson.dumps(d) for d in self.discounts(order_id)]
+        return [orjson.dumps(self._drifted("discount_items", order_id, d)) for d in self.discounts(order_id)]
+
+    def drift(self, list_name: str, from_order: int, change: Callable[[dict], Any]) -> None:
+        """From order ``from_order`` on, the records of ``list_name`` (``orders``, ``order_items``,
+        ``discount_items``) pass through ``change``, which edits a record in place: a field added, a type
+        changed, as a tenant's upgrade does mid-backfill."""
+        with self.lock:
+            self.drifts.append((from_order, list_name, change))
+            self._cache.clear()
+
+    def _drifted(self, list_name: str, order_id: int, record: dict) -> dict:
+        for first, name, change in self.drifts:
+            if name == list_name and order_id >= first:
+                change(record)
+        return record

@@ -14,7 +14,6 @@ from datetime import datetime, tzinfo
 from typing import Any, BinaryIO, Protocol
 
 from airflow_provider_akinon.errors import AkinonConfigError
-from airflow_provider_akinon.hooks.paging.records import Records
 from airflow_provider_akinon.resources import Resource
 
 
@@ -23,8 +22,8 @@ class Encoder(Protocol):
 
     written: int
 
-    def write(self, records: Records) -> None:
-        """Encode one page of ``records`` into the part file."""
+    def write(self, records: Any) -> None:
+        """Encode one page of ``records`` (a typed format's: a shaped table) into the part file."""
         ...
 
     def close(self) -> None:
@@ -56,9 +55,14 @@ class Format:
                     f"file_format={self.name!r} needs {module}: pip install 'airflow-provider-akinon[{extra}]'."
                 ) from None
 
-    def encoder(self, out: BinaryIO, resource: Resource, zone: tzinfo) -> Encoder:
-        """The :class:`Encoder` of one part file written to ``out``; naive timestamps are in ``zone``."""
+    def encoder(self, out: BinaryIO, resource: Resource, zone: tzinfo, *, shaped: bool = False) -> Encoder:
+        """The :class:`Encoder` of one part file written to ``out``; naive timestamps are in ``zone``;
+        ``shaped``: it is given pages the export's shaper typed."""
         raise NotImplementedError
+
+    def shaper(self, resource: Resource, zone: tzinfo, contract: Any) -> Any:
+        """The typed pages of one export (shared by its writers), or ``None``: records encoded as they come."""
+        return None
 
     def read(self, handle: BinaryIO, column: str | None) -> Iterator[Any]:
         """The records of one published part file (or one top-level ``column`` of each)."""

@@ -38,7 +38,7 @@ class JsonLines(Format):
     name = "jsonl"
     suffix = "jsonl"
 
-    def encoder(self, out: BinaryIO, resource: Resource, zone: tzinfo) -> Encoder:
+    def encoder(self, out: BinaryIO, resource: Resource, zone: tzinfo, *, shaped: bool = False) -> Encoder:
         """Write the records' own bytes into ``out``, one a line."""
         return _Lines(out)
 
@@ -57,7 +57,7 @@ class GzipJsonLines(JsonLines):
     name = "jsonl.gz"
     suffix = "jsonl.gz"
 
-    def encoder(self, out: BinaryIO, resource: Resource, zone: tzinfo) -> Encoder:
+    def encoder(self, out: BinaryIO, resource: Resource, zone: tzinfo, *, shaped: bool = False) -> Encoder:
         """Write JSON Lines through a gzip stream into ``out``."""
         # mtime=0: the same records give the same bytes, so reruns are byte-for-byte comparable
         return _Lines(out, stream=gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0))

@@ -168,15 +168,31 @@ class ParquetEncoder:
 
 
 class Parquet(Format):
-    """Parquet files, a row group a page, with the schema of :func:`schema_for`."""
+    """Parquet files, a row group a page: every field typed and nested (:mod:`.typed_parquet`), or (a table
+    format's staging) the schema of :func:`schema_for`."""
 
     name = "parquet"
     suffix = "parquet"
     needs: tuple[tuple[str, str], ...] = (("pyarrow", "parquet"),)
+    #: typed, nested columns following the tenant's schema; a table format stages the fixed schema
+    typed = True
 
-    def encoder(self, out: BinaryIO, resource: Resource, zone: tzinfo) -> Encoder:
-        """A :class:`ParquetEncoder` writing to ``out``."""
+    def encoder(self, out: BinaryIO, resource: Resource, zone: tzinfo, *, shaped: bool = False) -> Encoder:
+        """A part file's encoder writing to ``out``: shaped pages (typed), or :class:`ParquetEncoder`."""
+        if shaped:
+            from airflow_provider_akinon.exports.formats.typed_parquet import TypedParquetEncoder
+
+            return TypedParquetEncoder(out)
         return ParquetEncoder(resource, out, zone)
+
+    def shaper(self, resource: Resource, zone: tzinfo, contract: Any) -> Any:
+        """The export's typed pages (:class:`~.typed_parquet.TypedPages`), unless this format is not ``typed``."""
+        if not self.typed:
+            return None
+        from airflow_provider_akinon.exports.formats.typed_parquet import TypedPages
+        from airflow_provider_akinon.schema.evolving import Evolving
+
+        return TypedPages(Evolving(resource, zone, contract))
 
     def read(self, handle: BinaryIO, column: str | None) -> Iterator[Any]:
         """The records of one part file, from ``_record`` (a typed ``column`` from its own column)."""

@@ -92,6 +92,8 @@ class PartWriter:
     :param format: the output format that encodes each part.
     :param zone: the time zone of timestamps without an offset (typed Parquet columns).
     :param guard: ``guard(what, path)`` is a context that turns storage errors into clear ones.
+    :param shaper: the export's typed pages (``TypedPages``), shared by its writers; ``None``: records
+        are encoded as they come.
     """
 
     folder: Any
@@ -101,6 +103,7 @@ class PartWriter:
     max_file_bytes: int
     zone: tzinfo = UTC
     guard: Guard = field(default=lambda what, path: contextlib.nullcontext())
+    shaper: Any = None
     files: list[PartFile] = field(default_factory=list, init=False)
     _current: Encoder | None = field(default=None, init=False)
     _file: HashingFile | None = field(default=None, init=False)
@@ -116,11 +119,14 @@ class PartWriter:
         """Write ``records`` into the open part file; finish it once it reaches ``max_file_bytes``."""
         if not len(records):
             return
+        page: Any = records if self.shaper is None else self.shaper.shape(records)
         with self.guard("write", f"{self.folder}/{self._name or self.prefix}"):
+            if self._current is not None and self.shaper is not None and not self._current.takes(page):  # type: ignore[attr-defined]
+                self._finish()  # the export's schema grew: its pages go in a new file of the new schema
             if self._current is None:
                 self._current = self._open()
-            self._current.write(records)
-            self._records += len(records)
+            self._current.write(page)
+            self._records += len(page)
             if self._current.written >= self.max_file_bytes:
                 self._finish()
 
@@ -130,7 +136,9 @@ class PartWriter:
         # and the export reports its lineage itself (get_openlineage_facets_on_complete)
         self._file = HashingFile(self.folder.fs.open(f"{self.folder.path}/{self._name}", "wb"))
         self._records = 0
-        return self.format.encoder(self._file, self.resource, self.zone)  # type: ignore[arg-type]
+        if self.shaper is None:  # a format's own encoder (a plugin's too: its signature as it was)
+            return self.format.encoder(self._file, self.resource, self.zone)  # type: ignore[arg-type]
+        return self.format.encoder(self._file, self.resource, self.zone, shaped=True)  # type: ignore[arg-type]
 
     def _finish(self) -> None:
         assert self._current is not None

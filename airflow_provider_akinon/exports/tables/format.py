@@ -18,6 +18,8 @@ from airflow_provider_akinon.exports.tables.versions import DELETED
 class TableFormat(Parquet):
     """Staged as Parquet, finished by a merge into the table at the destination (one commit)."""
 
+    typed = False  # staged in the fixed schema the merges read (typed tables: a later step)
+
     table = True
 
     def summarise(self, manifest: dict[str, Any]) -> dict[str, Any]:
