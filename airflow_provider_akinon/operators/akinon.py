@@ -30,6 +30,7 @@ from airflow_provider_akinon.resources import (
     ORDERS,
     Resource,
 )
+from airflow_provider_akinon.schema.contract import Contract
 from airflow_provider_akinon.timestamps import parse_instant
 from airflow_provider_akinon.windows import Window, parse_step
 
@@ -97,12 +98,17 @@ class FetchAkinonListOperator(BaseOperator):
     :param allow_full_scan: where the list ignores the date filter and neither its ids nor an order by
         the date find the window, read the whole list and cut the window on the client (the error without
         it names the cost: requests per window).
+    :param schema_contract: ``parquet``: what a field the schema lacks, or a value of another type, does:
+        ``evolve`` (default: a new column; a variant column named for the new type), ``freeze`` (the export
+        refused, nothing published), ``discard_value`` (NULL, and the record's ``_errors`` says why) or
+        ``discard_row``; one mode, or ``{"columns": ..., "data_type": ...}``
+        (:mod:`~airflow_provider_akinon.schema.contract`). (templated)
     """
 
     resource: ClassVar[Resource | None] = None
     template_fields: Sequence[str] = (
         "akinon_conn_id", "destination", "start", "end", "date_field", "filters", "file_format", "id_range",
-        "order_ids", "orders_from", "partition_by",
+        "order_ids", "orders_from", "partition_by", "schema_contract",
     )  # fmt: skip
     template_fields_renderers = {"filters": "json"}
     operator_extra_links = (AkinonExportLink(), AkinonManifestLink())
@@ -135,6 +141,7 @@ class FetchAkinonListOperator(BaseOperator):
         history: Any = False,
         partition_by: Any = None,
         partition_events: bool = False,
+        schema_contract: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -149,6 +156,7 @@ class FetchAkinonListOperator(BaseOperator):
         self.allow_full_scan = allow_full_scan
         self.history = history
         self.partition_events, self.partition_by = partition_events, partition_by
+        self.schema_contract = schema_contract
 
     @cached_property
     def hook(self) -> AkinonHook:
@@ -163,7 +171,13 @@ class FetchAkinonListOperator(BaseOperator):
             file_format = History.of(file_format, self.history)
         ask = build_ask(resource, {name: getattr(self, name) for name in ARGUMENTS}, context)
         step = parse_step(self.partition_by, ask.window)
-        exports = Exports(self.hook, resource, file_format=file_format, max_file_bytes=self.max_file_bytes)
+        exports = Exports(
+            self.hook,
+            resource,
+            file_format=file_format,
+            max_file_bytes=self.max_file_bytes,
+            schema_contract=Contract.of(self.schema_contract),
+        )
         if step is None:
             summary, partitions = self._summary(*exports.run(ask, self.destination))
         else:

@@ -27,13 +27,21 @@ class Exports:
 
     :param file_format: the format every export lands in (a table format's history, or a format).
     :param max_file_bytes: start a new part file past this many (uncompressed) bytes.
+    :param schema_contract: what new fields and changed types do (typed formats).
     """
 
     def __init__(
-        self, hook: AkinonHook, resource: Resource, *, file_format: Any, max_file_bytes: int
+        self,
+        hook: AkinonHook,
+        resource: Resource,
+        *,
+        file_format: Any,
+        max_file_bytes: int,
+        schema_contract: Any = None,
     ) -> None:
         self.hook, self.resource = hook, resource
         self.file_format, self.max_file_bytes = file_format, max_file_bytes
+        self.schema_contract = schema_contract
 
     def run(self, ask: Ask, destination: Any) -> tuple[Export, dict[str, Any]]:
         """Plan and run the export of ``ask`` into ``destination``: the export and its manifest."""
@@ -53,6 +61,7 @@ class Exports:
             file_format=self.file_format,
             max_file_bytes=self.max_file_bytes,
             label=f"{self.resource.name} {ask.source_label()}",
+            schema_contract=self.schema_contract,
         )
         with export:  # the destination checked and this run's staging begun, before any request
             log.info("Exporting %s into %s", export.progress.label, export.target.uri)

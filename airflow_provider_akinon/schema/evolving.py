@@ -169,21 +169,24 @@ class Evolving:
             )
         piece = piece.drop_columns([top])
         if mode == "discard_value":
-            reason = f"{top}: a {type_name(column.type)} value dropped ({path} is {old})"
+            reason = f"{top}: {type_name(column.type)} value dropped ({path} is {old})"
             return self._grow(with_errors(piece, pc.is_valid(column), reason))
         variant = f"{top}__{type_name(column.type)}"
         with self._lock:
-            self.changes.append(Change(path, "variant", str(old), f"{variant}: {column.type}"))
+            first = variant not in self._ours  # listed and logged once, when first met
             self._ours.add(variant)
-        log.info(
-            "%s: %s holds a %s where %s was %s: kept in %s",
-            self.resource.name,
-            self._key(piece),
-            new,
-            path,
-            old,
-            variant,
-        )
+            if first:
+                self.changes.append(Change(path, "variant", str(old), f"{variant}: {column.type}"))
+        if first:
+            log.info(
+                "%s: %s holds a %s where %s was %s: kept in %s",
+                self.resource.name,
+                self._key(piece),
+                new,
+                path,
+                old,
+                variant,
+            )
         return self._grow(piece.append_column(variant, column))
 
     def _new_fields(self, piece: pa.Table, added: list[Change]) -> list[pa.Table]:

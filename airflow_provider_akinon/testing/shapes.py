@@ -32,8 +32,16 @@ def _money(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
 
+COLOURS = ("STD", "KIRMIZI", "LACİVERT", "BEYAZ")
+
+
 def _product(pk: int) -> dict:
+    """The product of an order item, with tenant-specific ``attributes`` and their ``attributes_kwargs``
+    (``{value, data_type, label}``), as Akinon's "Get Order Item Detail" page shows them."""
     name, base_code, material = PRODUCTS[pk % len(PRODUCTS)]
+    attributes = {"materyal": material, "renk": "STD", "uretim_yeri": "TÜRKİYE", "erp_color": COLOURS[pk % 4]}
+    if pk % 3 == 0:  # a tenant's attributes differ product by product
+        attributes["erp_ProductAtt06Desc"] = "300 ML"
     return {
         "pk": 800 + pk % 97,
         "name": name,
@@ -41,7 +49,12 @@ def _product(pk: int) -> dict:
         "sku": f"26728810{pk % 100000:05d}",
         "product_type": "0",
         "is_active": True,
-        "attributes": {"materyal": material, "renk": "STD", "uretim_yeri": "TÜRKİYE"},
+        "parent": None,
+        "attributes": attributes,
+        "attributes_kwargs": {
+            key: {"value": value, "data_type": "dropdown", "label": value}
+            for key, value in attributes.items()
+        },
     }
 
 

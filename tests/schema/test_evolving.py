@@ -224,7 +224,7 @@ def test_a_new_field_is_a_nullable_column_and_listed():
     ("contract", "column", "errors"),
     [
         ("evolve", {"x": [1, None], "x__string": [None, "two"]}, None),
-        ("discard_value", {"x": [1, None]}, [None, ["x: a string value dropped (x is int64)"]]),
+        ("discard_value", {"x": [1, None]}, [None, ["x: string value dropped (x is int64)"]]),
     ],
 )
 def test_a_changed_type_by_the_contract(contract, column, errors):
