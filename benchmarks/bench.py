@@ -19,6 +19,7 @@ Scenarios and targets:
       within 2x of (d)'s time
   (i) the first load of 100,000 and of 1,000,000 exported orders into an empty table, Iceberg current state
       and Delta and Iceberg history: peak RSS under 600 MB and flat as the export grows
+  (g) normalising 200,000 detailed order items into typed, nested Parquet, against dlt (benchmarks/normalise.py)
   (h) a year of hourly merges (8,760 commits of ~30 orders, compressed in time; benchmarks/year_of_hours.py)
       into a Delta and an Iceberg table, maintain() daily: the last merge within 2x the tenth, files on
       disk within 2x the live files, the table exact
@@ -580,6 +581,12 @@ def main() -> None:
     checks += year_of_hours(8_760 // scale, out)
 
     out += shapes(big, scale)
+    import normalise  # (g): typed, nested Parquet of 200,000 order items, this provider against dlt
+
+    print(f"(g) normalising {200_000 // scale:,} order items, this provider and dlt ...", flush=True)
+    normalised, normal_checks = normalise.run(200_000 // scale, 2)
+    out += normalised
+    checks += normal_checks
     import peers  # the peers a data team would pick instead: dlt, a Singer tap (benchmarks/peers.py)
 
     peer_lines, peer_checks = peers.run(big, small, a["provider"], a["parquet"], b[8])

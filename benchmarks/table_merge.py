@@ -118,9 +118,9 @@ def warm_imports(file_format: str) -> None:
     import importlib
 
     names = ["pyarrow.dataset", "pyarrow.parquet"]
+    iceberg = ["pyiceberg.table", "pyiceberg.io.pyarrow", "pyiceberg.expressions"]
     names += (
-        ["airflow_provider_akinon.exports.tables.iceberg_catalog", "pyiceberg.table", "pyiceberg.io.pyarrow"]
-        + ["pyiceberg.expressions"]
+        [*iceberg, "airflow_provider_akinon.exports.tables.iceberg_catalog"]
         if file_format == "iceberg"
         else ["deltalake"]
     )

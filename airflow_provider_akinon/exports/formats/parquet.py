@@ -1,6 +1,8 @@
-"""Parquet (``parquet``): money as decimals, timestamps as timestamps, and every record whole.
+"""Parquet (``parquet``): every field typed (:mod:`.typed_parquet`), or the fixed schema a table format stages.
 
-Schema of every file (documented in the README):
+The ``parquet`` format writes typed, nested pages (:mod:`~airflow_provider_akinon.exports.formats.typed_parquet`).
+A table format (Delta, Iceberg) stages its exports in the fixed schema of :func:`schema_for`, which its
+merges read (documented in the README):
 
 - the resource's primary key (``id`` or ``pk``) and integer fields as ``int64``;
 - its money fields as ``decimal128(18, 4)`` (the API's decimal strings, exact);
