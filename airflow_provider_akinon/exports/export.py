@@ -50,6 +50,7 @@ class Export:
         max_file_bytes: int,
         label: str,
         schema_contract: Any = None,
+        baseline: Any = None,
     ) -> None:
         self.hook = hook
         self.resource = resource
@@ -58,7 +59,9 @@ class Export:
         self.max_file_bytes = max_file_bytes
         self.progress = Progress(hook.stats, label)
         self.writers: list[PartWriter] = []
-        self.shaper = file_format.shaper(resource, hook.config.timezone, Contract.of(schema_contract))
+        self.shaper = file_format.shaper(
+            resource, hook.config.timezone, Contract.of(schema_contract), baseline
+        )
 
     def __enter__(self) -> Export:
         """Before any request: refuse what the format or the destination cannot take, start this run's

@@ -27,7 +27,8 @@ class Exports:
 
     :param file_format: the format every export lands in (a table format's history, or a format).
     :param max_file_bytes: start a new part file past this many (uncompressed) bytes.
-    :param schema_contract: what new fields and changed types do (typed formats).
+    :param schema_contract: what new fields and changed types do (typed formats); each partition of a run
+        is held to the schema of the one before it.
     """
 
     def __init__(
@@ -42,6 +43,7 @@ class Exports:
         self.hook, self.resource = hook, resource
         self.file_format, self.max_file_bytes = file_format, max_file_bytes
         self.schema_contract = schema_contract
+        self.baseline: Any = None  # the schema of this run's last export: its next partition is held to it
 
     def run(self, ask: Ask, destination: Any) -> tuple[Export, dict[str, Any]]:
         """Plan and run the export of ``ask`` into ``destination``: the export and its manifest."""
@@ -62,6 +64,7 @@ class Exports:
             max_file_bytes=self.max_file_bytes,
             label=f"{self.resource.name} {ask.source_label()}",
             schema_contract=self.schema_contract,
+            baseline=self.baseline,
         )
         with export:  # the destination checked and this run's staging begun, before any request
             log.info("Exporting %s into %s", export.progress.label, export.target.uri)
@@ -71,4 +74,7 @@ class Exports:
                 "endpoint": self.resource.endpoint,
                 "host": self.hook.host,
             }
-            return export, export.run(plan, {**meta, "filters": dict(ask.filters)})
+            manifest = export.run(plan, {**meta, "filters": dict(ask.filters)})
+            if export.shaper is not None:
+                self.baseline = export.shaper.schema
+            return export, manifest

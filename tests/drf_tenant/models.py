@@ -29,12 +29,14 @@ class Order(Dated):
     status = models.CharField(max_length=8, default="400")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=8, default="try")
+    shipping_address = models.JSONField(default=dict)  # {"city": {"id", "name"}, "line", ...}
 
 
 class OrderItem(Dated):
     order = models.ForeignKey(Order, related_name="items", on_delete=models.CASCADE)
     price = models.DecimalField(max_digits=12, decimal_places=2)
     status = models.CharField(max_length=8, default="400")
+    product = models.JSONField(default=dict)  # Akinon's nested product: sku, attributes, attributes_kwargs
 
 
 class DeletedItem(Model):
@@ -49,6 +51,16 @@ class DiscountItem(Dated):
     order = models.ForeignKey(Order, related_name="discounts", on_delete=models.CASCADE)
     name = models.CharField(max_length=64)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
+
+
+class BenefitApplicant(Model):
+    """A discount's share of one order item (Omnitron's ``benefitapplicant_set``)."""
+
+    discount_item = models.ForeignKey(
+        DiscountItem, related_name="benefitapplicant_set", on_delete=models.CASCADE
+    )
+    order_item = models.ForeignKey(OrderItem, related_name="+", on_delete=models.CASCADE)
+    discount_share = models.DecimalField(max_digits=12, decimal_places=2)
 
 
 class OrderVersion(Model):

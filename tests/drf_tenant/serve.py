@@ -72,6 +72,7 @@ def seed(orders: int, days: float, until: float, rng: random.Random) -> None:
             status=rng.choice(["400", "450", "500", "550"]),
             amount=Decimal(rng.randint(1000, 90000)) / 100,
             created_date=start + step * i,
+            shipping_address=address(rng),
         )
         for i in range(orders)
     ]
@@ -89,7 +90,7 @@ def seed(orders: int, days: float, until: float, rng: random.Random) -> None:
     for order in saved:
         at = {"created_date": order.created_date}
         items += [
-            OrderItem(order=order, price=Decimal(rng.randint(100, 9000)) / 100, **at)
+            OrderItem(order=order, price=Decimal(rng.randint(100, 9000)) / 100, product=product(rng), **at)
             for _ in range(rng.randint(1, 3))
         ]
         discounts += [
@@ -102,6 +103,52 @@ def seed(orders: int, days: float, until: float, rng: random.Random) -> None:
         for child in created:
             child.modified_date = child.order.modified_date
         model.objects.bulk_update(created, ["modified_date"], batch_size=500)
+    seed_shares()
+
+
+CITIES = ("İstanbul", "Ankara", "İzmir", "Bursa", "Afyon")
+COLOURS = ("STD", "KIRMIZI", "LACİVERT", "BEYAZ")
+
+
+def product(rng: random.Random) -> dict:
+    """An order item's product as Akinon nests it: tenant attributes (a dict of data) and their kwargs."""
+    attributes = {"erp_color": rng.choice(COLOURS), "renk": "STD", "materyal": rng.choice(("CAM", "PAMUK"))}
+    if rng.random() < 0.3:
+        attributes["erp_ProductAtt06Desc"] = "300 ML"
+    return {
+        "sku": f"26728810{rng.randint(0, 99999):05d}",
+        "name": "Quınn 6-Lı Bardak Seti",
+        "attributes": attributes,
+        "attributes_kwargs": {
+            k: {"value": v, "data_type": "dropdown", "label": v} for k, v in attributes.items()
+        },
+    }
+
+
+def address(rng: random.Random) -> dict:
+    city = rng.randrange(len(CITIES))
+    return {
+        "city": {"id": city + 1, "name": CITIES[city]},
+        "line": f"{rng.randint(1, 99)}. Sokak",
+        "extra_field": {},
+    }
+
+
+def seed_shares() -> None:
+    """Each discount shared over its order's items (Omnitron's ``benefitapplicant_set``), to the kuruş."""
+    from tests.drf_tenant.models import BenefitApplicant, DiscountItem, OrderItem
+
+    items: dict[int, list[int]] = {}
+    for pk, order in OrderItem.objects.values_list("id", "order_id").order_by("id"):
+        items.setdefault(order, []).append(pk)
+    shares = []
+    for discount in DiscountItem.objects.order_by("id"):
+        mine = items.get(discount.order_id, [])
+        each = (discount.amount / len(mine)).quantize(Decimal("0.01")) if mine else Decimal(0)
+        for n, pk in enumerate(mine):
+            share = discount.amount - each * (len(mine) - 1) if n == 0 else each
+            shares.append(BenefitApplicant(discount_item=discount, order_item_id=pk, discount_share=share))
+    BenefitApplicant.objects.bulk_create(shares, batch_size=500)
 
 
 def seed_products(count: int, days: float, until: float, rng: random.Random) -> None:

@@ -10,6 +10,7 @@
   page-size parameter at all), ``date_only`` (date filters take ``YYYY-MM-DD`` days), ``no_date_lookups``,
   ``newest_first`` (a default order of the lists: newest id first).
 - ``DRF_TENANT_THROTTLE``: the user throttle's rate (default ``60/s``).
+- ``DRF_TENANT_DRIFT_FROM``: order items from this ``pk`` on carry a new field and a retyped one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import os
 from urllib.parse import urlsplit
 
 SWITCHES = frozenset(filter(None, os.environ.get("DRF_TENANT_SWITCHES", "").split(",")))
+#: order items from this ``pk`` on show an upgraded tenant's schema (views.OrderItemSerializer)
+DRIFT_FROM = int(os.environ["DRF_TENANT_DRIFT_FROM"]) if os.environ.get("DRF_TENANT_DRIFT_FROM") else None
 SECRET_KEY = "drf-tenant-for-tests-only"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]

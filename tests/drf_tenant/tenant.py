@@ -27,6 +27,7 @@ TABLES = {
     "versions": "drf_tenant_orderversion",
     "products": "drf_tenant_product",
     "stock_moves": "drf_tenant_stockmove",
+    "benefit_applicants": "drf_tenant_benefitapplicant",
 }
 
 

@@ -13,9 +13,18 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tests.drf_tenant.models import DeletedItem, DiscountItem, Order, OrderItem, Product, StockMove
+from tests.drf_tenant.models import (
+    BenefitApplicant,
+    DeletedItem,
+    DiscountItem,
+    Order,
+    OrderItem,
+    Product,
+    StockMove,
+)
 
 SWITCHES = settings.SWITCHES
+DRIFT_FROM = settings.DRIFT_FROM
 LOOKUPS = ["gt", "gte", "lt", "lte"]
 
 
@@ -73,23 +82,54 @@ def filterset(model_class, parent: str | None = None):
 class OrderSerializer(serializers.ModelSerializer):
     class Meta:
         model = Order
-        fields = ["id", "number", "status", "amount", "currency", "created_date", "modified_date"]
+        fields = [
+            "id", "number", "status", "amount", "currency", "shipping_address", "created_date", "modified_date",
+        ]  # fmt: skip
 
 
 class OrderItemSerializer(serializers.ModelSerializer):
     pk = serializers.IntegerField(read_only=True)  # Omnitron names the key of order items pk
+    shipping_company = serializers.SerializerMethodField()
 
     class Meta:
         model = OrderItem
-        fields = ["pk", "order", "price", "status", "created_date", "modified_date"]
+        fields = [
+            "pk",
+            "order",
+            "price",
+            "status",
+            "product",
+            "shipping_company",
+            "created_date",
+            "modified_date",
+        ]
+
+    def get_shipping_company(self, item: OrderItem) -> str:
+        return "yurtici"
+
+    def to_representation(self, item: OrderItem) -> dict:
+        """With ``DRF_TENANT_DRIFT_FROM=N``, items from ``pk`` N on come from an upgraded tenant: a new field
+        (``gift_note``) and ``shipping_company`` a number (an id) where it was a name."""
+        data = super().to_representation(item)
+        if DRIFT_FROM is not None and item.pk >= DRIFT_FROM:
+            data["gift_note"] = {"text": "Mutlu yıllar", "from": "Ayşe"}
+            data["shipping_company"] = 3
+        return data
+
+
+class BenefitApplicantSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BenefitApplicant
+        fields = ["id", "discount_share", "discount_item", "order_item"]
 
 
 class DiscountItemSerializer(serializers.ModelSerializer):
     pk = serializers.IntegerField(read_only=True)
+    benefitapplicant_set = BenefitApplicantSerializer(many=True, read_only=True)  # DRF's nested serializer
 
     class Meta:
         model = DiscountItem
-        fields = ["pk", "order", "name", "amount", "created_date", "modified_date"]
+        fields = ["pk", "order", "name", "amount", "benefitapplicant_set", "created_date", "modified_date"]
 
 
 class ProductSerializer(serializers.ModelSerializer):

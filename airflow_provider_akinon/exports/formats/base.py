@@ -60,8 +60,9 @@ class Format:
         ``shaped``: it is given pages the export's shaper typed."""
         raise NotImplementedError
 
-    def shaper(self, resource: Resource, zone: tzinfo, contract: Any) -> Any:
-        """The typed pages of one export (shared by its writers), or ``None``: records encoded as they come."""
+    def shaper(self, resource: Resource, zone: tzinfo, contract: Any, baseline: Any = None) -> Any:
+        """The typed pages of one export (shared by its writers), held to ``baseline`` (an earlier export's
+        schema), or ``None``: records encoded as they come."""
         return None
 
     def read(self, handle: BinaryIO, column: str | None) -> Iterator[Any]:

@@ -187,14 +187,14 @@ class Parquet(Format):
             return TypedParquetEncoder(out)
         return ParquetEncoder(resource, out, zone)
 
-    def shaper(self, resource: Resource, zone: tzinfo, contract: Any) -> Any:
+    def shaper(self, resource: Resource, zone: tzinfo, contract: Any, baseline: Any = None) -> Any:
         """The export's typed pages (:class:`~.typed_parquet.TypedPages`), unless this format is not ``typed``."""
         if not self.typed:
             return None
         from airflow_provider_akinon.exports.formats.typed_parquet import TypedPages
         from airflow_provider_akinon.schema.evolving import Evolving
 
-        return TypedPages(Evolving(resource, zone, contract))
+        return TypedPages(Evolving(resource, zone, contract, baseline))
 
     def read(self, handle: BinaryIO, column: str | None) -> Iterator[Any]:
         """The records of one part file, from ``_record`` (a typed ``column`` from its own column)."""

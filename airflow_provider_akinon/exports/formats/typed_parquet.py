@@ -104,6 +104,11 @@ class TypedPages:
         return shape(self.evolving, records)
 
     @property
+    def schema(self) -> pa.Schema:
+        """The export's schema as it stands (the next export's baseline)."""
+        return self.evolving.schema
+
+    @property
     def discarded(self) -> int:
         """Records the contract left out."""
         return self.evolving.discarded

@@ -126,17 +126,24 @@ def tombstones(table: Any, resource: Resource, parents: list[int]) -> dict[int, 
 def _source(
     parts: list[ObjectStoragePath], schema: Any, exported_at: datetime, marked: Callable[[Any], Any]
 ) -> Any:
-    """The staged Parquet files as one stream of batches with ``_exported_at``, and ``_deleted_at`` from
-    ``marked(batch)`` (the deletions known of their parents)."""
+    """The staged Parquet files (a table format's staging, or a published typed export) as one stream of
+    batches of the table's columns with ``_exported_at``, and ``_deleted_at`` from ``marked(batch)`` (the
+    deletions known of their parents)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    staged = [field for field in schema if field.name not in ("_exported_at", DELETED)]
+
     def batches() -> Iterator[Any]:
-        for part in parts:
+        for part in parts:  # the table's columns, by name: a typed export has more, in its own order
             with part.fs.open(part.path, "rb") as handle:
-                for batch in pq.ParquetFile(handle).iter_batches(batch_size=10_000):
+                read = pq.ParquetFile(handle).iter_batches(
+                    batch_size=10_000, columns=[f.name for f in staged]
+                )
+                for batch in read:
                     stamp = pa.array([exported_at] * batch.num_rows, type=schema.field("_exported_at").type)
-                    yield pa.RecordBatch.from_arrays([*batch.columns, stamp, marked(batch)], schema=schema)
+                    columns = [batch.column(f.name).cast(f.type) for f in staged]
+                    yield pa.RecordBatch.from_arrays([*columns, stamp, marked(batch)], schema=schema)
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 

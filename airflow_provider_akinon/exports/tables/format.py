@@ -84,7 +84,7 @@ class Staged:
         """The chunk's records as an Arrow table of the table's ``schema``, stamped when they were exported."""
         import pyarrow as pa
 
-        staged = self.read()
+        staged = self.read([f.name for f in schema if f.name not in ("_exported_at", DELETED)])  # by name
         count = staged.num_rows
         stamps = pa.array([exported_at] * count, schema.field("_exported_at").type)
         columns = {"_exported_at": stamps, DELETED: pa.nulls(count, schema.field(DELETED).type)}
