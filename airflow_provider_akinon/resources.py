@@ -38,6 +38,8 @@ class Resource:
     :param timestamp_fields: top-level timestamps, typed in Parquet.
     :param string_fields: other top-level scalars worth a typed Parquet column.
     :param integer_fields: other top-level integers worth a typed Parquet column.
+    :param nested_decimal_fields: money inside records, as paths (``benefitapplicant_set[].discount_share``):
+        typed as decimals in typed Parquet.
     :param map_fields: names of dicts whose keys are data, not fields (a product's ``attributes``), at any
         depth: typed as ``map<string, ...>`` columns, not a column per key.
     """
@@ -57,6 +59,7 @@ class Resource:
     string_fields: tuple[str, ...] = ()
     integer_fields: tuple[str, ...] = ()
     map_fields: tuple[str, ...] = ("attributes", "attributes_kwargs", "extra_field")
+    nested_decimal_fields: tuple[str, ...] = ()
 
     def check_date_field(self, date_field: str) -> str:
         """Refuse a ``date_field`` this list cannot be cut on, naming the ones it can."""
@@ -127,6 +130,7 @@ def order_child(
         integer_fields=("order",),
         decimal_fields=decimal_fields,
         string_fields=string_fields,
+        nested_decimal_fields=("benefitapplicant_set[].discount_share",),  # both lists carry the shares
     )
 
 

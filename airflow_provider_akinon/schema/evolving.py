@@ -23,7 +23,14 @@ from airflow_provider_akinon.errors import SchemaConflict, SchemaContractError
 from airflow_provider_akinon.resources import Resource
 from airflow_provider_akinon.schema.contract import Contract
 from airflow_provider_akinon.schema.meet import INSTANT, Change, canonical, cast_to, meet_schemas
-from airflow_provider_akinon.schema.page import MAX_STRUCT_FIELDS, MONEY, as_maps, read_pieces, to_declared
+from airflow_provider_akinon.schema.page import (
+    MAX_STRUCT_FIELDS,
+    MONEY,
+    as_maps,
+    declare_at,
+    read_pieces,
+    steps,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,19 +110,23 @@ class Evolving:
         return False
 
     def _admit(self, piece: pa.Table) -> list[pa.Table]:
-        """``piece`` with its declared fields typed, the schema grown to hold it: by the contract."""
-        for field in self.declared:
-            if field.name in piece.column_names:
-                try:
-                    column = to_declared(piece.column(field.name).combine_chunks(), field.type, self.zone)
-                except ValueError as error:
-                    if len(piece) > 1:  # find the records that do not fit
-                        half = len(piece) // 2
-                        return self._admit(piece.slice(0, half)) + self._admit(piece.slice(half))
-                    return self._settle(
-                        piece, field.name, field.type, piece.schema.field(field.name).type, str(error)
-                    )
-                piece = piece.set_column(piece.column_names.index(field.name), field.name, column)
+        """``piece`` with its declared fields typed (nested ones too), the schema grown to hold it: by the
+        contract; the records whose declared field does not fit are found and settled by it."""
+        declared = [(f.name, f.type) for f in self.declared] + [
+            (p, MONEY) for p in self.resource.nested_decimal_fields
+        ]
+        for path, kind in declared:
+            top = top_of(path)
+            if top not in piece.column_names:
+                continue
+            try:
+                column = declare_at(piece.column(top).combine_chunks(), steps(path)[1:], kind, self.zone)
+            except ValueError as error:
+                if len(piece) > 1:  # find the records that do not fit
+                    half = len(piece) // 2
+                    return self._admit(piece.slice(0, half)) + self._admit(piece.slice(half))
+                return self._settle(piece, path, kind, piece.schema.field(top).type, str(error))
+            piece = piece.set_column(piece.column_names.index(top), top, column)
         return self._grow(piece)
 
     def _grow(self, piece: pa.Table) -> list[pa.Table]:

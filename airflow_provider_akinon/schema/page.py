@@ -134,6 +134,38 @@ def struct_to_map(array: pa.StructArray, path: str) -> pa.MapArray:
     return pa.MapArray.from_arrays(offsets, keys, items, mask=array.is_null())
 
 
+def steps(path: str) -> list[str]:
+    """``benefitapplicant_set[].discount_share`` as ``["benefitapplicant_set", "[]", "discount_share"]``."""
+    return [
+        step
+        for part in path.split(".")
+        for step in (part.removesuffix("[]"), "[]"[: 2 * part.endswith("[]")])
+        if step
+    ]
+
+
+def declare_at(array: pa.Array, path: list[str], kind: pa.DataType, zone: tzinfo) -> pa.Array:
+    """``array`` with the values at ``path`` (struct fields and ``[]`` list items, below ``array``) as the
+    declared ``kind``; where the path is not there (no such field this page, not a list) as it was."""
+    if not path:
+        return to_declared(array, kind, zone)
+    step, rest = path[0], path[1:]
+    if step == "[]":
+        if not pa.types.is_list(array.type):
+            return array
+        first, last = array.offsets[0].as_py(), array.offsets[-1].as_py()
+        values = declare_at(array.values.slice(first, last - first), rest, kind, zone)
+        return pa.ListArray.from_arrays(pc.subtract(array.offsets, first), values, mask=array.is_null())
+    if not pa.types.is_struct(array.type) or array.type.get_field_index(step) < 0:
+        return array
+    children = [
+        declare_at(child, rest, kind, zone) if field.name == step else child
+        for field, child in zip(array.type, array.flatten(), strict=True)
+    ]
+    fields = [field.with_type(child.type) for field, child in zip(array.type, children, strict=True)]
+    return pa.StructArray.from_arrays(children, fields=fields, mask=array.is_null())
+
+
 def to_declared(column: pa.Array, kind: pa.DataType, zone: tzinfo) -> pa.Array:
     """``column`` as the declared ``kind``; raises ``ValueError`` naming the first value that does not fit."""
     if column.type == kind:

@@ -19,6 +19,7 @@ from airflow_provider_akinon.errors import SchemaContractError
 from airflow_provider_akinon.resources import Resource
 from airflow_provider_akinon.schema.contract import MODES, Contract
 from airflow_provider_akinon.schema.evolving import Evolving
+from airflow_provider_akinon.schema.page import MONEY
 
 LIST = Resource(
     name="things", endpoint="things/", decimal_fields=("amount",), timestamp_fields=("created_date",)
@@ -308,3 +309,32 @@ def test_timestamps_are_instants_only_where_declared():
     assert table.column("note").to_pylist() == [
         "2026-01-01T00:00:00"
     ]  # a string that looks like one stays text
+
+
+SHARES = Resource(
+    name="shares", endpoint="shares/", nested_decimal_fields=("benefitapplicant_set[].discount_share",)
+)
+
+
+def test_money_inside_records_is_decimal_and_a_misfit_follows_the_contract():
+    evolving = Evolving(SHARES, UTC, Contract())
+    table, _ = evolving.shape(
+        page(
+            {"id": 1, "benefitapplicant_set": [{"discount_share": "2.50"}, {"discount_share": "0.0001"}]},
+            {"id": 2, "benefitapplicant_set": []},
+            {"id": 3, "benefitapplicant_set": [{"discount_share": "1,5"}]},
+        )
+    )
+    assert evolving.schema.field("benefitapplicant_set").type == pa.list_(
+        pa.struct([("discount_share", MONEY)])
+    )
+    assert table.column("benefitapplicant_set").to_pylist() == [
+        [{"discount_share": Decimal("2.5")}, {"discount_share": Decimal("0.0001")}],
+        [],
+        None,
+    ]
+    assert table.column("benefitapplicant_set__list").to_pylist() == [None, None, [{"discount_share": "1,5"}]]
+    with pytest.raises(SchemaContractError, match=r"benefitapplicant_set\[\].discount_share"):
+        Evolving(SHARES, UTC, Contract.of("freeze")).shape(
+            page({"id": 3, "benefitapplicant_set": [{"discount_share": "1,5"}]})
+        )

@@ -61,7 +61,7 @@ def test_duckdb_answers_in_plain_sql_what_the_tenant_holds(akinon_default, tmp_p
     assert dict(by_city) == want
 
     shares = duckdb.sql(
-        f"""SELECT i.pk, sum(CAST(b.share.discount_share AS DECIMAL(18, 4)))
+        f"""SELECT i.pk, sum(b.share.discount_share)
             FROM (SELECT unnest(benefitapplicant_set) AS share FROM '{files(tmp_path / "discounts")}') AS b
             JOIN '{files(tmp_path / "items")}' AS i ON i.pk = b.share.order_item GROUP BY 1"""
     ).fetchall()

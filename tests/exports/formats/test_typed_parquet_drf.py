@@ -83,7 +83,7 @@ def test_a_backfill_is_queried_in_plain_sql_and_equals_the_database(tenant, tmp_
     assert dict(city) == want
 
     shares = duckdb.sql(
-        f"""SELECT i.pk, sum(CAST(b.share.discount_share AS DECIMAL(18, 2)))
+        f"""SELECT i.pk, sum(b.share.discount_share)
             FROM (SELECT unnest(benefitapplicant_set) AS share
                   FROM {by_name(f"{tmp_path}/discounts/date=*/*.parquet")}) AS b
             JOIN {items} AS i ON i.pk = b.share.order_item GROUP BY 1"""
