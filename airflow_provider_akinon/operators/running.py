@@ -75,6 +75,6 @@ class Exports:
                 "host": self.hook.host,
             }
             manifest = export.run(plan, {**meta, "filters": dict(ask.filters)})
-            if export.shaper is not None:
+            if export.shaper is not None and manifest["records"]:  # an empty day sets no baseline
                 self.baseline = export.shaper.schema
             return export, manifest
