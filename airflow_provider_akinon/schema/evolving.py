@@ -1,10 +1,10 @@
 """One export's typed schema: grown page by page by every writer of the export, as its contract allows.
 
-The schema starts as the list's declared fields; the first page adds what it holds, silently (the
-baseline); later pages meet it (:mod:`~airflow_provider_akinon.schema.meet`), and what would change it
+The schema starts as the list's declared fields (met with a baseline: an earlier export's schema, if
+given); every page meets it (:mod:`~airflow_provider_akinon.schema.meet`), and what would change it
 goes by the contract (:mod:`~airflow_provider_akinon.schema.contract`): every change is logged and listed.
 The schema only grows, so a page shaped earlier still reads under a later schema; writers holding a file
-of an older schema start a new one, and :meth:`Evolving.version` tells them when.
+of an older schema start a new one (they compare a page's schema with their file's).
 """
 
 from __future__ import annotations
@@ -75,7 +75,6 @@ class Evolving:
         self.changes: list[Change] = []
         self.discarded = 0
         self.discarded_keys: list[Any] = []
-        self.version = 0
         self._maps: set[str] = set()
         self._ours = {ERRORS.name}  # columns the contract adds (errors, variants): never refused as new
         self._held = baseline is not None  # new fields go by the contract only against a baseline
@@ -149,8 +148,7 @@ class Evolving:
 
     def _take(self, schema: pa.Schema, changes: list[Change]) -> None:
         schema = canonical(schema, self.declared.names)
-        if schema != self.schema:
-            self.schema, self.version = schema, self.version + 1
+        self.schema = schema
         for change in changes:
             log.info(
                 "%s: schema change: %s %s (%s -> %s)",
